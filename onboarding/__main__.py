@@ -1,0 +1,96 @@
+"""Operator commands: `python -m onboarding serve | migrate | dev`.
+
+`dev` is what `make run` uses: migrations, every sandbox and the app on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import uvicorn
+
+from onboarding.settings import SettingsError, load_settings
+
+SANDBOX_PORTS = {"shopify": 8101}
+
+
+def migrate() -> None:
+    # Piccolo's CLI reads the same settings through piccolo_conf.py.
+    subprocess.run(
+        [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def serve(host: str, port: int) -> None:
+    from onboarding.app import create_app
+
+    settings = load_settings()  # raises SettingsError before anything starts
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+def dev(port: int) -> None:
+    shopify = f"http://127.0.0.1:{SANDBOX_PORTS['shopify']}"
+    app_url = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("APP_BASE_URL", app_url)
+    os.environ.setdefault("SHOPIFY_SHOP_BASE_URL", f"{shopify}/shops/{{shop}}")
+    os.environ.setdefault("SHOPIFY_SANDBOX_URL", f"{shopify}/")
+    os.environ.setdefault("LOG_JSON", "false")
+    load_settings()  # fail before starting anything when a setting is wrong
+    migrate()
+    sandboxes = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.launcher",
+            "--shopify",
+            str(SANDBOX_PORTS["shopify"]),
+            "--app-url",
+            app_url,
+            "--state-dir",
+            "var/sandbox",
+        ]
+    )
+    try:
+        print(f"\n  App:              {app_url}/", flush=True)
+        print(f"  Start here (Shopify sandbox): {shopify}/\n", flush=True)
+        serve("127.0.0.1", port)
+    finally:
+        sandboxes.terminate()
+        sandboxes.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m onboarding")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the app (production)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="apply every pending database migration")
+    dev_parser = commands.add_parser(
+        "dev", help="migrations, sandboxes and the app for development"
+    )
+    dev_parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            serve(args.host, args.port)
+        elif args.command == "migrate":
+            load_settings()
+            migrate()
+        else:
+            dev(args.port)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

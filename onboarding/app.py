@@ -1,0 +1,101 @@
+"""The application factory: everything the app is, assembled from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import structlog
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from piccolo.engine.postgres import PostgresEngine
+
+from iam.sessions import DatabaseSessionStore
+from onboarding.controllers import HealthController, HomeController
+from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
+from onboarding.errors import EXCEPTION_HANDLERS
+from onboarding.observability import RequestContext, configure_logging
+from onboarding.security import SecurityHeaders
+from onboarding.settings import Settings
+from onboarding.static_assets import STATIC_DIR, template_globals
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+
+log = structlog.get_logger("funnelsync.app")
+
+
+def create_app(settings: Settings) -> Litestar:
+    configure_logging(settings.log_level, settings.log_json)
+    registry = app_registry()
+    engine = engine_from_url(settings.database_url)
+    bind_tables(engine, registry)
+
+    @asynccontextmanager
+    async def database_pool(app: Litestar) -> AsyncIterator[None]:
+        pooled = False
+        if isinstance(engine, PostgresEngine):
+            try:
+                await engine.start_connection_pool(
+                    min_size=settings.database_pool_min, max_size=settings.database_pool_max
+                )
+                pooled = True
+            except (OSError, asyncpg.PostgresError) as exc:
+                # Stay up so /healthz answers and /readyz reports the outage; queries
+                # open their own connections until the database is back.
+                log.error("database_unreachable_at_startup", error=type(exc).__name__)
+        try:
+            yield
+        finally:
+            if pooled:
+                await engine.close_connection_pool()  # type: ignore[no-untyped-call]
+
+    def add_template_globals(jinja: JinjaTemplateEngine) -> None:
+        jinja.engine.globals.update(template_globals())
+
+    session_config = ServerSideSessionConfig(
+        key="funnelsync_session",
+        max_age=settings.session_max_age_seconds,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        exclude=["/static/", "/healthz", "/readyz"],
+    )
+    app = Litestar(
+        route_handlers=[
+            HomeController,
+            HealthController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+        ],
+        state=State({"settings": settings, "expected_migrations": expected_migrations(registry)}),
+        lifespan=[database_pool],
+        middleware=[session_config.middleware],
+        stores={"sessions": DatabaseSessionStore()},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["/webhooks/"],
+        ),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR,
+            engine=JinjaTemplateEngine,
+            engine_callback=add_template_globals,
+        ),
+        plugins=[HTMXPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,
+        openapi_config=None,
+        debug=False,
+    )
+    # Outermost layers, around routing itself, so 404/405 answers get them too.
+    app.asgi_handler = RequestContext(SecurityHeaders(app.asgi_handler, settings))
+    return app

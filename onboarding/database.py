@@ -1,0 +1,84 @@
+"""One place that turns DATABASE_URL into a Piccolo engine and binds every table to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
+
+# Order matters only for humans: migrations declare their own dependencies.
+PICCOLO_APPS = [
+    "onboarding.piccolo_app",
+    "iam.piccolo_app",
+    "funnels.piccolo_app",
+    "billing.piccolo_app",
+    "sync.piccolo_app",
+]
+
+# SQLite serialises writers; a generous busy timeout lets a second writer wait instead of
+# failing with "database is locked" (see STACK-NOTES).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def app_registry() -> AppRegistry:
+    return AppRegistry(apps=PICCOLO_APPS)
+
+
+def engine_from_url(database_url: str) -> Engine:  # type: ignore[type-arg]
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    return PostgresEngine(config={"dsn": database_url})
+
+
+def all_tables(registry: AppRegistry) -> list[type[Table]]:
+    tables = [table for config in registry.app_configs.values() for table in config.table_classes]
+    return [*tables, Migration]
+
+
+def bind_tables(engine: Engine, registry: AppRegistry) -> None:  # type: ignore[type-arg]
+    """Point every table at `engine`, so one process can serve any database it is given."""
+    for table in all_tables(registry):
+        table._meta.db = engine
+
+
+def expected_migrations(registry: AppRegistry) -> set[tuple[str, str]]:
+    """(app name, migration id) of every migration shipped with the code."""
+    finder = BaseMigrationManager()
+    expected: set[tuple[str, str]] = set()
+    for app_config in registry.app_configs.values():
+        modules = finder.get_migration_modules(app_config.resolved_migrations_folder_path)
+        expected.update((app_config.app_name, migration_id) for migration_id in modules)
+    return expected
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    reachable: bool
+    pending_migrations: int
+    problem: str | None
+
+
+async def database_status(expected: set[tuple[str, str]]) -> DatabaseStatus:
+    try:
+        applied_rows = await Migration.select(Migration.app_name, Migration.name)
+    except Exception as exc:  # readiness must report any failure, not raise it
+        try:
+            never_migrated = not await Migration.table_exists()
+        except Exception:
+            never_migrated = False
+        if never_migrated:
+            return DatabaseStatus(True, len(expected), f"{len(expected)} migration(s) not applied")
+        return DatabaseStatus(False, len(expected), f"database unreachable: {type(exc).__name__}")
+    applied = {(row["app_name"], row["name"]) for row in applied_rows}
+    pending = len(expected - applied)
+    problem = f"{pending} migration(s) not applied" if pending else None
+    return DatabaseStatus(True, pending, problem)

@@ -1,0 +1,72 @@
+"""Security headers on every response.
+
+The CSP forbids inline script and style, so templates load everything from /static and
+htmx is configured (meta tag in the base layout) not to inject its indicator styles.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from onboarding.settings import Settings
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url.replace("{shop}", "shop.myshopify.com"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(settings: Settings) -> str:
+    # Product images come from the shop's CDN (https) or, in development, the sandbox.
+    image_sources = ["'self'", "data:", "https:"]
+    shop_origin = origin_of(settings.shopify_shop_base_url)
+    if shop_origin.startswith("http://"):
+        image_sources.append(shop_origin)
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": image_sources,
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+        # The app is not embedded in the Shopify admin, so nobody may frame it.
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+class SecurityHeaders:
+    """Adds the headers to every HTTP response, including routing errors (it wraps the app)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        headers = {
+            "content-security-policy": content_security_policy(settings),
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "strict-origin-when-cross-origin",
+            "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+            "cross-origin-opener-policy": "same-origin",
+        }
+        if settings.secure_cookies:
+            headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+        self._headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in self._headers.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,130 @@
+"""Typed settings, read from the environment and an optional `.env` file.
+
+Every external system is reached through a base URL and credentials from here, so
+pointing the app at real Shopify is configuration, not code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/funnelsync.sqlite3"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+DEVELOPMENT_SHOPIFY_SECRET = "dev-shopify-secret"  # noqa: S105
+SUPPORTED_DATABASE_SCHEMES = ("sqlite:///", "postgres://", "postgresql://")
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    app_env: Environment = Field(
+        Environment.development, description="development, test or production"
+    )
+    app_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public base URL of the app; Shopify redirects and webhooks point here",
+    )
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path (embedded) or postgresql://user@host:port/db",
+    )
+    database_pool_min: int = Field(1, ge=1, description="PostgreSQL connection pool minimum")
+    database_pool_max: int = Field(10, ge=1, description="PostgreSQL connection pool maximum")
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET,
+        min_length=32,
+        description="Signs CSRF tokens; required (32+ characters) outside development",
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_json: bool = Field(True, description="JSON log lines (false: human-readable console)")
+    session_max_age_seconds: int = Field(
+        60 * 60 * 24 * 7, ge=60, description="Merchant session lifetime"
+    )
+
+    shopify_api_key: str = Field("dev-shopify-key", description="Shopify app client id")
+    shopify_api_secret: str = Field(
+        DEVELOPMENT_SHOPIFY_SECRET,
+        description="Shopify app client secret; signs install links and webhooks",
+    )
+    shopify_api_version: str = Field("2026-10", description="Admin API version")
+    shopify_shop_base_url: str = Field(
+        "https://{shop}",
+        description="Where a shop's admin lives; the sandbox uses http://127.0.0.1:PORT/shops/{shop}",
+    )
+    shopify_sandbox_url: str = Field(
+        "", description="Development only: the Shopify sandbox's start page, linked from home"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_DATABASE_SCHEMES):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
+            raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///var/app.sqlite3")
+        return value
+
+    @field_validator("shopify_shop_base_url")
+    @classmethod
+    def _shop_base_url_has_placeholder(cls, value: str) -> str:
+        if "{shop}" not in value:
+            raise ValueError("must contain the {shop} placeholder")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_is_known(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _production_has_real_secrets(self) -> Self:
+        if self.app_env is Environment.production:
+            if self.secret_key == DEVELOPMENT_SECRET:
+                raise ValueError("SECRET_KEY must be set outside development")
+            if self.shopify_api_secret == DEVELOPMENT_SHOPIFY_SECRET:
+                raise ValueError("SHOPIFY_API_SECRET must be set outside development")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.app_env is Environment.development
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.app_base_url.startswith("https://")
+
+    def shop_base_url(self, shop: str) -> str:
+        return self.shopify_shop_base_url.format(shop=shop)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        names = [str(part).upper() for part in error["loc"]]
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{'.'.join(names)}: {message}" if names else message)
+    return "invalid settings: " + "; ".join(problems)
