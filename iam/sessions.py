@@ -30,9 +30,7 @@ def _shop_of(value: bytes) -> str | None:
 
 
 class DatabaseSessionStore(Store):
-    async def set(
-        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
-    ) -> None:
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         if isinstance(expires_in, int):
             expires_in = timedelta(seconds=expires_in)
@@ -71,9 +69,7 @@ class DatabaseSessionStore(Store):
 
     async def expires_in(self, key: str) -> int | None:
         row = (
-            await MerchantSession.select(MerchantSession.expires_at)
-            .where(MerchantSession.key == key)
-            .first()
+            await MerchantSession.select(MerchantSession.expires_at).where(MerchantSession.key == key).first()
         )
         if row is None or row["expires_at"] is None:
             return None

@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply every pending database migration")
-    dev_parser = commands.add_parser(
-        "dev", help="migrations, sandboxes and the app for development"
-    )
+    dev_parser = commands.add_parser("dev", help="migrations, sandboxes and the app for development")
     dev_parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     try:

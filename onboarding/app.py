@@ -17,6 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
 
 from iam.sessions import DatabaseSessionStore
 from onboarding.controllers import HealthController, HomeController
@@ -42,6 +43,9 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def database_pool(app: Litestar) -> AsyncIterator[None]:
         pooled = False
+        if isinstance(engine, SQLiteEngine):
+            # WAL lets readers proceed during a write; the mode is stored in the file.
+            await engine.run_ddl("PRAGMA journal_mode=WAL")
         if isinstance(engine, PostgresEngine):
             try:
                 await engine.start_connection_pool(

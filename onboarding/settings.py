@@ -12,9 +12,13 @@ from typing import Self
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from iam.vault import KeyRing
+
 DEFAULT_DATABASE_URL = "sqlite:///var/funnelsync.sqlite3"
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 DEVELOPMENT_SHOPIFY_SECRET = "dev-shopify-secret"  # noqa: S105
+# A fixed, public key so development data survives restarts; production refuses it.
+DEVELOPMENT_VAULT_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZXktMzJieXQ"
 SUPPORTED_DATABASE_SCHEMES = ("sqlite:///", "postgres://", "postgresql://")
 
 
@@ -27,9 +31,7 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    app_env: Environment = Field(
-        Environment.development, description="development, test or production"
-    )
+    app_env: Environment = Field(Environment.development, description="development, test or production")
     app_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public base URL of the app; Shopify redirects and webhooks point here",
@@ -45,11 +47,13 @@ class Settings(BaseSettings):
         min_length=32,
         description="Signs CSRF tokens; required (32+ characters) outside development",
     )
+    vault_keys: str = Field(
+        DEVELOPMENT_VAULT_KEYS,
+        description="Token vault key ring, newest first: id:base64url-32-byte-key,older-id:key",
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console)")
-    session_max_age_seconds: int = Field(
-        60 * 60 * 24 * 7, ge=60, description="Merchant session lifetime"
-    )
+    session_max_age_seconds: int = Field(60 * 60 * 24 * 7, ge=60, description="Merchant session lifetime")
 
     shopify_api_key: str = Field("dev-shopify-key", description="Shopify app client id")
     shopify_api_secret: str = Field(
@@ -81,6 +85,12 @@ class Settings(BaseSettings):
             raise ValueError("must contain the {shop} placeholder")
         return value.rstrip("/")
 
+    @field_validator("vault_keys")
+    @classmethod
+    def _vault_keys_parse(cls, value: str) -> str:
+        KeyRing.parse(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level_is_known(cls, value: str) -> str:
@@ -94,6 +104,8 @@ class Settings(BaseSettings):
         if self.app_env is Environment.production:
             if self.secret_key == DEVELOPMENT_SECRET:
                 raise ValueError("SECRET_KEY must be set outside development")
+            if self.vault_keys == DEVELOPMENT_VAULT_KEYS:
+                raise ValueError("VAULT_KEYS must be set outside development")
             if self.shopify_api_secret == DEVELOPMENT_SHOPIFY_SECRET:
                 raise ValueError("SHOPIFY_API_SECRET must be set outside development")
         return self

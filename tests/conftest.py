@@ -91,11 +91,7 @@ def postgres_template() -> Iterator[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
-        engines = (
-            ["sqlite", "postgres"]
-            if metafunc.definition.get_closest_marker("postgres")
-            else ["sqlite"]
-        )
+        engines = ["sqlite", "postgres"] if metafunc.definition.get_closest_marker("postgres") else ["sqlite"]
         metafunc.parametrize("engine_name", engines)
 
 

@@ -89,9 +89,7 @@ def _add_routes(app: Litestar) -> None:
         app.register(handler)
 
 
-async def test_unexpected_error_shows_no_stack_trace(
-    app: Litestar, client: httpx.AsyncClient
-) -> None:
+async def test_unexpected_error_shows_no_stack_trace(app: Litestar, client: httpx.AsyncClient) -> None:
     _add_routes(app)
     response = await client.get("/test/boom", headers={"accept": "text/html"})
     assert response.status_code == 500
@@ -129,9 +127,7 @@ async def test_session_lives_in_the_database_behind_an_httponly_cookie(
     response = await client.post("/test/session", headers={"x-csrftoken": token.group(1)})
     assert response.status_code == 200
     cookie = next(
-        v
-        for k, v in response.headers.multi_items()
-        if k == "set-cookie" and "funnelsync_session" in v
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and "funnelsync_session" in v
     )
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
@@ -171,9 +167,7 @@ async def test_access_log_is_json_with_request_id_and_no_query_string(
     app = create_app(settings)  # logging goes to the stdout this test captures
     async with lifespan_of(app), asgi_client(app) as client:
         response = await client.get("/?code=one-time-secret&hmac=abc")
-    lines = [
-        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
-    ]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     request_lines = [line for line in lines if line.get("event") == "request"]
     assert request_lines, "no access log line was written"
     last = request_lines[-1]

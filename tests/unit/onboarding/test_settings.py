@@ -7,8 +7,11 @@ import sys
 
 import pytest
 
+from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 from tests.conftest import PROJECT_DIR
+
+PRODUCTION_KEYS = f"prod1:{generate_key()}"
 
 
 @pytest.mark.parametrize(
@@ -20,10 +23,12 @@ from tests.conftest import PROJECT_DIR
         ({"log_level": "LOUD"}, "LOG_LEVEL"),
         ({"secret_key": "short"}, "SECRET_KEY"),
         ({"app_env": "production"}, "SECRET_KEY"),
+        ({"app_env": "production", "secret_key": "x" * 40}, "VAULT_KEYS"),
         (
-            {"app_env": "production", "secret_key": "x" * 40},
+            {"app_env": "production", "secret_key": "x" * 40, "vault_keys": PRODUCTION_KEYS},
             "SHOPIFY_API_SECRET",
         ),
+        ({"vault_keys": "k:not-32-bytes"}, "VAULT_KEYS"),
     ],
 )
 def test_bad_setting_is_named_in_one_line(overrides: dict[str, object], named: str) -> None:
