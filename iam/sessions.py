@@ -74,3 +74,12 @@ class DatabaseSessionStore(Store):
         if row is None or row["expires_at"] is None:
             return None
         return max(0, int((row["expires_at"] - _now()).total_seconds()))
+
+
+async def end_sessions_of_shop(shop_domain: str) -> int:
+    deleted = (
+        await MerchantSession.delete()
+        .where(MerchantSession.shop_domain == shop_domain)
+        .returning(MerchantSession.id)
+    )
+    return len(deleted)

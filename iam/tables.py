@@ -1,7 +1,67 @@
-"""Tables of the identity and access domain."""
+"""Tables of the identity and access domain: shops, their tokens, sessions, accounts."""
 
-from piccolo.columns import Bytea, Serial, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+
+class Shop(Table):
+    """A Shopify store that installed the app (kept across uninstall/reinstall)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    domain = Varchar(length=255, unique=True, null=False)
+    name = Varchar(length=255, null=False, default="")
+    email = Varchar(length=255, null=False, default="")
+    plan_tier = Varchar(length=16, null=False, default="standard")
+    # "oauth" for an App Store install, "access_token" for a custom app's Admin API token.
+    connection = Varchar(length=16, null=False, default="oauth")
+    api_version = Varchar(length=16, null=False, default="")
+    scopes = Text(null=False, default="")
+    # Vault ciphertexts, never plaintext (see iam.vault).
+    access_token = Text(null=True, default=None)
+    access_token_expires_at = Timestamptz(null=True, default=None)
+    refresh_token = Text(null=True, default=None)
+    refresh_token_expires_at = Timestamptz(null=True, default=None)
+    # Bumped by every token change, so a refresh can tell whether someone else refreshed first.
+    token_version = Integer(null=False, default=0)
+    installed_at = Timestamptz(null=True, default=None)
+    uninstalled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class OAuthState(Table):
+    """A single-use `state` of one install attempt, bound to the browser that started it."""
+
+    state_hash = Varchar(length=64, unique=True, null=False)
+    browser_hash = Varchar(length=64, null=False)
+    shop_domain = Varchar(length=255, null=False)
+    expires_at = Timestamptz(null=False, default=TimestamptzNow())
+    used_at = Timestamptz(null=True, default=None)
+
+
+class ExternalAccount(Table):
+    """The merchant's account in the CRM or the template service, and its provisioning."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop = ForeignKey(references=Shop, null=False, on_delete=OnDelete.cascade)
+    system = Varchar(length=16, null=False)  # "crm" or "templates"
+    remote_id = Varchar(length=128, null=True, default=None)
+    status = Varchar(length=16, null=False, default="pending")  # pending, ready, failed
+    attempts = Integer(null=False, default=0)
+    last_error = Text(null=True, default=None)
+    access_token = Text(null=True, default=None)
+    access_token_expires_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
 class MerchantSession(Table):
@@ -15,4 +75,16 @@ class MerchantSession(Table):
     shop_domain = Varchar(length=255, null=True, index=True)
 
 
-TABLES: list[type[Table]] = [MerchantSession]
+class PrivacyRequest(Table):
+    """What a compliance webhook asked for and what we did, kept as the record of it."""
+
+    shop_domain = Varchar(length=255, null=False, index=True)
+    topic = Varchar(length=64, null=False)
+    customer_id = Varchar(length=64, null=True, default=None)
+    # For data requests: the data we hold about the customer, ready to hand to the merchant.
+    export = JSON(null=False, default="{}")
+    outcome = Text(null=False, default="")
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+TABLES: list[type[Table]] = [Shop, OAuthState, ExternalAccount, MerchantSession, PrivacyRequest]

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
+import time
 
 import uvicorn
 
+from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
 SANDBOX_PORTS = {"shopify": 8101}
@@ -31,6 +34,35 @@ def serve(host: str, port: int) -> None:
 
     settings = load_settings()  # raises SettingsError before anything starts
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+def run_worker() -> None:
+    """A worker process of its own (set RUN_WORKER=false on the app processes)."""
+    from onboarding.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings.model_copy(update={"run_worker": False}))
+
+    async def work() -> None:
+        async with app.lifespan():
+            await app.state.worker.run_forever()
+
+    asyncio.run(work())
+
+
+def rotate_keys() -> None:
+    from iam.key_rotation import reencrypt_all
+    from onboarding.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings.model_copy(update={"run_worker": False}))
+
+    async def rotate() -> int:
+        async with app.lifespan():
+            return await reencrypt_all(app.state.iam.vault)
+
+    moved = asyncio.run(rotate())
+    print(f"re-encrypted {moved} secret(s) under key {app.state.iam.vault.ring.current_key_id}")
 
 
 def dev(port: int) -> None:
@@ -71,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply every pending database migration")
+    commands.add_parser("worker", help="run a job worker process")
+    commands.add_parser("rotate-keys", help="re-encrypt stored tokens under the newest VAULT_KEYS key")
+    commands.add_parser("new-vault-key", help="print a fresh key for VAULT_KEYS")
     dev_parser = commands.add_parser("dev", help="migrations, sandboxes and the app for development")
     dev_parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
@@ -80,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "migrate":
             load_settings()
             migrate()
+        elif args.command == "worker":
+            run_worker()
+        elif args.command == "rotate-keys":
+            rotate_keys()
+        elif args.command == "new-vault-key":
+            print(f"{time.strftime('%Y%m%d')}:{generate_key()}")
         else:
             dev(args.port)
     except SettingsError as exc:

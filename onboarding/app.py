@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +13,7 @@ import structlog
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -19,14 +22,23 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from iam.controllers import (
+    AccountSetupController,
+    ConnectController,
+    CrmSignInController,
+    JwksController,
+    ShopifyInstallController,
+)
 from iam.sessions import DatabaseSessionStore
-from onboarding.controllers import HealthController, HomeController
+from onboarding.composition import Transports, build_iam_context, build_worker, close_clients, signing_key
+from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
 from onboarding.errors import EXCEPTION_HANDLERS
 from onboarding.observability import RequestContext, configure_logging
 from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
+from sync.controllers import WebhookController
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
@@ -34,11 +46,26 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 log = structlog.get_logger("funnelsync.app")
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
     configure_logging(settings.log_level, settings.log_json)
     registry = app_registry()
     engine = engine_from_url(settings.database_url)
     bind_tables(engine, registry)
+    key = signing_key(settings)
+    iam = build_iam_context(settings, key, transports or {})
+    worker = build_worker(iam)
+
+    @asynccontextmanager
+    async def background_worker(app: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await close_clients(iam)
 
     @asynccontextmanager
     async def database_pool(app: Litestar) -> AsyncIterator[None]:
@@ -77,10 +104,27 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             HomeController,
             HealthController,
+            DashboardController,
+            ShopifyInstallController,
+            ConnectController,
+            AccountSetupController,
+            CrmSignInController,
+            JwksController,
+            WebhookController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
-        state=State({"settings": settings, "expected_migrations": expected_migrations(registry)}),
-        lifespan=[database_pool],
+        state=State(
+            {
+                "settings": settings,
+                "expected_migrations": expected_migrations(registry),
+                "signing_key": key,
+                "worker": worker,
+                "iam": iam,
+                "shopify_webhook_secrets": settings.shopify_webhook_secrets,
+            }
+        ),
+        dependencies={"iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False)},
+        lifespan=[database_pool, background_worker],
         middleware=[session_config.middleware],
         stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(

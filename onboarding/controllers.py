@@ -8,6 +8,9 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.response import Template
 
+from iam.controllers import ShopDomain, current_shop
+from iam.provisioning import READY, setup_progress
+from iam.tables import Shop
 from onboarding.database import database_status
 
 
@@ -39,4 +42,28 @@ class HomeController(Controller):
         return Template(
             template_name="home.html",
             context={"shopify_sandbox_url": state.settings.shopify_sandbox_url},
+        )
+
+
+class DashboardController(Controller):
+    path = "/app"
+    dependencies = {"shop_domain": current_shop}
+
+    @get("/")
+    async def dashboard(self, shop_domain: ShopDomain) -> Template:
+        shop = (
+            await Shop.select(Shop.name, Shop.plan_tier, Shop.connection)
+            .where(Shop.domain == shop_domain)
+            .first()
+        )
+        progress = await setup_progress(shop_domain)
+        return Template(
+            template_name="dashboard.html",
+            context={
+                "shop_domain": shop_domain,
+                "shop": shop,
+                "progress": progress,
+                "crm_ready": any(item.system == "crm" and item.status == READY for item in progress),
+                "setup_done": all(item.status == READY for item in progress),
+            },
         )

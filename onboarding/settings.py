@@ -7,6 +7,7 @@ pointing the app at real Shopify is configuration, not code.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -17,6 +18,8 @@ from iam.vault import KeyRing
 DEFAULT_DATABASE_URL = "sqlite:///var/funnelsync.sqlite3"
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 DEVELOPMENT_SHOPIFY_SECRET = "dev-shopify-secret"  # noqa: S105
+DEVELOPMENT_CRM_SECRET = "dev-crm-secret"  # noqa: S105
+DEVELOPMENT_TEMPLATES_SECRET = "dev-templates-secret"  # noqa: S105
 # A fixed, public key so development data survives restarts; production refuses it.
 DEVELOPMENT_VAULT_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZXktMzJieXQ"
 SUPPORTED_DATABASE_SCHEMES = ("sqlite:///", "postgres://", "postgresql://")
@@ -65,6 +68,31 @@ class Settings(BaseSettings):
         "https://{shop}",
         description="Where a shop's admin lives; the sandbox uses http://127.0.0.1:PORT/shops/{shop}",
     )
+    shopify_api_secret_previous: str = Field(
+        "", description="The previous client secret, accepted on webhooks while a rotation settles"
+    )
+    crm_base_url: str = Field("http://127.0.0.1:8102", description="The CRM's API and OAuth server")
+    crm_client_id: str = Field("dev-crm-client", description="The app's OAuth client id at the CRM")
+    crm_client_secret: str = Field(
+        DEVELOPMENT_CRM_SECRET,
+        description="The app's OAuth client secret at the CRM; required outside development",
+    )
+    templates_base_url: str = Field(
+        "http://127.0.0.1:8103", description="The template (page builder) service's API and OAuth server"
+    )
+    templates_client_id: str = Field("dev-templates-client", description="The app's OAuth client id there")
+    templates_client_secret: str = Field(
+        DEVELOPMENT_TEMPLATES_SECRET,
+        description="The app's OAuth client secret there; required outside development",
+    )
+    app_signing_key_file: Path = Field(
+        Path("var/app-signing-key.pem"),
+        description="PEM EC P-256 private key signing JWT bearer assertions; created in development",
+    )
+    external_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="Timeout of each call to Shopify, the CRM and the template service"
+    )
+    run_worker: bool = Field(True, description="Run the job worker inside the app process")
     shopify_sandbox_url: str = Field(
         "", description="Development only: the Shopify sandbox's start page, linked from home"
     )
@@ -102,12 +130,16 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_has_real_secrets(self) -> Self:
         if self.app_env is Environment.production:
-            if self.secret_key == DEVELOPMENT_SECRET:
-                raise ValueError("SECRET_KEY must be set outside development")
-            if self.vault_keys == DEVELOPMENT_VAULT_KEYS:
-                raise ValueError("VAULT_KEYS must be set outside development")
-            if self.shopify_api_secret == DEVELOPMENT_SHOPIFY_SECRET:
-                raise ValueError("SHOPIFY_API_SECRET must be set outside development")
+            development_values = {
+                "SECRET_KEY": (self.secret_key, DEVELOPMENT_SECRET),
+                "VAULT_KEYS": (self.vault_keys, DEVELOPMENT_VAULT_KEYS),
+                "SHOPIFY_API_SECRET": (self.shopify_api_secret, DEVELOPMENT_SHOPIFY_SECRET),
+                "CRM_CLIENT_SECRET": (self.crm_client_secret, DEVELOPMENT_CRM_SECRET),
+                "TEMPLATES_CLIENT_SECRET": (self.templates_client_secret, DEVELOPMENT_TEMPLATES_SECRET),
+            }
+            for name, (value, development_value) in development_values.items():
+                if value == development_value:
+                    raise ValueError(f"{name} must be set outside development")
         return self
 
     @property
@@ -120,6 +152,10 @@ class Settings(BaseSettings):
 
     def shop_base_url(self, shop: str) -> str:
         return self.shopify_shop_base_url.format(shop=shop)
+
+    @property
+    def shopify_webhook_secrets(self) -> tuple[str, ...]:
+        return tuple(filter(None, (self.shopify_api_secret, self.shopify_api_secret_previous)))
 
 
 class SettingsError(Exception):

@@ -32,4 +32,9 @@ VENDORED_ASSETS = (HTMX, PICO_CSS)
 
 
 def template_globals() -> dict[str, object]:
-    return {"htmx": HTMX, "pico_css": PICO_CSS, "app_css_url": "/static/css/app.css"}
+    return {
+        "htmx": HTMX,
+        "pico_css": PICO_CSS,
+        "app_css_url": "/static/css/app.css",
+        "app_js_url": "/static/js/app.js",
+    }

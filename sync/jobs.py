@@ -88,6 +88,11 @@ class JobContext:
     payload: dict[str, Any]
     shop_domain: str | None
     attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
 
 
 JobHandler = Callable[[JobContext], Awaitable[None]]
@@ -157,13 +162,15 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
                 }
             )
             .where(Job.id == candidate["id"])
-            .returning(Job.id, Job.kind, Job.payload, Job.shop_domain, Job.attempts)
+            .returning(Job.id, Job.kind, Job.payload, Job.shop_domain, Job.attempts, Job.max_attempts)
         )
     row = rows[0]
     payload = row["payload"]  # UPDATE ... RETURNING gives JSON back as text
     if isinstance(payload, str):
         payload = json.loads(payload)
-    return JobContext(row["id"], row["kind"], payload, row["shop_domain"], row["attempts"])
+    return JobContext(
+        row["id"], row["kind"], payload, row["shop_domain"], row["attempts"], row["max_attempts"]
+    )
 
 
 async def _finish(job: JobContext, worker_id: str, values: dict[Any, Any]) -> None:
@@ -248,7 +255,7 @@ class Worker:
             bound.error("job_dead", reason=str(exc))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            if job.attempt >= await self._max_attempts(job):
+            if job.is_last_attempt:
                 await self._dead(job, reason)
                 bound.error("job_dead", reason=reason)
             else:
@@ -271,10 +278,6 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-
-    async def _max_attempts(self, job: JobContext) -> int:
-        row = await Job.select(Job.max_attempts).where(Job.id == job.id).first()
-        return int(row["max_attempts"]) if row else 1
 
     async def _requeue(self, job: JobContext, delay: float, reason: str, *, count_attempt: bool) -> None:
         values: dict[Any, Any] = {

@@ -1,4 +1,4 @@
-"""Tables of the sync domain: the durable job queue (and, later, the webhook inbox)."""
+"""Tables of the sync domain: the durable job queue and the webhook inbox."""
 
 from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -25,4 +25,21 @@ class Job(Table):
     finished_at = Timestamptz(null=True, default=None)
 
 
-TABLES: list[type[Table]] = [Job]
+class InboxEvent(Table):
+    """A webhook as received: stored once per delivery, processed by the worker."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    source = Varchar(length=16, null=False)  # shopify, crm, stripe
+    # "{source}:{delivery id}": a duplicate delivery hits this unique key and vanishes.
+    delivery_key = Varchar(length=200, unique=True, null=False)
+    topic = Varchar(length=100, null=False)
+    shop_domain = Varchar(length=255, null=True, index=True)
+    # The resource the event is about (a customer id for customers/*), for redaction.
+    entity_id = Varchar(length=100, null=True, index=True)
+    payload = JSON(null=False)
+    status = Varchar(length=16, null=False, default="received")  # received, processed, ignored
+    received_at = Timestamptz(null=False, default=TimestamptzNow())
+    processed_at = Timestamptz(null=True, default=None)
+
+
+TABLES: list[type[Table]] = [Job, InboxEvent]

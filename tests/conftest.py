@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from onboarding.settings import Environment, Settings
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts"
+TEST_SIGNING_KEY = Path(tempfile.gettempdir()) / "funnelsync-test-signing-key.pem"
 
 
 def require(name: str) -> bool:
@@ -120,6 +122,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "app_base_url": "http://testserver",
         "secret_key": "test-secret-key-with-enough-length-0123456789",
         "shopify_shop_base_url": "http://shopify.test/shops/{shop}",
+        "app_signing_key_file": TEST_SIGNING_KEY,
+        "run_worker": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

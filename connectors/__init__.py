@@ -1,0 +1,1 @@
+"""Typed async clients for the external systems, one httpx.AsyncClient each."""

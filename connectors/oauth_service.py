@@ -1,0 +1,197 @@
+"""A REST service behind an OAuth 2.0 server: the CRM and the template service share this.
+
+The app authenticates as itself with client credentials and obtains user tokens with
+the JWT bearer grant (RFC 7523): it signs an assertion for the user with its own key,
+whose public half it serves as a JWKS. authlib does the OAuth client side; one
+AsyncOAuth2Client (an httpx.AsyncClient) per system carries every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from authlib.deprecate import AuthlibDeprecationWarning
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.rfc7523 import JWTBearerGrant
+from joserfc.jwk import ECKey
+
+with warnings.catch_warnings():
+    # authlib 1.9 nudges towards the httpx2 fork; httpx works, and our ASGI test transports need it.
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+
+ASSERTION_LIFETIME_SECONDS = 300
+# Renew a little early so a token never expires between our check and the call.
+EXPIRY_MARGIN = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_at: datetime
+
+    def usable_at(self, now: datetime) -> bool:
+        return now + EXPIRY_MARGIN < self.expires_at
+
+
+class OAuthServiceClient:
+    system = "service"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        signing_key: ECKey,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.signing_key = signing_key
+        self.http = AsyncOAuth2Client(
+            client_id=client_id,
+            client_secret=client_secret,
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout_seconds,
+        )
+        self._app_token: IssuedToken | None = None
+        self._app_token_lock = asyncio.Lock()
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth/token"
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _fetch_token(self, **params: str) -> IssuedToken:
+        try:
+            token = await self.http.fetch_token(self.token_url, **params)
+        except OAuthError as exc:
+            if exc.error == "invalid_client":
+                raise Unauthorized(self.system, "client credentials refused", status_code=401) from None
+            raise Rejected(
+                self.system, exc.description or exc.error or "token refused", code=exc.error or ""
+            ) from None
+        except httpx.TransportError as exc:
+            raise ExternalServiceError(self.system, f"unreachable ({type(exc).__name__})") from None
+        except ValueError:  # authlib raises it when the body is not JSON (an HTML 5xx page)
+            raise ExternalServiceError(self.system, "token endpoint failed") from None
+        if "access_token" not in token:
+            raise ExternalServiceError(self.system, "token endpoint failed")
+        expires_in = int(token.get("expires_in", 3600))
+        return IssuedToken(str(token["access_token"]), datetime.now(tz=UTC) + timedelta(seconds=expires_in))
+
+    async def app_token(self) -> str:
+        async with self._app_token_lock:
+            if self._app_token is None or not self._app_token.usable_at(datetime.now(tz=UTC)):
+                self._app_token = await self._fetch_token(grant_type="client_credentials")
+            return self._app_token.access_token
+
+    async def user_token(self, subject: str) -> IssuedToken:
+        """A token acting as `subject` (the user's id in this system), by JWT bearer grant."""
+        assertion = JWTBearerGrant.sign(
+            self.signing_key,
+            issuer=self.client_id,
+            audience=self.token_url,
+            subject=subject,
+            header={"alg": "ES256", "kid": self.signing_key.thumbprint()},
+            expires_in=ASSERTION_LIFETIME_SECONDS,
+        )
+        return await self._fetch_token(grant_type=JWTBearerGrant.GRANT_TYPE, assertion=assertion)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Sends one API request and turns failures into connector errors.
+
+        4xx answers other than 401/429 come back to the caller, which knows what a 409
+        or a 422 means for its resource.
+        """
+        try:
+            response: httpx.Response = await self.http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                withhold_token=True,
+            )
+        except httpx.TimeoutException:
+            raise ExternalServiceError(self.system, "timed out") from None
+        except httpx.TransportError as exc:
+            raise ExternalServiceError(self.system, f"unreachable ({type(exc).__name__})") from None
+        if response.status_code == 401:
+            raise Unauthorized(self.system, "token refused", status_code=401)
+        if response.status_code == 429:
+            raise RateLimited(self.system, float(response.headers.get("Retry-After", "1")))
+        if response.status_code >= 500:
+            raise ExternalServiceError(
+                self.system, f"answered {response.status_code}", status_code=response.status_code
+            )
+        return response
+
+
+def rejection(system: str, response: httpx.Response) -> Rejected:
+    """A Rejected error carrying the service's own message for a 4xx answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        message = "; ".join(f"{error.get('field')}: {error.get('message')}" for error in errors)
+    else:
+        message = str(body.get("message") or body.get("error") or f"answered {response.status_code}")
+    return Rejected(system, message, status_code=response.status_code, code=str(body.get("error", "")))
+
+
+@dataclass(frozen=True)
+class RemoteAccount:
+    id: str
+    external_id: str
+
+
+class AccountServiceClient(OAuthServiceClient):
+    """A service where the app signs merchants up, keyed by external id (the shop domain)."""
+
+    collection = "/api/v1/accounts"
+
+    def account_fields(self, external_id: str, email: str, name: str) -> dict[str, Any]:
+        return {"external_id": external_id, "email": email, "name": name}
+
+    async def find_account(self, external_id: str) -> RemoteAccount | None:
+        token = await self.app_token()
+        response = await self.call("GET", self.collection, token=token, params={"external_id": external_id})
+        if response.status_code != 200:
+            raise rejection(self.system, response)
+        matches = [row for row in response.json()["data"] if row["external_id"] == external_id]
+        return RemoteAccount(matches[0]["id"], external_id) if matches else None
+
+    async def create_account(self, external_id: str, email: str, name: str) -> RemoteAccount:
+        """Creates the account, or returns the one that already has this external id."""
+        token = await self.app_token()
+        body = self.account_fields(external_id, email, name)
+        response = await self.call("POST", self.collection, token=token, json=body)
+        if response.status_code == 201:
+            return RemoteAccount(response.json()["id"], external_id)
+        if response.status_code == 409 and response.json().get("existing_id"):
+            return RemoteAccount(response.json()["existing_id"], external_id)
+        raise rejection(self.system, response)

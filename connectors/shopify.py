@@ -1,0 +1,146 @@
+"""Shopify: OAuth token exchange/refresh and the Admin GraphQL API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+
+SYSTEM = "Shopify"
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    scopes: frozenset[str]
+    access_token_expires_at: datetime | None
+    refresh_token: str | None
+    refresh_token_expires_at: datetime | None
+
+
+def _grant_from(body: dict[str, Any], now: datetime) -> TokenGrant:
+    try:
+        access_token = str(body["access_token"])
+    except KeyError:
+        raise ExternalServiceError(SYSTEM, "token answer without access_token") from None
+    expires_in = body.get("expires_in")
+    refresh_expires_in = body.get("refresh_token_expires_in")
+    return TokenGrant(
+        access_token=access_token,
+        scopes=frozenset(filter(None, str(body.get("scope", "")).split(","))),
+        access_token_expires_at=now + timedelta(seconds=int(expires_in)) if expires_in else None,
+        refresh_token=body.get("refresh_token"),
+        refresh_token_expires_at=(
+            now + timedelta(seconds=int(refresh_expires_in)) if refresh_expires_in else None
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class GraphQLResult:
+    data: dict[str, Any]
+    cost: dict[str, Any]
+
+
+class ShopifyClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        shop_base_url: str,
+        api_version: str,
+        client_id: str,
+        client_secret: str,
+    ) -> None:
+        self.http = http
+        self.shop_base_url = shop_base_url
+        self.api_version = api_version
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def shop_url(self, shop: str, path: str) -> str:
+        return self.shop_base_url.format(shop=shop) + path
+
+    async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.http.post(url, **kwargs)
+        except httpx.TimeoutException:
+            raise ExternalServiceError(SYSTEM, "timed out") from None
+        except httpx.TransportError as exc:
+            raise ExternalServiceError(SYSTEM, f"unreachable ({type(exc).__name__})") from None
+
+    async def _token_request(self, shop: str, form: dict[str, str], now: datetime) -> TokenGrant:
+        response = await self._post(
+            self.shop_url(shop, "/admin/oauth/access_token"),
+            data={"client_id": self.client_id, "client_secret": self.client_secret, **form},
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code >= 500:
+            raise ExternalServiceError(SYSTEM, f"token endpoint answered {response.status_code}")
+        if response.status_code == 401:
+            raise Unauthorized(SYSTEM, "client credentials refused", status_code=401)
+        if response.status_code != 200:
+            description = _error_description(response)
+            raise Rejected(SYSTEM, description, status_code=response.status_code)
+        return _grant_from(response.json(), now)
+
+    async def exchange_code(self, shop: str, code: str, now: datetime) -> TokenGrant:
+        """Trades an install's authorization code for an expiring offline token."""
+        return await self._token_request(shop, {"code": code, "expiring": "1"}, now)
+
+    async def refresh(self, shop: str, refresh_token: str, now: datetime) -> TokenGrant:
+        """Each refresh token works once; the answer carries the next pair."""
+        return await self._token_request(
+            shop, {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
+        )
+
+    async def graphql(
+        self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None = None
+    ) -> GraphQLResult:
+        response = await self._post(
+            self.shop_url(shop, f"/admin/api/{self.api_version}/graphql.json"),
+            json={"query": query, "variables": variables or {}},
+            headers={"X-Shopify-Access-Token": access_token, "Accept": "application/json"},
+        )
+        if response.status_code == 401:
+            raise Unauthorized(SYSTEM, "access token refused", status_code=401)
+        if response.status_code == 429:
+            raise RateLimited(SYSTEM, float(response.headers.get("Retry-After", "2")))
+        if response.status_code >= 500:
+            raise ExternalServiceError(
+                SYSTEM, f"answered {response.status_code}", status_code=response.status_code
+            )
+        if response.status_code != 200:
+            raise Rejected(SYSTEM, f"answered {response.status_code}", status_code=response.status_code)
+        body = response.json()
+        cost = body.get("extensions", {}).get("cost", {})
+        errors = body.get("errors")
+        if errors:
+            codes = {str(error.get("extensions", {}).get("code", "")) for error in errors}
+            if "THROTTLED" in codes:
+                raise RateLimited(SYSTEM, _seconds_until_affordable(cost))
+            raise Rejected(
+                SYSTEM, "; ".join(str(error.get("message")) for error in errors), code=",".join(codes)
+            )
+        return GraphQLResult(data=body.get("data") or {}, cost=cost)
+
+
+def _seconds_until_affordable(cost: dict[str, Any]) -> float:
+    status = cost.get("throttleStatus") or {}
+    needed = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+    rate = float(status.get("restoreRate") or 50)
+    return max(needed / rate, 0.5)
+
+
+def _error_description(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"answered {response.status_code}"
+    if isinstance(body, dict):
+        return str(body.get("error_description") or body.get("error") or body.get("errors") or body)
+    return str(body)

@@ -1,0 +1,34 @@
+"""What the identity services need, handed to them explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from connectors.crm import CrmClient
+from connectors.shopify import ShopifyClient
+from connectors.templates import TemplatesClient
+from iam.vault import Vault
+
+
+@dataclass
+class IamContext:
+    vault: Vault
+    shopify: ShopifyClient
+    crm: CrmClient
+    templates: TemplatesClient
+    app_base_url: str
+    # The current Shopify app secret first; the previous one during a rotation.
+    shopify_secrets: tuple[str, ...]
+    # Concurrent refreshes of one shop's token inside this process wait for each other;
+    # the database row lock does the same across processes.
+    refresh_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+
+    @property
+    def shopify_api_key(self) -> str:
+        return self.shopify.client_id
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.app_base_url}/shopify/callback"

@@ -1,0 +1,234 @@
+"""Install, account setup, custom-app connection, CRM sign-in and the app's public keys."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import structlog
+from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import Cookie, State
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from connectors.errors import ExternalServiceError, Rejected, Unauthorized
+from connectors.shopify_auth import valid_shop_domain, verify_query
+from iam.context import IamContext
+from iam.deep_link import crm_login_url
+from iam.install import (
+    START_AGAIN,
+    InstallRefused,
+    MissingScopes,
+    begin_install,
+    complete_install,
+    connect_with_access_token,
+    consume_state,
+)
+from iam.provisioning import READY, retry_failed_setup, setup_progress
+from iam.sessions import SESSION_SHOP_KEY
+from iam.signing import jwks
+from iam.tables import Shop
+
+log = structlog.get_logger("funnelsync.install")
+
+INSTALL_COOKIE = "funnelsync_install"
+SUPPORTED_API_VERSIONS = ("2026-10", "2026-07", "2026-04", "2026-01")
+AnyRequest = Request[Any, Any, State]
+Iam = NamedDependency[IamContext]
+ShopDomain = NamedDependency[str]
+TOKEN_FIELD = "access_token"  # noqa: S105 - the connect form's field name
+
+
+def _install_refused(
+    message: str, hint: str, status_code: int = 400, missing: list[str] | None = None
+) -> Template:
+    return Template(
+        template_name="install/refused.html",
+        context={"message": message, "hint": hint, "missing": missing or []},
+        status_code=status_code,
+    )
+
+
+async def current_shop(request: AnyRequest) -> str:
+    """The signed-in merchant's shop; every merchant query is scoped by it."""
+    shop_domain = request.session.get(SESSION_SHOP_KEY) if request.session else None
+    if not isinstance(shop_domain, str):
+        raise NotAuthorizedException("no merchant session")
+    row = await Shop.select(Shop.uninstalled_at, Shop.access_token).where(Shop.domain == shop_domain).first()
+    if row is None or row["uninstalled_at"] is not None or row["access_token"] is None:
+        request.clear_session()
+        raise NotAuthorizedException("shop not installed")
+    return shop_domain
+
+
+def start_merchant_session(request: AnyRequest, shop_domain: str) -> None:
+    request.clear_session()
+    request.set_session({SESSION_SHOP_KEY: shop_domain})
+
+
+class ShopifyInstallController(Controller):
+    path = "/shopify"
+
+    @get("/install")
+    async def install(self, request: AnyRequest, iam: Iam) -> Redirect | Template:
+        params = dict(request.query_params)
+        shop_domain = valid_shop_domain(params.get("shop"))
+        if shop_domain is None:
+            return _install_refused(
+                "That is not a Shopify store address.",
+                "Install FunnelSync from your Shopify admin, or use your store's .myshopify.com address.",
+            )
+        problem = verify_query(params, iam.shopify_secrets, time.time())
+        if problem:
+            log.warning("install_refused", reason=problem)
+            return _install_refused(f"We could not verify this install request: {problem}.", START_AGAIN)
+        browser_secret = secrets.token_urlsafe(32)
+        authorize_url = await begin_install(iam, shop_domain, browser_secret)
+        return Redirect(
+            authorize_url,
+            cookies=[
+                Cookie(
+                    key=INSTALL_COOKIE,
+                    value=browser_secret,
+                    path="/shopify",
+                    max_age=600,
+                    httponly=True,
+                    samesite="lax",
+                    secure=iam.app_base_url.startswith("https://"),
+                )
+            ],
+        )
+
+    @get("/callback")
+    async def callback(self, request: AnyRequest, iam: Iam) -> Redirect | Template:
+        params = dict(request.query_params)
+        shop_domain = valid_shop_domain(params.get("shop"))
+        if shop_domain is None:
+            return _install_refused("That is not a Shopify store address.", START_AGAIN)
+        problem = verify_query(params, iam.shopify_secrets, time.time())
+        try:
+            if problem:
+                raise InstallRefused(f"We could not verify Shopify's answer: {problem}.")
+            if not params.get("code"):
+                raise InstallRefused("Shopify's answer did not include an authorization code.")
+            await consume_state(params.get("state", ""), request.cookies.get(INSTALL_COOKIE), shop_domain)
+            await complete_install(iam, shop_domain, params["code"])
+        except MissingScopes as refused:
+            return _install_refused(str(refused), refused.hint, status_code=403, missing=refused.missing)
+        except InstallRefused as refused:
+            log.warning("install_refused", reason=str(refused))
+            return _install_refused(str(refused), refused.hint)
+        start_merchant_session(request, shop_domain)
+        log.info("shop_installed", shop=shop_domain)
+        redirect = Redirect("/setup")
+        redirect.delete_cookie(INSTALL_COOKIE, path="/shopify")
+        return redirect
+
+
+class ConnectController(Controller):
+    """Connecting a store the way custom apps do (seeds/002): an Admin API access token."""
+
+    path = "/connect"
+
+    @get("/")
+    async def form(self) -> Template:
+        return self._page({}, {})
+
+    def _page(self, values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Template:
+        return Template(
+            template_name="install/connect.html",
+            context={"values": values, "errors": errors, "api_versions": SUPPORTED_API_VERSIONS},
+            status_code=status_code,
+        )
+
+    @post("/", status_code=303)
+    async def connect(
+        self,
+        request: AnyRequest,
+        iam: Iam,
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Redirect | Template:
+        values = {key: str(data.get(key, "")).strip() for key in ("shop", "access_token", "api_version")}
+        errors: dict[str, str] = {}
+        shop_domain = valid_shop_domain(values["shop"])
+        if not values["shop"]:
+            errors["shop"] = "Enter your store's address, like your-store.myshopify.com"
+        elif shop_domain is None:
+            errors["shop"] = "Enter the address ending in .myshopify.com (Settings > Domains in your admin)"
+        if not values["access_token"]:
+            errors[TOKEN_FIELD] = "Enter the Admin API access token of your custom app"
+        elif len(values["access_token"]) > 255:
+            errors[TOKEN_FIELD] = "That is longer than an Admin API access token: copy it again"
+        if values["api_version"] not in SUPPORTED_API_VERSIONS:
+            errors["api_version"] = "Choose the API version shown under Webhook subscriptions in your app"
+        if errors or shop_domain is None:
+            return self._page({**values, "access_token": ""}, errors, status_code=400)
+        try:
+            await connect_with_access_token(iam, shop_domain, values["access_token"])
+        except MissingScopes as refused:
+            errors[TOKEN_FIELD] = "The token lacks these permissions: " + ", ".join(refused.missing)
+        except (Unauthorized, Rejected):
+            errors[TOKEN_FIELD] = "Shopify refused this token for that store. Check both and try again"
+        except ExternalServiceError:
+            errors["shop"] = "We could not reach that store right now. Try again in a minute"
+        if errors:
+            return self._page({**values, "access_token": ""}, errors, status_code=400)
+        start_merchant_session(request, shop_domain)
+        return Redirect("/setup")
+
+
+class AccountSetupController(Controller):
+    path = "/setup"
+    dependencies = {"shop_domain": current_shop}
+
+    @get("/")
+    async def progress_page(self, shop_domain: ShopDomain) -> Template:
+        progress = await setup_progress(shop_domain)
+        return Template(
+            template_name="install/setup.html",
+            context={"progress": progress, "done": all(item.status == READY for item in progress)},
+        )
+
+    @get("/progress")
+    async def progress_fragment(self, shop_domain: ShopDomain) -> Template:
+        progress = await setup_progress(shop_domain)
+        return Template(
+            template_name="install/_setup_progress.html",
+            context={"progress": progress, "done": all(item.status == READY for item in progress)},
+        )
+
+    @post("/retry", status_code=303)
+    async def retry(self, shop_domain: ShopDomain, state: State) -> Redirect:
+        if await retry_failed_setup(shop_domain):
+            state.worker.wake()
+        return Redirect("/setup")
+
+
+class CrmSignInController(Controller):
+    path = "/crm"
+    dependencies = {"shop_domain": current_shop}
+
+    @post("/open", status_code=303)
+    async def open_crm(self, shop_domain: ShopDomain, iam: Iam) -> Redirect | Template:
+        try:
+            url = await crm_login_url(iam, shop_domain)
+        except (ExternalServiceError, LookupError) as exc:
+            log.warning("crm_sign_in_failed", shop=shop_domain, error=type(exc).__name__)
+            return Template(
+                template_name="install/crm_unavailable.html",
+                context={"not_ready": isinstance(exc, LookupError)},
+                status_code=503,
+            )
+        # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.
+        return Redirect(url, headers={"Cache-Control": "no-store"})
+
+
+class JwksController(Controller):
+    opt = {"skip_session": True}
+
+    @get("/.well-known/jwks.json", media_type=MediaType.JSON, sync_to_thread=False)
+    def keys(self, state: State) -> dict[str, Any]:
+        return jwks(state.signing_key)

@@ -1,0 +1,37 @@
+"""Webhook intake: verify the signature over the raw body, store once, answer at once."""
+
+from __future__ import annotations
+
+from litestar import Controller, MediaType, Request, Response, post
+from litestar.datastructures import State
+
+from connectors.shopify_auth import valid_shop_domain, verify_webhook
+from sync.inbox import parse_json_object, record_event
+
+
+class WebhookController(Controller):
+    path = "/webhooks"
+    # Machines call these: no session, no CSRF (the signature authenticates them).
+    opt = {"skip_session": True, "exclude_from_csrf": True}
+
+    @post("/shopify", media_type=MediaType.JSON, status_code=200)
+    async def shopify(
+        self, request: Request[object, object, State], state: State
+    ) -> Response[dict[str, str]]:
+        body = await request.body()
+        if not verify_webhook(
+            body, request.headers.get("x-shopify-hmac-sha256"), state.shopify_webhook_secrets
+        ):
+            return Response({"error": "invalid signature"}, status_code=401)
+        delivery_id = request.headers.get("x-shopify-webhook-id", "")
+        topic = request.headers.get("x-shopify-topic", "")
+        payload = parse_json_object(body)
+        if not delivery_id or not topic or payload is None:
+            return Response({"error": "missing webhook id, topic or JSON body"}, status_code=400)
+        shop_domain = valid_shop_domain(request.headers.get("x-shopify-shop-domain"))
+        stored = await record_event(
+            source="shopify", delivery_id=delivery_id, topic=topic, shop_domain=shop_domain, payload=payload
+        )
+        if stored:
+            state.worker.wake()
+        return Response({"status": "stored" if stored else "duplicate"})

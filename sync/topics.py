@@ -1,0 +1,26 @@
+"""The Shopify webhook topics the product subscribes to, and why."""
+
+from __future__ import annotations
+
+# GraphQL WebhookSubscriptionTopic values. The compliance topics (customers/data_request,
+# customers/redact, shop/redact) are not in this list: Shopify sends them to the URLs in
+# the app's configuration, not to API subscriptions.
+SHOPIFY_WEBHOOK_TOPICS: dict[str, str] = {
+    "APP_UNINSTALLED": "revoke access and stop work when the merchant uninstalls",
+    "PRODUCTS_CREATE": "Keep Products Synchronized",
+    "PRODUCTS_UPDATE": "Keep Products Synchronized",
+    "PRODUCTS_DELETE": "Keep Products Synchronized",
+    "CUSTOMERS_CREATE": "customers to the CRM",
+    "CUSTOMERS_UPDATE": "customers to the CRM",
+    "CUSTOMERS_DELETE": "customers to the CRM",
+    "ORDERS_CREATE": "Keep Orders Synchronized",
+    "ORDERS_UPDATED": "Keep Orders Synchronized",
+    "FULFILLMENTS_CREATE": "fulfillments to the CRM when the CRM does not fulfil",
+    "FULFILLMENTS_UPDATE": "fulfillments to the CRM when the CRM does not fulfil",
+}
+
+
+def rest_topic(graphql_topic: str) -> str:
+    """PRODUCTS_UPDATE -> products/update, the form webhooks carry in X-Shopify-Topic."""
+    resource, _, action = graphql_topic.lower().partition("_")
+    return f"{resource}/{action}"
