@@ -1,0 +1,67 @@
+"""Helpers for iam tests: an installed shop and a signed-in browser without the OAuth dance."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from litestar import Litestar
+
+from connectors.shopify import TokenGrant
+from connectors.shopify_auth import webhook_signature
+from iam.context import IamContext
+from iam.install import save_connected_shop
+from iam.scopes import REQUIRED_SCOPES
+from iam.sessions import DatabaseSessionStore
+
+SESSION_COOKIE = "funnelsync_session"
+
+
+def iam_of(app: Litestar) -> IamContext:
+    context: IamContext = app.state.iam
+    return context
+
+
+async def install_shop(app: Litestar, shop_domain: str, access_token: str = "shpat_test") -> None:
+    now = datetime.now(tz=UTC)
+    grant = TokenGrant(
+        access_token=access_token,
+        scopes=frozenset(REQUIRED_SCOPES),
+        access_token_expires_at=now + timedelta(hours=1),
+        refresh_token="shprt_test",
+        refresh_token_expires_at=now + timedelta(days=90),
+    )
+    await save_connected_shop(iam_of(app), shop_domain, grant, connection="oauth")
+
+
+async def sign_in(client: httpx.AsyncClient, shop_domain: str) -> str:
+    key = secrets.token_hex(32)
+    await DatabaseSessionStore().set(key, json.dumps({"shop": shop_domain}).encode(), 3600)
+    client.cookies.set(SESSION_COOKIE, key)
+    return key
+
+
+async def post_webhook(
+    client: httpx.AsyncClient,
+    topic: str,
+    payload: dict[str, object],
+    *,
+    shop_domain: str,
+    webhook_id: str | None = None,
+    secret: str = "dev-shopify-secret",
+) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return await client.post(
+        "/webhooks/shopify",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": webhook_signature(body, secret),
+            "X-Shopify-Shop-Domain": shop_domain,
+            "X-Shopify-API-Version": "2026-10",
+            "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8),
+        },
+    )
