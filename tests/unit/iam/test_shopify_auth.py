@@ -34,7 +34,7 @@ def documented_query_hmac(params: dict[str, str], secret: str) -> str:
         "shop.myshopify.com\n",
         "shop.myshopify.com/",
         "shop.myshopify.com?x=1",
-        "shоp.myshopify.com",  # a Cyrillic "о"
+        "sh\u043ep.myshopify.com",  # a Cyrillic "o" that looks Latin
         "shop.myshopify.com.",
         "https://shop.myshopify.com",
         "",
