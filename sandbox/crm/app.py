@@ -1,0 +1,171 @@
+"""`create_crm_sandbox(config)`: the CRM sandbox as a Litestar app.
+
+Real-service routes: `POST /oauth/token`, `/api/v1/users` (create, list, get),
+`POST /api/v1/login-links`, `GET /login/{token}` (HTML), `GET /healthz`, `GET /`.
+Control routes (`/_sandbox/...`): the common ones (see sandbox.common.app) plus
+`GET /_sandbox/users` and `GET /_sandbox/login-links`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.types import ControllerRouterHandler
+
+from sandbox.common.app import build_sandbox_app
+from sandbox.common.clock import iso
+from sandbox.common.errors import FieldError, json_object_body, not_found, validation_failed
+from sandbox.common.members import MemberResource, member_handlers
+from sandbox.common.oauth import TokenKind
+from sandbox.common.pages import PRIVATE_PAGE_HEADERS, html_page, table
+from sandbox.crm.config import CrmSandboxConfig
+from sandbox.crm.runtime import CrmSandbox, SignIn
+
+STATE_KEY = "crm_sandbox"
+USERS = MemberResource(
+    resource="users",
+    singular="user",
+    id_prefix="usr",
+    read_scope="users:read",
+    write_scope="users:write",
+)
+LOGIN_LINK_SCOPE = "login_links:write"
+MAX_REDIRECT_PATH = 512
+
+
+def create_crm_sandbox(config: CrmSandboxConfig | None = None) -> Litestar:
+    sandbox = CrmSandbox(config or CrmSandboxConfig())
+    return build_sandbox_app(
+        sandbox,
+        service="crm",
+        state_key=STATE_KEY,
+        route_handlers=[
+            *member_handlers(sandbox, USERS),
+            *_login_link_handlers(sandbox),
+            *_page_handlers(sandbox),
+            *_control_handlers(sandbox),
+        ],
+    )
+
+
+def crm_sandbox_of(app: Litestar) -> CrmSandbox:
+    """The running sandbox behind an app made by create_crm_sandbox (for tests)."""
+    sandbox = app.state[STATE_KEY]
+    assert isinstance(sandbox, CrmSandbox)
+    return sandbox
+
+
+def validate_redirect_path(value: object) -> str | list[FieldError]:
+    """A path on the CRM itself: never another origin (`//host`, `\\`, a scheme)."""
+    if value is None:
+        return "/"
+    if not isinstance(value, str):
+        return [FieldError("redirect_path", "Must be a string.")]
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    ):
+        return [FieldError("redirect_path", "Must be a path on the CRM, starting with one /.")]
+    if len(value) > MAX_REDIRECT_PATH:
+        return [FieldError("redirect_path", f"Must be at most {MAX_REDIRECT_PATH} characters.")]
+    return value
+
+
+def _login_link_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
+    @post("/api/v1/login-links", status_code=201)
+    async def create_login_link(request: Request[Any, Any, Any]) -> Response[Any]:
+        token = sandbox.authenticate(request, kinds=(TokenKind.USER,), scope=LOGIN_LINK_SCOPE)
+        body = await json_object_body(request, optional=True)
+        redirect_path = validate_redirect_path(body.get("redirect_path"))
+        if isinstance(redirect_path, list):
+            raise validation_failed(redirect_path)
+        assert token.subject is not None  # user tokens always have one
+        if sandbox.directory().get(token.subject, token.client_id) is None:
+            raise not_found("The token's user no longer exists.")
+        minted = sandbox.mint_login_link(
+            client_id=token.client_id, user_id=token.subject, redirect_path=redirect_path
+        )
+        await sandbox.save()
+        link = minted.link
+        return Response(
+            content={
+                "url": minted.url,
+                "expires_at": iso(link.expires_at),
+                "expires_in": round(link.expires_at - link.created_at),
+            },
+            status_code=201,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return [create_login_link]
+
+
+def _page_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
+    @get("/login/{token:str}")
+    async def login(token: FromPath[str]) -> Response[Any]:
+        result = sandbox.consume_login_link(token)
+        if result.outcome is SignIn.SIGNED_IN:
+            await sandbox.save()
+            assert result.user is not None
+            assert result.link is not None
+            user, link = result.user, result.link
+            body = (
+                f"<h1>Signed in to the CRM as {escape(user.name)} ({escape(user.shop_domain)})</h1>"
+                f"<p>Opened <code>{escape(link.redirect_path)}</code>.</p>"
+                '<p class="muted">CRM sandbox: this page stands for the CRM screen the link '
+                "opens.</p>"
+            )
+            return html_page("Signed in to the CRM", body, headers=PRIVATE_PAGE_HEADERS)
+        if result.outcome is SignIn.ALREADY_USED:
+            return _link_problem(410, "This sign-in link has already been used")
+        if result.outcome is SignIn.EXPIRED:
+            return _link_problem(410, "This sign-in link has expired")
+        return _link_problem(404, "This sign-in link does not exist")
+
+    @get("/")
+    async def start() -> Response[Any]:
+        config = sandbox.config
+        users = sorted(sandbox.state.users.members.values(), key=lambda m: m.seq)
+        rows = [[u.id, u.external_id, u.name, u.email, iso(u.created_at)] for u in users]
+        body = (
+            "<h1>CRM sandbox</h1>"
+            "<p>Stands in for the shared CRM tenant in development and tests: IAM users, "
+            "the OAuth 2.0 server (client credentials and JWT bearer grants) and single-use "
+            "login links.</p>"
+            f"<p>Token endpoint: <code>{escape(config.token_url)}</code>; client "
+            f"<code>{escape(config.client_id)}</code>; app keys from "
+            f"<code>{escape(config.app_jwks_url)}</code>.</p>"
+            f"<h2>Users ({len(rows)})</h2>"
+            + table(["Id", "External id", "Name", "Email", "Created"], rows, "No users yet.")
+            + '<p class="muted">Control API under <code>/_sandbox/</code>.</p>'
+        )
+        return html_page("CRM sandbox", body)
+
+    return [login, start]
+
+
+def _link_problem(status_code: int, message: str) -> Response[Any]:
+    body = (
+        f"<h1>{escape(message)}</h1><p>Go back to the app and choose “Open CRM” again to get a new link.</p>"
+    )
+    return html_page(message, body, status_code=status_code, headers=PRIVATE_PAGE_HEADERS)
+
+
+def _control_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
+    @get("/_sandbox/users")
+    async def users() -> dict[str, Any]:
+        members = sorted(sandbox.state.users.members.values(), key=lambda m: m.seq)
+        return {"data": [{**m.as_json(), "client_id": m.client_id} for m in members]}
+
+    @get("/_sandbox/login-links")
+    async def login_links() -> dict[str, Any]:
+        now = sandbox.now()
+        links = sorted(sandbox.state.login_links.values(), key=lambda link: link.created_at)
+        return {"data": [link.as_json(now) for link in links]}
+
+    return [users, login_links]
