@@ -1,0 +1,60 @@
+"""Configuration of the Shopify sandbox and the constants it shares with Shopify."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+# Admin API versions the sandbox answers. Shopify keeps a version for about a year;
+# anything else is a 404 there too. `unstable` exists on real shops as well.
+SUPPORTED_API_VERSIONS: tuple[str, ...] = ("2026-01", "2026-04", "2026-07", "2026-10", "unstable")
+LATEST_API_VERSION = "2026-10"
+
+# Shopify retries a failed webhook 8 times in total over about four hours; these are the
+# waits before attempts 2..8 (they add up to 4 h).
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (60, 120, 300, 900, 1800, 3600, 7620)
+
+
+@dataclass(frozen=True)
+class ShopifySandboxConfig:
+    """Everything the sandbox needs; defaults suit `python -m sandbox.launcher`."""
+
+    # The one registered app. The secret also signs webhooks and install links, as on Shopify.
+    api_key: str = "dev-shopify-key"
+    api_secret: str = "dev-shopify-secret"
+    # The app's own base URL: install links point to `{app_url}/shopify/install`.
+    app_url: str = "http://127.0.0.1:8000"
+    # The sandbox's base URL, used in links, image URLs and the start page.
+    public_url: str = "http://127.0.0.1:8001"
+    # Monotonic clock for the leaky buckets; tests inject a fake one to move time.
+    clock: Callable[[], float] = time.monotonic
+    # Waits (seconds) before each retry of a failed webhook delivery.
+    webhook_retry_schedule: Sequence[float] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    # A delivery slower than this counts as failed, as Shopify's 5 s rule.
+    webhook_timeout: float = 5.0
+    # When all attempts failed Shopify deletes the subscription; so do we unless told not to.
+    remove_subscription_after_failed_deliveries: bool = True
+    # If set, shops, tokens, products and subscriptions survive a restart.
+    state_file: Path | None = None
+    # Tests deliver webhooks in-process through this (e.g. httpx.ASGITransport).
+    webhook_transport: httpx.AsyncBaseTransport | None = None
+    # Seed for the demo catalogue: same seed, same products, ids and prices.
+    seed: int = 20260401
+    # Extra generated products for the main demo store, for large-catalogue tests.
+    extra_demo_products: int = 0
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def app_base(self) -> str:
+        return self.app_url.rstrip("/")
+
+    def shop_base_url(self, shop_domain: str) -> str:
+        """The URL that stands for `https://{shop_domain}` in this sandbox."""
+        return f"{self.public_base}/shops/{shop_domain}"
