@@ -17,7 +17,7 @@ import uvicorn
 from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
-SANDBOX_PORTS = {"shopify": 8101}
+SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103}
 
 
 def migrate() -> None:
@@ -66,11 +66,14 @@ def rotate_keys() -> None:
 
 
 def dev(port: int) -> None:
-    shopify = f"http://127.0.0.1:{SANDBOX_PORTS['shopify']}"
+    sandbox_urls = {name: f"http://127.0.0.1:{port}" for name, port in SANDBOX_PORTS.items()}
+    shopify = sandbox_urls["shopify"]
     app_url = f"http://127.0.0.1:{port}"
     os.environ.setdefault("APP_BASE_URL", app_url)
     os.environ.setdefault("SHOPIFY_SHOP_BASE_URL", f"{shopify}/shops/{{shop}}")
     os.environ.setdefault("SHOPIFY_SANDBOX_URL", f"{shopify}/")
+    os.environ.setdefault("CRM_BASE_URL", sandbox_urls["crm"])
+    os.environ.setdefault("TEMPLATES_BASE_URL", sandbox_urls["templates"])
     os.environ.setdefault("LOG_JSON", "false")
     load_settings()  # fail before starting anything when a setting is wrong
     migrate()
@@ -79,8 +82,7 @@ def dev(port: int) -> None:
             sys.executable,
             "-m",
             "sandbox.launcher",
-            "--shopify",
-            str(SANDBOX_PORTS["shopify"]),
+            *(arg for name, port in SANDBOX_PORTS.items() for arg in (f"--{name}", str(port))),
             "--app-url",
             app_url,
             "--state-dir",

@@ -27,7 +27,7 @@ def test_home_page_explains_the_product_and_links_to_the_sandbox(
     screenshots.take(page, "home")
     assert console_errors == []
 
-    page.get_by_role("link", name="Open the Shopify sandbox").click()
+    page.get_by_role("button", name="Open the Shopify sandbox").click()
     expect(page).to_have_url(live_stack.shopify_url + "/")
     expect(page.get_by_text("demo-store.myshopify.com").first).to_be_visible()
     expect(page.get_by_role("link", name="Install app").first).to_be_visible()
