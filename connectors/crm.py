@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from connectors.oauth_service import AccountServiceClient, rejection
 
@@ -17,9 +16,6 @@ class LoginLink:
 class CrmClient(AccountServiceClient):
     system = "CRM"
     collection = "/api/v1/users"
-
-    def account_fields(self, external_id: str, email: str, name: str) -> dict[str, Any]:
-        return {**super().account_fields(external_id, email, name), "shop_domain": external_id}
 
     async def create_login_link(self, user_token: str, redirect_path: str | None = None) -> LoginLink:
         body = {"redirect_path": redirect_path} if redirect_path else {}

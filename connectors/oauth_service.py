@@ -84,6 +84,14 @@ class OAuthServiceClient:
             raise Rejected(
                 self.system, exc.description or exc.error or "token refused", code=exc.error or ""
             ) from None
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                retry_after = float(exc.response.headers.get("Retry-After", "1"))
+                raise RateLimited(self.system, retry_after) from None
+            raise ExternalServiceError(
+                self.system, f"token endpoint answered {status}", status_code=status
+            ) from None
         except httpx.TransportError as exc:
             raise ExternalServiceError(self.system, f"unreachable ({type(exc).__name__})") from None
         except ValueError:  # authlib raises it when the body is not JSON (an HTML 5xx page)
@@ -174,9 +182,6 @@ class AccountServiceClient(OAuthServiceClient):
 
     collection = "/api/v1/accounts"
 
-    def account_fields(self, external_id: str, email: str, name: str) -> dict[str, Any]:
-        return {"external_id": external_id, "email": email, "name": name}
-
     async def find_account(self, external_id: str) -> RemoteAccount | None:
         token = await self.app_token()
         response = await self.call("GET", self.collection, token=token, params={"external_id": external_id})
@@ -188,7 +193,7 @@ class AccountServiceClient(OAuthServiceClient):
     async def create_account(self, external_id: str, email: str, name: str) -> RemoteAccount:
         """Creates the account, or returns the one that already has this external id."""
         token = await self.app_token()
-        body = self.account_fields(external_id, email, name)
+        body = {"external_id": external_id, "email": email, "name": name, "shop_domain": external_id}
         response = await self.call("POST", self.collection, token=token, json=body)
         if response.status_code == 201:
             return RemoteAccount(response.json()["id"], external_id)

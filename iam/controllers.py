@@ -177,7 +177,7 @@ class ConnectController(Controller):
         if errors:
             return self._page({**values, "access_token": ""}, errors, status_code=400)
         start_merchant_session(request, shop_domain)
-        return Redirect("/setup")
+        return Redirect("/setup", status_code=303)
 
 
 class AccountSetupController(Controller):
@@ -204,7 +204,7 @@ class AccountSetupController(Controller):
     async def retry(self, shop_domain: ShopDomain, state: State) -> Redirect:
         if await retry_failed_setup(shop_domain):
             state.worker.wake()
-        return Redirect("/setup")
+        return Redirect("/setup", status_code=303)
 
 
 class CrmSignInController(Controller):
@@ -223,7 +223,7 @@ class CrmSignInController(Controller):
                 status_code=503,
             )
         # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.
-        return Redirect(url, headers={"Cache-Control": "no-store"})
+        return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 class JwksController(Controller):

@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 
-from connectors.errors import ExternalServiceError, RateLimited
+from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
 from iam.tables import ExternalAccount, Shop
 from iam.tokens import utcnow, with_shop_token
-from sync.jobs import JobContext, RetryLater, enqueue, write_transaction
+from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, write_transaction
 from sync.topics import SHOPIFY_WEBHOOK_TOPICS
 
 log = structlog.get_logger("funnelsync.provisioning")
@@ -102,8 +102,21 @@ async def _shop_details(ctx: IamContext, shop_domain: str) -> dict[str, Any]:
     return details
 
 
+async def _record_failure(where: Any, status: str, attempt: int, message: str) -> None:
+    await ExternalAccount.update(
+        {
+            ExternalAccount.status: status,
+            ExternalAccount.attempts: attempt,
+            ExternalAccount.last_error: message,
+            ExternalAccount.updated_at: utcnow(),
+        }
+    ).where(where)
+
+
 def _merchant_message(system: str, exc: Exception) -> str:
     label = "the CRM" if system == "crm" else "the page builder"
+    if isinstance(exc, Rejected):
+        return f"{label.capitalize()} refused the sign-up: {exc}"
     if isinstance(exc, ExternalServiceError):
         return f"We could not reach {label} ({exc}). We keep trying."
     return f"Setting up {label} failed unexpectedly ({type(exc).__name__})."
@@ -124,16 +137,13 @@ async def provision_account(ctx: IamContext, job: JobContext) -> None:
         token = await client.user_token(account.id)
     except RateLimited as exc:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
+    except Rejected as exc:
+        # The service refused what we sent: the same request will not succeed later.
+        await _record_failure(where, FAILED, job.attempt, _merchant_message(system, exc))
+        raise PermanentJobError(str(exc)) from exc
     except Exception as exc:
         status = FAILED if job.is_last_attempt else PENDING
-        await ExternalAccount.update(
-            {
-                ExternalAccount.status: status,
-                ExternalAccount.attempts: job.attempt,
-                ExternalAccount.last_error: _merchant_message(system, exc),
-                ExternalAccount.updated_at: utcnow(),
-            }
-        ).where(where)
+        await _record_failure(where, status, job.attempt, _merchant_message(system, exc))
         raise
     await store_account_token(ctx, shop_domain, system, account.id, token, attempts=job.attempt)
     log.info("account_provisioned", shop=shop_domain, system=system)

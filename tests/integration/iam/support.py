@@ -15,6 +15,7 @@ from iam.context import IamContext
 from iam.install import save_connected_shop
 from iam.scopes import REQUIRED_SCOPES
 from iam.sessions import DatabaseSessionStore
+from sync.tables import Job
 
 SESSION_COOKIE = "funnelsync_session"
 
@@ -65,3 +66,15 @@ async def post_webhook(
             "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8),
         },
     )
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The CSRF token a browser would hold after loading any page."""
+    if "csrftoken" not in client.cookies:
+        await client.get("/")
+    return str(client.cookies["csrftoken"])
+
+
+async def make_queued_jobs_due() -> None:
+    """Skips the retry backoff: every queued job becomes due now."""
+    await Job.update({Job.run_at: Job.created_at}).where(Job.status == "queued")
