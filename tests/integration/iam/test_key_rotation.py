@@ -23,7 +23,11 @@ async def test_rotate_keys_reencrypts_every_token_under_the_newest_key(database_
     async with lifespan_of(before):
         await install_shop(before, SHOP, access_token="shpat_rotate_me")
         await ExternalAccount.update(
-            {ExternalAccount.access_token: iam_of(before).vault.encrypt("crm-token", f"shop:{SHOP}:crm:access_token")}
+            {
+                ExternalAccount.access_token: iam_of(before).vault.encrypt(
+                    "crm-token", f"shop:{SHOP}:crm:access_token"
+                )
+            }
         ).where(ExternalAccount.system == "crm")
 
     during = create_app(make_settings(database_url, vault_keys=f"{NEW_KEY},{OLD_KEY}"))
