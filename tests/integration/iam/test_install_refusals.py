@@ -6,8 +6,8 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import time_machine
 import pytest
+import time_machine
 
 from connectors.shopify_auth import query_signature
 from iam.tables import OAuthState, Shop
