@@ -1,5 +1,74 @@
-"""Tables of the funnels domain."""
+"""Tables of the funnels domain: funnels, their upsell offers and the publish saga's steps."""
 
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-TABLES: list[type[Table]] = []
+
+class Funnel(Table):
+    """One sales funnel of a shop, from its first draft to the live page."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    # Every query is scoped by the shop of the merchant's session.
+    shop_domain = Varchar(length=255, null=False, index=True)
+    status = Varchar(length=16, null=False, default="draft")  # draft, publishing, live, failed
+    # 1. Campaign information
+    name = Varchar(length=120, null=False, default="")
+    description = Text(null=False, default="")
+    currency = Varchar(length=3, null=False, default="")
+    country = Varchar(length=2, null=False, default="")
+    # 2. Main product: Shopify ids plus what the merchant saw when choosing it.
+    main_product_id = Varchar(length=80, null=True, default=None)
+    main_variant_id = Varchar(length=80, null=True, default=None)
+    main_product = JSON(null=False, default="{}")
+    # 3. Upsells (rows in Upsell); set when the merchant confirms the list.
+    upsells_confirmed = Boolean(null=False, default=False)
+    # 4. Template
+    template_id = Varchar(length=80, null=True, default=None)
+    template_name = Varchar(length=120, null=False, default="")
+    # 5. Hosting
+    host_kind = Varchar(length=16, null=True, default=None)  # subdomain, custom_domain
+    subdomain = Varchar(length=63, null=True, default=None)
+    custom_domain = Varchar(length=253, null=True, default=None)
+    # Funnel settings (seeds/004)
+    fulfilled_by_crm = Boolean(null=False, default=False)
+    keep_products_synced = Boolean(null=False, default=True)
+    keep_orders_synced = Boolean(null=False, default=True)
+    # Publishing
+    live_url = Varchar(length=500, null=True, default=None)
+    published_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+    updated_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class Upsell(Table):
+    """An offer shown after the main product, in `position` order."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    funnel = ForeignKey(references=Funnel, null=False, on_delete=OnDelete.cascade)
+    position = Integer(null=False, default=0)
+    headline = Varchar(length=200, null=False, default="")
+    discount_type = Varchar(length=16, null=False, default="none")  # none, percentage, fixed_amount
+    discount_value = Varchar(length=16, null=False, default="0")  # a decimal string, exact
+    product_id = Varchar(length=80, null=True, default=None)
+    variant_id = Varchar(length=80, null=True, default=None)
+    product = JSON(null=False, default="{}")
+
+
+class PublishStep(Table):
+    """One step of a funnel's publish saga: its state survives a crash and drives the resume."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    funnel = ForeignKey(references=Funnel, null=False, on_delete=OnDelete.cascade)
+    name = Varchar(length=40, null=False)
+    position = Integer(null=False, default=0)
+    status = Varchar(length=16, null=False, default="pending")  # pending, running, done, failed
+    attempts = Integer(null=False, default=0)
+    error = Text(null=True, default=None)
+    # Ids the step created remotely, so a retry updates instead of creating again.
+    result = JSON(null=False, default="{}")
+    updated_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+TABLES: list[type[Table]] = [Funnel, Upsell, PublishStep]

@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from funnels.controllers import FunnelWizardController
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             CrmSignInController,
             JwksController,
             WebhookController,
+            FunnelWizardController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(

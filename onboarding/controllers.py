@@ -8,6 +8,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.response import Template
 
+from funnels.services import list_funnels
 from iam.controllers import ShopDomain, current_shop
 from iam.provisioning import READY, setup_progress
 from iam.tables import Shop
@@ -65,5 +66,6 @@ class DashboardController(Controller):
                 "progress": progress,
                 "crm_ready": any(item.system == "crm" and item.status == READY for item in progress),
                 "setup_done": all(item.status == READY for item in progress),
+                "funnels": await list_funnels(shop_domain),
             },
         )

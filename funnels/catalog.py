@@ -1,0 +1,122 @@
+"""The shop's catalogue as the wizard needs it: search and exact variant look-ups (GraphQL)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from iam.context import IamContext
+from iam.tokens import with_shop_token
+
+PAGE_SIZE = 8
+VARIANTS_PER_PRODUCT = 10
+
+VARIANT_FIELDS = """
+  id title displayName sku price inventoryQuantity availableForSale
+  image { url altText }
+  product { id title status featuredImage { url altText } }
+"""
+SEARCH_QUERY = f"""
+query CatalogSearch($query: String, $after: String) {{
+  products(first: {PAGE_SIZE}, after: $after, query: $query, sortKey: TITLE) {{
+    nodes {{
+      id title status
+      featuredImage {{ url altText }}
+      variants(first: {VARIANTS_PER_PRODUCT}) {{ nodes {{ {VARIANT_FIELDS} }} }}
+    }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+VARIANT_QUERY = f"""
+query CatalogVariant($id: ID!) {{ productVariant(id: $id) {{ {VARIANT_FIELDS} }} }}
+"""
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    """A variant as the merchant saw it when choosing; stored with the funnel."""
+
+    variant_id: str
+    product_id: str
+    title: str
+    variant_title: str
+    price: str
+    sku: str
+    inventory: int | None
+    image_url: str | None
+    image_alt: str
+    active: bool
+
+    @property
+    def display_name(self) -> str:
+        return (
+            self.title
+            if self.variant_title in ("", "Default Title")
+            else f"{self.title} – {self.variant_title}"
+        )
+
+    @property
+    def price_amount(self) -> Decimal:
+        return Decimal(self.price)
+
+    def snapshot(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> VariantChoice:
+        return cls(**data)
+
+
+def _choice(variant: dict[str, Any], product: dict[str, Any]) -> VariantChoice:
+    image = variant.get("image") or product.get("featuredImage") or {}
+    return VariantChoice(
+        variant_id=str(variant["id"]),
+        product_id=str(product["id"]),
+        title=str(product["title"]),
+        variant_title=str(variant["title"]),
+        price=str(variant["price"]),
+        sku=str(variant.get("sku") or ""),
+        inventory=variant.get("inventoryQuantity"),
+        image_url=image.get("url"),
+        image_alt=str(image.get("altText") or product["title"]),
+        active=product.get("status") == "ACTIVE",
+    )
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    products: list[tuple[str, list[VariantChoice]]]
+    next_cursor: str | None
+
+
+async def search_catalog(
+    ctx: IamContext, shop_domain: str, text: str, after: str | None = None
+) -> SearchPage:
+    # Shopify search syntax: a trailing * matches prefixes, so "sho" finds "Shoes".
+    terms = " ".join(f"{word}*" for word in text.replace('"', " ").split())
+    variables = {"query": terms or None, "after": after}
+    result = await with_shop_token(
+        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, SEARCH_QUERY, variables)
+    )
+    connection = result.data["products"]
+    products = [
+        (str(product["title"]), [_choice(variant, product) for variant in product["variants"]["nodes"]])
+        for product in connection["nodes"]
+    ]
+    page_info = connection["pageInfo"]
+    return SearchPage(products, page_info["endCursor"] if page_info["hasNextPage"] else None)
+
+
+async def find_variant(ctx: IamContext, shop_domain: str, variant_id: str) -> VariantChoice | None:
+    """The variant in *this* shop, or None: an id from another shop is simply not found."""
+    if not variant_id.startswith("gid://shopify/ProductVariant/"):
+        return None
+    result = await with_shop_token(
+        ctx,
+        shop_domain,
+        lambda token: ctx.shopify.graphql(shop_domain, token, VARIANT_QUERY, {"id": variant_id}),
+    )
+    variant = result.data.get("productVariant")
+    return _choice(variant, variant["product"]) if variant else None

@@ -1,0 +1,247 @@
+"""Funnel drafts: every read and write is scoped by the shop from the merchant's session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.columns import Column
+
+from funnels.catalog import VariantChoice
+from funnels.tables import Funnel, Upsell
+from funnels.validation import (
+    Errors,
+    campaign_errors,
+    custom_domain_error,
+    subdomain_error,
+    upsell_errors,
+)
+from funnels.wizard import can_open, done_steps, first_unfinished
+from sync.jobs import utcnow, write_transaction
+
+UPSELLS_MAX = 5
+
+
+class FunnelNotFound(Exception):
+    """No funnel with that id in the merchant's shop (it may belong to another shop)."""
+
+
+@dataclass(frozen=True)
+class FunnelDraft:
+    funnel: dict[str, Any]
+    upsells: list[dict[str, Any]]
+
+    @property
+    def id(self) -> int:
+        return int(self.funnel["id"])
+
+    @property
+    def done(self) -> frozenset[str]:
+        return done_steps(self.funnel, len(self.upsells))
+
+    @property
+    def next_step(self) -> str:
+        return first_unfinished(self.funnel, len(self.upsells))
+
+    def can_open(self, slug: str) -> bool:
+        return can_open(slug, self.funnel, len(self.upsells))
+
+    @property
+    def main_product(self) -> VariantChoice | None:
+        snapshot = self.funnel["main_product"]
+        return VariantChoice.from_snapshot(snapshot) if snapshot else None
+
+
+async def create_funnel(shop_domain: str) -> int:
+    rows = await Funnel.insert(Funnel(shop_domain=shop_domain)).returning(Funnel.id)
+    return int(rows[0]["id"])
+
+
+async def list_funnels(shop_domain: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await Funnel.select(
+            Funnel.id,
+            Funnel.name,
+            Funnel.status,
+            Funnel.live_url,
+            Funnel.updated_at,
+            Funnel.fulfilled_by_crm,
+            Funnel.keep_products_synced,
+            Funnel.keep_orders_synced,
+        )
+        .where(Funnel.shop_domain == shop_domain)
+        .order_by(Funnel.updated_at, ascending=False)
+    )
+    return rows
+
+
+def _scoped(shop_domain: str, funnel_id: int) -> Any:
+    return (Funnel.shop_domain == shop_domain) & (Funnel.id == funnel_id)
+
+
+async def load_draft(shop_domain: str, funnel_id: int) -> FunnelDraft:
+    funnel = await Funnel.select().where(_scoped(shop_domain, funnel_id)).output(load_json=True).first()
+    if funnel is None:
+        raise FunnelNotFound(funnel_id)
+    upsells = (
+        await Upsell.select()
+        .where(Upsell.funnel == funnel_id)
+        .order_by(Upsell.position)
+        .order_by(Upsell.id)
+        .output(load_json=True)
+    )
+    return FunnelDraft(funnel, upsells)
+
+
+async def _update(shop_domain: str, funnel_id: int, values: dict[Column | str, Any]) -> None:
+    updated = (
+        await Funnel.update({**values, Funnel.updated_at: utcnow()})
+        .where(_scoped(shop_domain, funnel_id))
+        .returning(Funnel.id)
+    )
+    if not updated:
+        raise FunnelNotFound(funnel_id)
+
+
+async def save_campaign(shop_domain: str, funnel_id: int, form: dict[str, str]) -> Errors:
+    errors = campaign_errors(form["name"], form["description"], form["currency"], form["country"])
+    if not errors:
+        await _update(
+            shop_domain,
+            funnel_id,
+            {
+                Funnel.name: form["name"],
+                Funnel.description: form["description"],
+                Funnel.currency: form["currency"],
+                Funnel.country: form["country"],
+            },
+        )
+    return errors
+
+
+async def choose_main_product(shop_domain: str, funnel_id: int, choice: VariantChoice) -> None:
+    await _update(
+        shop_domain,
+        funnel_id,
+        {
+            Funnel.main_product_id: choice.product_id,
+            Funnel.main_variant_id: choice.variant_id,
+            Funnel.main_product: choice.snapshot(),
+        },
+    )
+
+
+async def add_upsell(
+    shop_domain: str, funnel_id: int, form: dict[str, str], choice: VariantChoice | None
+) -> Errors:
+    draft = await load_draft(shop_domain, funnel_id)
+    errors = upsell_errors(
+        form["headline"],
+        form["discount_type"],
+        form["discount_value"],
+        choice.price_amount if choice else None,
+    )
+    if choice is None:
+        errors["variant_id"] = "Choose the product to offer from your store"
+    if len(draft.upsells) >= UPSELLS_MAX:
+        errors["headline"] = f"A funnel has at most {UPSELLS_MAX} upsells: remove one to add another"
+    if errors or choice is None:
+        return errors
+    async with write_transaction():
+        await Upsell.insert(
+            Upsell(
+                funnel=funnel_id,
+                position=len(draft.upsells),
+                headline=form["headline"],
+                discount_type=form["discount_type"],
+                discount_value=form["discount_value"].strip() if form["discount_type"] != "none" else "0",
+                product_id=choice.product_id,
+                variant_id=choice.variant_id,
+                product=choice.snapshot(),
+            )
+        )
+        await _update(shop_domain, funnel_id, {})
+    return {}
+
+
+async def _renumber(funnel_id: int, ordered_ids: list[int]) -> None:
+    for position, upsell_id in enumerate(ordered_ids):
+        await Upsell.update({Upsell.position: position}).where(
+            (Upsell.id == upsell_id) & (Upsell.funnel == funnel_id)
+        )
+
+
+async def remove_upsell(shop_domain: str, funnel_id: int, upsell_id: int) -> None:
+    async with write_transaction():
+        draft = await load_draft(shop_domain, funnel_id)
+        await Upsell.delete().where((Upsell.id == upsell_id) & (Upsell.funnel == draft.id))
+        remaining = [row["id"] for row in draft.upsells if row["id"] != upsell_id]
+        await _renumber(draft.id, remaining)
+        values: dict[Column | str, Any] = {} if remaining else {Funnel.upsells_confirmed: False}
+        await _update(shop_domain, funnel_id, values)
+
+
+async def move_upsell(shop_domain: str, funnel_id: int, upsell_id: int, direction: str) -> None:
+    async with write_transaction():
+        draft = await load_draft(shop_domain, funnel_id)
+        ids = [row["id"] for row in draft.upsells]
+        if upsell_id not in ids:
+            return
+        index = ids.index(upsell_id)
+        target = index - 1 if direction == "up" else index + 1
+        if 0 <= target < len(ids):
+            ids[index], ids[target] = ids[target], ids[index]
+            await _renumber(draft.id, ids)
+            await _update(shop_domain, funnel_id, {})
+
+
+async def confirm_upsells(shop_domain: str, funnel_id: int) -> Errors:
+    draft = await load_draft(shop_domain, funnel_id)
+    if not draft.upsells:
+        return {"headline": "Add at least one upsell offer before you continue"}
+    await _update(shop_domain, funnel_id, {Funnel.upsells_confirmed: True})
+    return {}
+
+
+async def choose_template(shop_domain: str, funnel_id: int, template_id: str, template_name: str) -> None:
+    await _update(
+        shop_domain, funnel_id, {Funnel.template_id: template_id, Funnel.template_name: template_name}
+    )
+
+
+def hosting_errors(kind: str, subdomain: str, custom_domain: str) -> Errors:
+    if kind == "subdomain":
+        problem = subdomain_error(subdomain)
+        return {"subdomain": problem} if problem else {}
+    if kind == "custom_domain":
+        problem = custom_domain_error(custom_domain)
+        return {"custom_domain": problem} if problem else {}
+    return {"host_kind": "Choose where your funnel is hosted"}
+
+
+async def choose_hosting(
+    shop_domain: str, funnel_id: int, kind: str, subdomain: str, custom_domain: str
+) -> None:
+    await _update(
+        shop_domain,
+        funnel_id,
+        {
+            Funnel.host_kind: kind,
+            Funnel.subdomain: subdomain if kind == "subdomain" else None,
+            Funnel.custom_domain: custom_domain if kind == "custom_domain" else None,
+        },
+    )
+
+
+FUNNEL_SETTINGS = {
+    "fulfilled_by_crm": Funnel.fulfilled_by_crm,
+    "keep_products_synced": Funnel.keep_products_synced,
+    "keep_orders_synced": Funnel.keep_orders_synced,
+}
+
+
+async def update_setting(shop_domain: str, funnel_id: int, name: str, enabled: bool) -> None:
+    column = FUNNEL_SETTINGS.get(name)
+    if column is None:
+        raise KeyError(name)
+    await _update(shop_domain, funnel_id, {column: enabled})
