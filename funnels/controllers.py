@@ -84,7 +84,7 @@ async def _search(
 
 class FunnelWizardController(Controller):
     path = "/funnels"
-    dependencies = {"shop_domain": current_shop}  # noqa: RUF012
+    dependencies = {"shop_domain": current_shop}
 
     @post("/", status_code=303)
     async def create(self, shop_domain: ShopDomain) -> Redirect:

@@ -40,6 +40,9 @@ async def install_shop(app: Litestar, shop_domain: str, access_token: str = "shp
 async def sign_in(client: httpx.AsyncClient, shop_domain: str) -> str:
     key = secrets.token_hex(32)
     await DatabaseSessionStore().set(key, json.dumps({"shop": shop_domain}).encode(), 3600)
+    # A browser holds one session cookie: drop whatever the app set before.
+    for cookie in [cookie for cookie in client.cookies.jar if cookie.name == SESSION_COOKIE]:
+        client.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
     client.cookies.set(SESSION_COOKIE, key)
     return key
 
