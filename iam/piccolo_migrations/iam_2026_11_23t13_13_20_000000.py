@@ -11,7 +11,9 @@ async def forwards() -> MigrationManager:
 
     async def create_index() -> None:
         # Provisioning relies on this to stay idempotent under concurrent runs.
-        await engine_finder().run_ddl(  # type: ignore[union-attr]
+        engine = engine_finder()
+        assert engine is not None
+        await engine.run_ddl(
             "CREATE UNIQUE INDEX external_account_shop_system ON external_account (shop, system)"
         )
 
