@@ -274,6 +274,58 @@ class FunnelWizardController(Controller):
         return Redirect(step_url(funnel_id, "template"), status_code=303)
 
 
+class FunnelSettingsController(Controller):
+    """Fulfilled by CRM, Keep Products Synchronized, Keep Orders Synchronized: saved on change."""
+
+    path = "/funnels/{funnel_id:int}/settings"
+    dependencies = {"shop_domain": current_shop}  # noqa: RUF012
+
+    @get("/")
+    async def show(
+        self, shop_domain: ShopDomain, funnel_id: FromPath[int], saved: FromQuery[bool] = False
+    ) -> Template:
+        draft = await _draft_or_404(shop_domain, funnel_id)
+        return Template(
+            template_name="funnels/settings.html",
+            context={"funnel": draft.funnel, "saved": saved, "settings": SETTING_LABELS},
+        )
+
+    @post("/", status_code=303)
+    async def save(
+        self, request: AnyRequest, shop_domain: ShopDomain, funnel_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        await _draft_or_404(shop_domain, funnel_id)
+        if "setting" in data:  # htmx: one switch changed; the form's ticked boxes come along
+            name = _field(data, "setting")
+            if name not in SETTING_LABELS:
+                return Template(
+                    template_name="funnels/_setting_saved.html", context={"error": True}, status_code=400
+                )
+            enabled = name in data
+            await services.update_setting(shop_domain, funnel_id, name, enabled)
+            return Template(
+                template_name="funnels/_setting_saved.html",
+                context={"label": SETTING_LABELS[name], "enabled": enabled, "error": False},
+            )
+        for name in SETTING_LABELS:  # the plain form: a checkbox is sent only when ticked
+            await services.update_setting(shop_domain, funnel_id, name, name in data)
+        return Redirect(f"/funnels/{funnel_id}/settings?saved=true", status_code=303)
+
+
+SETTING_LABELS = {
+    "fulfilled_by_crm": "Fulfilled by CRM",
+    "keep_products_synced": "Keep Products Synchronized",
+    "keep_orders_synced": "Keep Orders Synchronized",
+}
+
+
+async def _draft_or_404(shop_domain: str, funnel_id: int) -> FunnelDraft:
+    try:
+        return await load_draft(shop_domain, funnel_id)
+    except FunnelNotFound:
+        raise NotFoundException() from None
+
+
 async def search_fragment(
     iam: Iam, shop_domain: str, funnel_id: int, slug: str, q: str, after: str | None
 ) -> Template:

@@ -22,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from funnels.controllers import FunnelWizardController
+from funnels.controllers import FunnelSettingsController, FunnelWizardController
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -113,6 +113,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             JwksController,
             WebhookController,
             FunnelWizardController,
+            FunnelSettingsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(

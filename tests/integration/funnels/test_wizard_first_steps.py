@@ -190,3 +190,27 @@ async def test_another_shops_funnel_cannot_be_read_or_changed(stack: Stack) -> N
     removed = await post_form(stack, f"/funnels/{funnel_id}/upsells/1/remove")
     assert removed.status_code == 404  # type: ignore[attr-defined]
     assert (await Funnel.select(Funnel.name).first()) == {"name": "Summer launch"}
+
+
+async def test_funnel_settings_are_saved_immediately_and_shown_on_the_dashboard(stack: Stack) -> None:
+    funnel_id = await new_funnel(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/campaign", CAMPAIGN)
+    # htmx sends the switch that changed plus the form's ticked boxes.
+    toggled = await post_form(
+        stack, f"/funnels/{funnel_id}/settings/", {"setting": "fulfilled_by_crm", "fulfilled_by_crm": "on"}
+    )
+    assert toggled.status_code == 200  # type: ignore[attr-defined]
+    assert "Fulfilled by CRM is now on" in toggled.text  # type: ignore[attr-defined]
+    # Without JavaScript the whole form is posted: unticked boxes are absent.
+    await post_form(
+        stack, f"/funnels/{funnel_id}/settings/", {"fulfilled_by_crm": "on", "keep_orders_synced": "on"}
+    )
+    row = await Funnel.select(
+        Funnel.fulfilled_by_crm, Funnel.keep_products_synced, Funnel.keep_orders_synced
+    ).first()
+    assert row == {"fulfilled_by_crm": True, "keep_products_synced": False, "keep_orders_synced": True}
+    dashboard = await stack.client.get("/app/")
+    assert "Fulfilled by CRM" in dashboard.text
+    assert "Products not synced" in dashboard.text
+    forged = await post_form(stack, f"/funnels/{funnel_id}/settings/", {"setting": "delete_everything"})
+    assert forged.status_code == 400  # type: ignore[attr-defined]
