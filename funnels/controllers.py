@@ -278,7 +278,7 @@ class FunnelSettingsController(Controller):
     """Fulfilled by CRM, Keep Products Synchronized, Keep Orders Synchronized: saved on change."""
 
     path = "/funnels/{funnel_id:int}/settings"
-    dependencies = {"shop_domain": current_shop}  # noqa: RUF012
+    dependencies = {"shop_domain": current_shop}
 
     @get("/")
     async def show(
