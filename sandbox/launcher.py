@@ -1,10 +1,11 @@
 """Run any set of sandboxes in one process, each on its own port on 127.0.0.1.
 
-    python -m sandbox.launcher --shopify 8001 [--host 127.0.0.1] [--app-url URL] [--state-dir DIR]
+    python -m sandbox.launcher --shopify 8101 --crm 8102 --templates 8103 \
+        [--host 127.0.0.1] [--app-url URL] [--state-dir DIR]
 
 Each sandbox registers a factory in SANDBOXES; the CLI grows a `--NAME PORT` flag for
-each, so adding the CRM, template or Stripe sandbox is one entry here. `build_sandbox`
-gives test fixtures the same apps the launcher serves.
+each, so adding a sandbox (Stripe next) is one entry here. `build_sandbox` gives test
+fixtures the same apps the launcher serves.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pathlib import Path
 import uvicorn
 from litestar import Litestar
 
+from sandbox.crm import CrmSandboxConfig, create_crm_sandbox
 from sandbox.shopify.app import create_shopify_sandbox
 from sandbox.shopify.config import ShopifySandboxConfig
+from sandbox.templates_service import TemplatesSandboxConfig, create_templates_sandbox
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_APP_URL = "http://127.0.0.1:8000"
@@ -40,6 +43,11 @@ class SandboxOptions:
     def state_file(self, name: str) -> Path | None:
         return self.state_dir / f"{name}.json" if self.state_dir is not None else None
 
+    @property
+    def app_jwks_url(self) -> str:
+        """Where the app publishes the keys that sign its JWT bearer assertions."""
+        return f"{self.app_url.rstrip('/')}/.well-known/jwks.json"
+
 
 SandboxFactory = Callable[[SandboxOptions], Litestar]
 
@@ -54,8 +62,28 @@ def _shopify(options: SandboxOptions) -> Litestar:
     )
 
 
-# Later sandboxes register here: "crm", "templates", "stripe".
-SANDBOXES: dict[str, SandboxFactory] = {"shopify": _shopify}
+def _crm(options: SandboxOptions) -> Litestar:
+    return create_crm_sandbox(
+        CrmSandboxConfig(
+            public_url=options.public_url,
+            app_jwks_url=options.app_jwks_url,
+            state_file=options.state_file("crm"),
+        )
+    )
+
+
+def _templates(options: SandboxOptions) -> Litestar:
+    return create_templates_sandbox(
+        TemplatesSandboxConfig(
+            public_url=options.public_url,
+            app_jwks_url=options.app_jwks_url,
+            state_file=options.state_file("templates"),
+        )
+    )
+
+
+# The launcher starts them (and prints their lines) in this order; "stripe" comes next.
+SANDBOXES: dict[str, SandboxFactory] = {"shopify": _shopify, "crm": _crm, "templates": _templates}
 
 
 def build_sandbox(name: str, options: SandboxOptions) -> Litestar:

@@ -1,4 +1,4 @@
-"""Shopify sandbox: Admin GraphQL API, query-cost throttling, webhooks, install links."""
+"""Shopify sandbox: Admin GraphQL API, OAuth, query-cost throttling, webhooks, install links."""
 
 from sandbox.shopify.app import create_shopify_sandbox, sandbox_of
 from sandbox.shopify.config import ShopifySandboxConfig

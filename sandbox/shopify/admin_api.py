@@ -8,7 +8,6 @@ refund of unused cost, webhooks for what changed, and saving the state.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -131,12 +130,13 @@ async def admin_graphql(
     if fault is not None and fault.kind is FaultKind.HTTP_500:
         return json_response(internal_error_body(request_id), 500, headers)
     if fault is not None and fault.kind is FaultKind.TIMEOUT:
-        await asyncio.sleep(fault.seconds)  # the server stalls; the client decides to give up
+        await sandbox.config.fault_sleep(fault.seconds)  # the server stalls; the client gives up
     bucket = sandbox.bucket(shop)
     if fault is not None and fault.kind is FaultKind.THROTTLE:
         bucket.drain()
 
-    token = shop.tokens.get(request.headers.get("x-shopify-access-token", ""))
+    # Unknown, revoked and expired tokens all get the same answer, as on Shopify.
+    token = sandbox.oauth.authenticate(shop, request.headers.get("x-shopify-access-token", ""))
     if token is None:
         return json_response({"errors": INVALID_TOKEN}, 401, headers)
 
@@ -192,7 +192,9 @@ async def admin_graphql(
             headers,
         )
 
-    ctx = RequestContext(sandbox=sandbox, shop=shop, scopes=frozenset(token.scopes), api_version=api_version)
+    ctx = RequestContext(
+        sandbox=sandbox, shop=shop, scopes=frozenset(token.scopes), api_version=api_version, token=token
+    )
     result: ExecutionResult = execute_sync(
         sandbox.schema,
         document,

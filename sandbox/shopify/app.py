@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 from sandbox.shopify.admin_api import admin_graphql
 from sandbox.shopify.config import ShopifySandboxConfig
 from sandbox.shopify.control import CONTROL_HANDLERS
+from sandbox.shopify.oauth import OAUTH_HANDLERS
 from sandbox.shopify.pages import PAGE_HANDLERS
 from sandbox.shopify.runtime import ShopifySandbox
 
@@ -41,6 +42,7 @@ def create_shopify_sandbox(config: ShopifySandboxConfig | None = None) -> Litest
     return Litestar(
         route_handlers=[
             admin_graphql,
+            *OAUTH_HANDLERS,
             *CONTROL_HANDLERS,
             *PAGE_HANDLERS,
             create_static_files_router(path="/_sandbox/static", directories=[HERE / "static"]),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,12 @@ LATEST_API_VERSION = "2026-10"
 # waits before attempts 2..8 (they add up to 4 h).
 DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (60, 120, 300, 900, 1800, 3600, 7620)
 
+# Lifetimes Shopify gives expiring offline tokens (`expiring=1`): one hour for the access
+# token, 90 days for the refresh token; an authorization code lives ten minutes.
+ACCESS_TOKEN_TTL = 3600
+REFRESH_TOKEN_TTL = 90 * 24 * 3600
+AUTHORIZATION_CODE_TTL = 600
+
 
 @dataclass(frozen=True)
 class ShopifySandboxConfig:
@@ -26,12 +33,24 @@ class ShopifySandboxConfig:
     # The one registered app. The secret also signs webhooks and install links, as on Shopify.
     api_key: str = "dev-shopify-key"
     api_secret: str = "dev-shopify-secret"
-    # The app's own base URL: install links point to `{app_url}/shopify/install`.
+    # The app's name on the OAuth consent page.
+    app_name: str = "FunnelSync"
+    # The app's own base URL: install links point to `{app_url}/shopify/install`, OAuth
+    # redirect URIs must lie under it, compliance webhooks go to `{app_url}/webhooks/shopify`.
     app_url: str = "http://127.0.0.1:8000"
     # The sandbox's base URL, used in links, image URLs and the start page.
     public_url: str = "http://127.0.0.1:8001"
     # Monotonic clock for the leaky buckets; tests inject a fake one to move time.
     clock: Callable[[], float] = time.monotonic
+    # Epoch seconds for OAuth codes, token expiry and install-link timestamps; tests inject
+    # a fake one (e.g. sandbox.common.clock.ManualClock) to expire tokens without waiting.
+    epoch_clock: Callable[[], float] = time.time
+    # Lifetimes of expiring access tokens, refresh tokens and authorization codes (seconds).
+    access_token_ttl: int = ACCESS_TOKEN_TTL
+    refresh_token_ttl: int = REFRESH_TOKEN_TTL
+    authorization_code_ttl: int = AUTHORIZATION_CODE_TTL
+    # How a `timeout` fault stalls a request; tests may pass a recorder instead.
+    fault_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     # Waits (seconds) before each retry of a failed webhook delivery.
     webhook_retry_schedule: Sequence[float] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     # A delivery slower than this counts as failed, as Shopify's 5 s rule.
@@ -54,6 +73,11 @@ class ShopifySandboxConfig:
     @property
     def app_base(self) -> str:
         return self.app_url.rstrip("/")
+
+    @property
+    def compliance_webhook_url(self) -> str:
+        """Where Shopify sends the mandatory compliance topics: the app's configured URL."""
+        return f"{self.app_base}/webhooks/shopify"
 
     def shop_base_url(self, shop_domain: str) -> str:
         """The URL that stands for `https://{shop_domain}` in this sandbox."""

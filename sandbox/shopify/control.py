@@ -26,10 +26,18 @@ from sandbox.shopify.catalog import (
 )
 from sandbox.shopify.config import LATEST_API_VERSION
 from sandbox.shopify.faults import ANY_SHOP, FaultKind, PathKind
-from sandbox.shopify.install import install_url
 from sandbox.shopify.models import PlanTier, Product, Shop
-from sandbox.shopify.payloads import TOPICS, product_payload
+from sandbox.shopify.payloads import (
+    COMPLIANCE_TOPICS,
+    DEFAULT_COMPLIANCE_CUSTOMER,
+    TOPICS,
+    customers_data_request_payload,
+    customers_redact_payload,
+    product_payload,
+    shop_redact_payload,
+)
 from sandbox.shopify.runtime import SandboxDep
+from sandbox.shopify.tokens import malformed_scopes, parse_scopes
 
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -75,7 +83,8 @@ def shop_summary(sandbox: SandboxDep, shop: Shop) -> dict[str, Any]:
         "webhookSubscriptionCount": len(shop.webhook_subscriptions),
         "baseUrl": base_url,
         "graphqlUrl": f"{base_url}/admin/api/{LATEST_API_VERSION}/graphql.json",
-        "installUrl": install_url(config.app_url, shop.domain, config.api_secret),
+        "installUrl": sandbox.install_url(shop),
+        "installRoute": f"{base_url}/admin/apps/install",
         "throttleStatus": bucket.status().as_json(),
     }
 
@@ -99,10 +108,9 @@ async def show_shop(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str
 
 @get("/_sandbox/shops/{shop_domain:str}/install-link")
 async def install_link(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, str]:
-    """A freshly signed install URL (the start page's links age out of the 90 s window)."""
-    shop = _shop(sandbox, shop_domain)
-    config = sandbox.config
-    return {"url": install_url(config.app_url, shop.domain, config.api_secret)}
+    """A freshly signed install URL, for tests (the start page goes through
+    `/shops/{shop}/admin/apps/install`, which signs at click time)."""
+    return {"url": sandbox.install_url(_shop(sandbox, shop_domain))}
 
 
 @post("/_sandbox/shops/{shop_domain:str}/tokens", status_code=201)
@@ -123,6 +131,120 @@ async def mint_token(
     token = sandbox.store.mint_token(shop, scopes)
     await sandbox.save()
     return {"access_token": token.token, "scope": ",".join(token.scopes)}
+
+
+@post("/_sandbox/shops/{shop_domain:str}/tokens/expire", status_code=200)
+async def expire_tokens(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, Any]:
+    """Every access token of the shop expires now (refresh tokens keep working), for
+    end-to-end tests of the app's refresh where the clock cannot be moved."""
+    shop = _shop(sandbox, shop_domain)
+    expired = sandbox.oauth.expire_access_tokens(shop)
+    await sandbox.save()
+    return {"expired": expired}
+
+
+@put("/_sandbox/shops/{shop_domain:str}/oauth/granted-scopes", status_code=200)
+async def set_granted_scopes(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> dict[str, Any]:
+    """Body: {"scopes": ["read_products", ...] | "a,b" | null}.
+
+    Later approvals grant only the listed scopes the app asked for (`read_x` counts as
+    asked when the app asked `write_x`); null grants what is asked again.
+    """
+    shop = _shop(sandbox, shop_domain)
+    body = await _body(request)
+    if "scopes" not in body:
+        raise ClientException(detail='Body must be {"scopes": [...]} or {"scopes": null}')
+    scopes = body["scopes"]
+    if isinstance(scopes, str):
+        scopes = parse_scopes(scopes)
+    if scopes is not None:
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ClientException(detail="scopes must be a list of strings, a comma-separated string or null")
+        scopes = parse_scopes(",".join(scopes))
+        bad = malformed_scopes(scopes)
+        if bad:
+            raise ClientException(detail=f"not access scopes: {', '.join(bad)}")
+    shop.granted_scopes = scopes
+    await sandbox.save()
+    return {"shop": shop.domain, "scopes": scopes}
+
+
+@get("/_sandbox/oauth/requests")
+async def list_token_requests(
+    sandbox: SandboxDep, shop: FromQuery[str | None] = None, grant_type: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    """Every call of the token endpoint, oldest first: grant type, shop, outcome, status,
+    fault. Never a token or a code."""
+    return {
+        "requests": [
+            r.as_json()
+            for r in sandbox.oauth.requests
+            if (shop is None or r.shop == shop.lower()) and (grant_type is None or r.grant_type == grant_type)
+        ]
+    }
+
+
+@post("/_sandbox/shops/{shop_domain:str}/uninstall", status_code=200)
+async def uninstall(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, Any]:
+    """The merchant uninstalls the app: every token and refresh token of the shop is
+    revoked, `app/uninstalled` goes to the APP_UNINSTALLED subscriptions, and the shop's
+    webhook subscriptions are deleted (as Shopify does). `shop/redact` is not sent by
+    itself (Shopify sends it 48 h later): use `POST .../redact`."""
+    shop = _shop(sandbox, shop_domain)
+    revoked, events = sandbox.uninstall(shop)
+    await sandbox.save()
+    return {"revokedTokens": revoked, "webhookIds": [e.webhook_id for e in events]}
+
+
+def _compliance_customer(body: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    customer = body.get("customer", DEFAULT_COMPLIANCE_CUSTOMER)
+    orders = body.get("orders", [])
+    if not isinstance(customer, dict):
+        raise ClientException(detail="customer must be an object such as {id, email, phone}")
+    if not isinstance(orders, list) or not all(isinstance(o, int) for o in orders):
+        raise ClientException(detail="orders must be a list of order ids")
+    return customer, orders
+
+
+def _sent(event_webhook_id: str, url: str) -> dict[str, str]:
+    return {"webhookId": event_webhook_id, "callbackUrl": url}
+
+
+@post("/_sandbox/shops/{shop_domain:str}/redact", status_code=202)
+async def shop_redact(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, str]:
+    """`shop/redact` to the app's compliance URL `{app_url}/webhooks/shopify`."""
+    shop = _shop(sandbox, shop_domain)
+    url = sandbox.config.compliance_webhook_url
+    event = sandbox.deliver_to(shop, "shop/redact", shop_redact_payload(shop), url)
+    return _sent(event.webhook_id, url)
+
+
+@post("/_sandbox/shops/{shop_domain:str}/customers/redact", status_code=202)
+async def customers_redact(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> dict[str, str]:
+    """Body (optional): {"customer": {"id", "email", "phone"}, "orders": [ids]}.
+    `customers/redact` to the app's compliance URL."""
+    shop = _shop(sandbox, shop_domain)
+    customer, orders = _compliance_customer(await _body(request))
+    url = sandbox.config.compliance_webhook_url
+    payload = customers_redact_payload(shop, customer, orders)
+    return _sent(sandbox.deliver_to(shop, "customers/redact", payload, url).webhook_id, url)
+
+
+@post("/_sandbox/shops/{shop_domain:str}/customers/data_request", status_code=202)
+async def customers_data_request(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> dict[str, str]:
+    """Body (optional): {"customer": {...}, "orders": [ids]}. `customers/data_request`
+    to the app's compliance URL."""
+    shop = _shop(sandbox, shop_domain)
+    customer, orders = _compliance_customer(await _body(request))
+    url = sandbox.config.compliance_webhook_url
+    payload = customers_data_request_payload(shop, customer, orders, sandbox.store.allocate_id())
+    return _sent(sandbox.deliver_to(shop, "customers/data_request", payload, url).webhook_id, url)
 
 
 @put("/_sandbox/shops/{shop_domain:str}/plan", status_code=200)
@@ -217,7 +339,8 @@ async def list_faults(sandbox: SandboxDep) -> list[dict[str, Any]]:
 async def add_fault(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dict[str, Any]:
     """Body: {"kind", "shop": domain or "*", "path": "graphql"|"oauth"|"*", "count", "seconds"}.
 
-    Kinds: http_500, timeout (stall `seconds`), throttle (drained bucket),
+    Path `oauth` is the token endpoint (`/admin/oauth/access_token`): http_500 and timeout.
+    Kinds: http_500, timeout (stall `seconds`, then answer normally), throttle (drained bucket),
     webhook_duplicate, webhook_out_of_order (`count` webhooks held, then sent last-first).
     """
     body = await _body(request)
@@ -229,6 +352,8 @@ async def add_fault(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dic
             detail=f"kind must be one of {[k.value for k in FaultKind]}; "
             f"path one of {[p.value for p in PathKind]}"
         ) from exc
+    if kind is FaultKind.THROTTLE and path is PathKind.OAUTH:
+        raise ClientException(detail="throttle faults apply to graphql; oauth takes http_500 and timeout")
     shop = str(body.get("shop", ANY_SHOP))
     if shop != ANY_SHOP:
         shop = _shop(sandbox, shop).domain
@@ -276,8 +401,8 @@ async def list_deliveries(
 async def trigger_webhook(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dict[str, Any]:
     """Body: {"shop", "topic": "orders/create", "payload": {...}, "callbackUrl"?}.
 
-    Without callbackUrl the event goes to the shop's subscriptions for the topic; with
-    it, straight to that URL (how the app's configured compliance webhooks arrive).
+    Without callbackUrl the event goes to the shop's subscriptions for the topic (the
+    compliance topics to the app's compliance URL); with it, straight to that URL.
     """
     body = await _body(request)
     shop = _shop(sandbox, str(body.get("shop", "")))
@@ -289,6 +414,9 @@ async def trigger_webhook(request: Request[Any, Any, Any], sandbox: SandboxDep) 
     if not isinstance(payload, dict):
         raise ClientException(detail="payload must be a JSON object")
     callback_url = body.get("callbackUrl")
+    if not callback_url and topic in COMPLIANCE_TOPICS:
+        # Nobody subscribes to these: they go to the app's configured compliance URL.
+        callback_url = sandbox.config.compliance_webhook_url
     if callback_url:
         events = [sandbox.deliver_to(shop, topic, payload, str(callback_url))]
     else:
@@ -311,6 +439,13 @@ CONTROL_HANDLERS = [
     show_shop,
     install_link,
     mint_token,
+    expire_tokens,
+    set_granted_scopes,
+    list_token_requests,
+    uninstall,
+    shop_redact,
+    customers_redact,
+    customers_data_request,
     set_plan,
     merchant_create_product,
     merchant_edit_product,

@@ -174,6 +174,27 @@ class AccessToken:
     token: str
     scopes: list[str]
     created_at: datetime
+    # Epoch seconds (config.epoch_clock) after which the token is refused; None: never
+    # (custom-app tokens and legacy non-expiring OAuth tokens).
+    expires_at: float | None = None
+    # The OAuth client it was issued to; None for tokens minted through the control API.
+    client_id: str | None = None
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+@dataclass
+class RefreshToken:
+    """One link of a rotation chain: works once, then is kept only to refuse reuse."""
+
+    token: str
+    client_id: str
+    scopes: list[str]
+    expires_at: float
+    # The access token issued with it: refreshing revokes that one at once.
+    access_token: str
+    used: bool = False
 
 
 @dataclass
@@ -202,6 +223,10 @@ class Shop:
     collections: dict[int, Collection] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     webhook_subscriptions: dict[int, WebhookSubscription] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    # Set through the control API: what the next OAuth approvals grant at most
+    # (None: exactly what the app asks for).
+    granted_scopes: list[str] | None = None
 
     @property
     def variant_count(self) -> int:

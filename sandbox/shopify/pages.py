@@ -11,7 +11,6 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from sandbox.shopify.config import LATEST_API_VERSION
-from sandbox.shopify.install import install_url
 from sandbox.shopify.models import Image, ProductStatus
 from sandbox.shopify.runtime import SandboxDep
 
@@ -28,7 +27,8 @@ async def start_page(sandbox: SandboxDep) -> Template:
             "restore_rate": int(shop.tier.restore_rate),
             "products": len(shop.products),
             "variants": shop.variant_count,
-            "install_url": install_url(config.app_url, shop.domain, config.api_secret),
+            # Signed at click time by the admin route, so it never goes stale on the page.
+            "install_url": f"/shops/{shop.domain}/admin/apps/install",
             "graphql_url": f"{config.shop_base_url(shop.domain)}/admin/api/{LATEST_API_VERSION}/graphql.json",
         }
         for shop in sandbox.store.shops.values()

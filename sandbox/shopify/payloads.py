@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sandbox.shopify.models import Image, Product, gid
+from sandbox.shopify.models import Image, Product, Shop, gid
 
 # Webhook topics as the GraphQL enum names them and as headers/payloads spell them.
 TOPICS: dict[str, str] = {
@@ -144,3 +144,55 @@ def product_payload(product: Product, public_base: str) -> dict[str, Any]:
 
 def product_delete_payload(product_id: int) -> dict[str, Any]:
     return {"id": product_id}
+
+
+def shop_payload(shop: Shop) -> dict[str, Any]:
+    """The REST shop object: the body of `app/uninstalled` and `shop/update`."""
+    return {
+        "id": shop.id,
+        "name": shop.name,
+        "email": shop.email,
+        "customer_email": shop.email,
+        "domain": shop.domain,
+        "myshopify_domain": shop.domain,
+        "currency": shop.currency_code,
+        "iana_timezone": "Etc/UTC",
+        "timezone": "(GMT+00:00) Etc/UTC",
+        "plan_name": shop.tier.value,
+        "plan_display_name": shop.tier.display_name,
+        "created_at": rest_time(shop.created_at),
+    }
+
+
+# Who a compliance request is about when the caller names nobody. Customers are not
+# emulated, so any id/email/phone is accepted as given.
+DEFAULT_COMPLIANCE_CUSTOMER: dict[str, Any] = {
+    "id": 191167,
+    "email": "john@example.com",
+    "phone": "555-625-1199",
+}
+
+
+def shop_redact_payload(shop: Shop) -> dict[str, Any]:
+    return {"shop_id": shop.id, "shop_domain": shop.domain}
+
+
+def customers_redact_payload(shop: Shop, customer: dict[str, Any], orders: list[int]) -> dict[str, Any]:
+    return {
+        "shop_id": shop.id,
+        "shop_domain": shop.domain,
+        "customer": customer,
+        "orders_to_redact": orders,
+    }
+
+
+def customers_data_request_payload(
+    shop: Shop, customer: dict[str, Any], orders: list[int], request_id: int
+) -> dict[str, Any]:
+    return {
+        "shop_id": shop.id,
+        "shop_domain": shop.domain,
+        "orders_requested": orders,
+        "customer": customer,
+        "data_request": {"id": request_id},
+    }

@@ -41,6 +41,7 @@ from sandbox.shopify.views import (
     ShopView,
     VariantView,
     WebhookSubscriptionView,
+    app_installation_view,
     collection_connection,
     connection,
     count,
@@ -98,6 +99,9 @@ class Root:
 
     def shop(self) -> ShopView:
         return ShopView(self._ctx, self._shop)
+
+    def current_app_installation(self) -> dict[str, Any]:
+        return app_installation_view(self._ctx)
 
     def node(self, id: str) -> Any:
         kind = gid_kind(id)

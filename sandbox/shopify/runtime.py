@@ -17,11 +17,13 @@ from litestar.di import NamedDependency
 from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.config import LATEST_API_VERSION, ShopifySandboxConfig
 from sandbox.shopify.faults import FaultRegistry
-from sandbox.shopify.models import PlanTier, Product, Shop, parse_gid
-from sandbox.shopify.payloads import product_delete_payload, product_payload
+from sandbox.shopify.install import install_url
+from sandbox.shopify.models import AccessToken, PlanTier, Product, Shop, parse_gid
+from sandbox.shopify.payloads import product_delete_payload, product_payload, shop_payload
 from sandbox.shopify.schema import build_admin_schema
 from sandbox.shopify.seed import build_seed_store
 from sandbox.shopify.state import Store, write_atomically
+from sandbox.shopify.tokens import OAuthServer
 from sandbox.shopify.webhooks import WebhookDispatcher, WebhookEvent, make_event, new_event_id
 
 logger = logging.getLogger("sandbox.shopify")
@@ -35,6 +37,8 @@ class RequestContext:
     shop: Shop
     scopes: frozenset[str]
     api_version: str
+    # The token the request came with (currentAppInstallation.accessScopes lists its scopes).
+    token: AccessToken | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     changed: bool = False
 
@@ -59,6 +63,7 @@ class ShopifySandbox:
         self.schema = build_admin_schema()
         self.store = self._initial_store()
         self.faults = FaultRegistry()
+        self.oauth = OAuthServer(config)
         self.buckets: dict[str, LeakyBucket] = {}
         self.dispatcher = WebhookDispatcher(config, self.faults, self._delivery_exhausted)
         self._save_lock = asyncio.Lock()
@@ -94,6 +99,7 @@ class ShopifySandbox:
         self.store = build_seed_store(self.config.seed, self.config.extra_demo_products)
         self.buckets.clear()
         self.faults.clear()
+        self.oauth.reset()
         self.dispatcher.attempts.clear()
         await self.save()
 
@@ -110,6 +116,13 @@ class ShopifySandbox:
         shop.tier = tier
         self.bucket(shop).resize(tier.bucket_size, tier.restore_rate)
         await self.save()
+
+    def install_url(self, shop: Shop) -> str:
+        """A freshly signed `{app_url}/shopify/install?...`, timestamped by the epoch clock."""
+        config = self.config
+        return install_url(
+            config.app_url, shop.domain, config.api_secret, timestamp=int(config.epoch_clock())
+        )
 
     # -- webhooks -------------------------------------------------------------------
 
@@ -149,6 +162,14 @@ class ShopifySandbox:
         )
         self.dispatcher.enqueue(event)
         return event
+
+    def uninstall(self, shop: Shop) -> tuple[int, list[WebhookEvent]]:
+        """The merchant removes the app: tokens die, `app/uninstalled` goes out, and the
+        app's webhook subscriptions are deleted, as on Shopify."""
+        revoked = self.oauth.revoke_all(shop)
+        events = self.emit(shop, "app/uninstalled", shop_payload(shop))
+        shop.webhook_subscriptions.clear()
+        return revoked, events
 
     def emit_product_event(self, shop: Shop, topic: str, product: Product) -> None:
         self.emit(shop, topic, product_payload(product, self.config.public_base))

@@ -6,6 +6,7 @@ Small leaf objects are returned as dicts keyed by their GraphQL field names.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from sandbox.shopify.models import (
 from sandbox.shopify.pagination import PageArgs, SortValue, paginate, sortable
 from sandbox.shopify.payloads import TOPIC_ENUMS
 from sandbox.shopify.search import FieldKind, SearchField, SearchSpec, matches, parse_query
+from sandbox.shopify.tokens import describe_scope
 
 if TYPE_CHECKING:
     from sandbox.shopify.runtime import RequestContext
@@ -243,6 +245,29 @@ class ShopView:
             "url": self.url,
             "sslEnabled": True,
         }
+
+
+def _app_number(api_key: str) -> int:
+    # A stable numeric id for the one registered app, derived from its client id.
+    return int(hashlib.sha256(api_key.encode()).hexdigest()[:10], 16)
+
+
+def app_installation_view(ctx: RequestContext) -> dict[str, Any]:
+    """`currentAppInstallation`: the app as installed in this shop, seen through its token."""
+    config = ctx.sandbox.config
+    scopes = ctx.token.scopes if ctx.token is not None else sorted(ctx.scopes)
+    app_handle = re.sub(r"[^a-z0-9]+", "-", config.app_name.lower()).strip("-")
+    return {
+        "id": gid("AppInstallation", ctx.shop.id),
+        "accessScopes": [{"handle": s, "description": describe_scope(s)} for s in scopes],
+        "app": {
+            "id": gid("App", _app_number(config.api_key)),
+            "title": config.app_name,
+            "handle": app_handle,
+            "apiKey": config.api_key,
+        },
+        "launchUrl": f"{config.app_base}/",
+    }
 
 
 class ProductView:

@@ -1,5 +1,5 @@
 """In-process fixtures for the Shopify sandbox: the app in its lifespan, an httpx client
-over ASGITransport, a fake clock for the buckets and a webhook receiver app."""
+over ASGITransport, fake clocks (buckets; token expiry) and a webhook receiver app."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from shopify_sandbox_support import (
+    EPOCH_START,
     MAIN_SHOP,
     SANDBOX_URL,
     SECRET,
@@ -32,18 +33,27 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def epoch_clock() -> FakeClock:
+    """Wall-clock seconds for OAuth codes, token expiry and install-link timestamps."""
+    return FakeClock(EPOCH_START)
+
+
+@pytest.fixture
 def receiver() -> WebhookReceiver:
     return WebhookReceiver()
 
 
 @pytest.fixture
-def make_config(clock: FakeClock, receiver: WebhookReceiver) -> Callable[..., ShopifySandboxConfig]:
+def make_config(
+    clock: FakeClock, epoch_clock: FakeClock, receiver: WebhookReceiver
+) -> Callable[..., ShopifySandboxConfig]:
     def make(**overrides: Any) -> ShopifySandboxConfig:
         settings: dict[str, Any] = {
             "api_secret": SECRET,
             "public_url": SANDBOX_URL,
             "app_url": "http://app.test",
             "clock": clock,
+            "epoch_clock": epoch_clock,
             # Seven tiny waits: eight attempts in all, as on Shopify, in milliseconds.
             "webhook_retry_schedule": (0.01,) * 7,
             # Generous, so a busy machine never turns a normal delivery into a retry;

@@ -4,11 +4,14 @@ a small Admin API client and polling with a deadline."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -21,11 +24,16 @@ API_VERSION = "2026-10"
 SECRET = "test-shopify-secret"
 
 
-class FakeClock:
-    """The buckets' clock: time moves only when a test says so."""
+# 2026-11-23 00:00:00 UTC: the epoch clock's start in tests.
+EPOCH_START = 1_795_392_000.0
 
-    def __init__(self) -> None:
-        self.now = 1_000.0
+
+class FakeClock:
+    """A clock that moves only when a test says so: the buckets' monotonic clock (from
+    1000), or the epoch clock of token expiry and install timestamps (from EPOCH_START)."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now
@@ -147,3 +155,15 @@ async def mint_token(client: httpx.AsyncClient, shop: str, scopes: str | None = 
     assert response.status_code == 201, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+def query_signature_ok(url: str, secret: str = SECRET) -> bool:
+    """Shopify's documented check of a signed query (install request, OAuth callback),
+    written from the docs rather than from the sandbox's signer: drop `hmac` (and
+    `signature`), sort the rest by key, join `k=v` with `&`, hex HMAC-SHA256."""
+    pairs = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    received = pairs.pop("hmac", "")
+    pairs.pop("signature", None)
+    message = "&".join(f"{key}={value}" for key, value in sorted(pairs.items()))
+    expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, received)

@@ -1,4 +1,5 @@
-"""The launcher serves sandboxes on 127.0.0.1, announces their URLs and stops on a signal."""
+"""The launcher serves the Shopify, CRM and template-service sandboxes on 127.0.0.1,
+announces their URLs and stops on a signal."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from sandbox.crm import crm_sandbox_of
 from sandbox.launcher import SANDBOXES, SandboxOptions, build_sandbox, parse_args
+from sandbox.templates_service import templates_sandbox_of
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -37,14 +40,33 @@ def test_at_least_one_sandbox_is_required() -> None:
         parse_args([])
 
 
+def test_crm_and_templates_are_registered_with_the_apps_jwks_url() -> None:
+    options = SandboxOptions(public_url="http://127.0.0.1:9", app_url="http://127.0.0.1:8000/")
+    assert list(SANDBOXES) == ["shopify", "crm", "templates"]
+    assert options.app_jwks_url == "http://127.0.0.1:8000/.well-known/jwks.json"
+    crm = crm_sandbox_of(build_sandbox("crm", options))
+    templates = templates_sandbox_of(build_sandbox("templates", options))
+    for sandbox in (crm, templates):
+        assert sandbox.config.public_url == "http://127.0.0.1:9"
+        assert sandbox.config.app_jwks_url == options.app_jwks_url
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-async def test_launcher_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+async def test_launcher_serves_all_sandboxes_and_stops_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "sandbox.launcher",
         "--shopify",
         "0",
+        "--crm",
+        "0",
+        "--templates",
+        "0",
+        "--app-url",
+        "http://127.0.0.1:8000",
         "--state-dir",
         str(tmp_path),
         cwd=PROJECT_DIR,
@@ -54,16 +76,24 @@ async def test_launcher_serves_and_stops_cleanly(tmp_path: Path, stop_signal: si
     )
     try:
         assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode().strip()
-        assert line.startswith("shopify sandbox: http://127.0.0.1:"), line
-        url = line.split(": ", 1)[1]
-        async with httpx.AsyncClient(base_url=url) as client:
-            assert (await client.get("/healthz")).json() == {"status": "ok"}
-            shops = (await client.get("/_sandbox/shops")).json()
-            assert shops[0]["baseUrl"].startswith(url)
+        urls: dict[str, str] = {}
+        for name in ("shopify", "crm", "templates"):
+            line = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode().strip()
+            assert line.startswith(f"{name} sandbox: http://127.0.0.1:"), line
+            urls[name] = line.split(": ", 1)[1]
+        assert len(set(urls.values())) == 3
+        async with httpx.AsyncClient() as client:
+            for name, url in urls.items():
+                assert (await client.get(f"{url}/healthz")).json()["status"] == "ok", name
+            shops = (await client.get(f"{urls['shopify']}/_sandbox/shops")).json()
+            assert shops[0]["baseUrl"].startswith(urls["shopify"])
+            for name in ("crm", "templates"):
+                metadata = (await client.get(f"{urls[name]}/.well-known/oauth-authorization-server")).json()
+                assert metadata["token_endpoint"] == f"{urls[name]}/oauth/token"
         process.send_signal(stop_signal)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
-        assert (tmp_path / "shopify.json").exists()
+        for name in ("shopify", "crm", "templates"):
+            assert (tmp_path / f"{name}.json").exists(), name
     finally:
         if process.returncode is None:
             process.kill()

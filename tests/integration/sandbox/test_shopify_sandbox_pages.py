@@ -9,7 +9,7 @@ from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from shopify_sandbox_support import MAIN_SHOP, SECRET
+from shopify_sandbox_support import MAIN_SHOP, SECRET, FakeClock
 
 SHOPS = {
     "demo-store.myshopify.com": "Standard",
@@ -45,16 +45,24 @@ async def test_start_page_lists_every_demo_store_with_tier_and_counts(client: ht
     assert "<script" not in page.lower()
 
 
-async def test_start_page_install_buttons_are_signed_like_shopify(client: httpx.AsyncClient) -> None:
+async def test_start_page_install_buttons_sign_a_fresh_link_at_click_time(
+    client: httpx.AsyncClient, epoch_clock: FakeClock
+) -> None:
     page = (await client.get("/")).text
-    links = [unescape(href) for href in re.findall(r'href="([^"]*/shopify/install\?[^"]*)"', page)]
-    assert len(links) == len(SHOPS)
-    for link in links:
+    buttons = [unescape(href) for href in re.findall(r'<a class="button" href="([^"]*)"', page)]
+    assert buttons == [f"/shops/{domain}/admin/apps/install" for domain in SHOPS]
+    # Long after the page was rendered, a click still gets a link inside the 90 s window.
+    epoch_clock.advance(3600)
+    for domain, button in zip(SHOPS, buttons, strict=True):
+        response = await client.get(button)
+        assert response.status_code == 302
+        link = response.headers["location"]
         assert link.startswith("http://app.test/shopify/install?")
         assert install_hmac_ok(link)
         params = dict(parse_qsl(urlsplit(link).query))
         assert set(params) == {"shop", "hmac", "timestamp", "host"}
-        assert params["shop"] in SHOPS
+        assert params["shop"] == domain
+        assert int(params["timestamp"]) == int(epoch_clock.now)
 
 
 async def test_stylesheet_is_served(client: httpx.AsyncClient) -> None:
