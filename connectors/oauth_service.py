@@ -119,6 +119,41 @@ class OAuthServiceClient:
         )
         return await self._fetch_token(grant_type=JWTBearerGrant.GRANT_TYPE, assertion=assertion)
 
+    async def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> dict[str, Any]:
+        """Calls the API and returns the JSON body of an expected answer; anything else is an error."""
+        response = await self.call(method, path, token=token, json=json, params=params)
+        if response.status_code not in ok:
+            raise rejection(self.system, response)
+        body: dict[str, Any] = response.json() if response.content else {}
+        return body
+
+    async def find_by_external_id(self, collection: str, external_id: str, *, token: str) -> dict[str, Any] | None:
+        page = await self.json("GET", collection, token=token, params={"external_id": external_id})
+        matches = [row for row in page["data"] if row.get("external_id") == external_id]
+        return matches[0] if matches else None
+
+    async def upsert(self, collection: str, body: dict[str, Any], *, token: str) -> dict[str, Any]:
+        """Creates the resource or updates the one with the same external id: safe to repeat."""
+        existing = await self.find_by_external_id(collection, str(body["external_id"]), token=token)
+        if existing is None:
+            response = await self.call("POST", collection, token=token, json=body)
+            if response.status_code == 201:
+                created: dict[str, Any] = response.json()
+                return created
+            if response.status_code != 409 or not response.json().get("existing_id"):
+                raise rejection(self.system, response)
+            existing = {"id": response.json()["existing_id"]}
+        return await self.json("PUT", f"{collection}/{existing['id']}", token=token, json=body)
+
     async def call(
         self,
         method: str,
@@ -183,12 +218,8 @@ class AccountServiceClient(OAuthServiceClient):
     collection = "/api/v1/accounts"
 
     async def find_account(self, external_id: str) -> RemoteAccount | None:
-        token = await self.app_token()
-        response = await self.call("GET", self.collection, token=token, params={"external_id": external_id})
-        if response.status_code != 200:
-            raise rejection(self.system, response)
-        matches = [row for row in response.json()["data"] if row["external_id"] == external_id]
-        return RemoteAccount(matches[0]["id"], external_id) if matches else None
+        found = await self.find_by_external_id(self.collection, external_id, token=await self.app_token())
+        return RemoteAccount(str(found["id"]), external_id) if found else None
 
     async def create_account(self, external_id: str, email: str, name: str) -> RemoteAccount:
         """Creates the account, or returns the one that already has this external id."""

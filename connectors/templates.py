@@ -1,10 +1,66 @@
-"""The template (funnel page) service: merchant accounts."""
+"""The template (funnel page) service: accounts, templates, hosts, sites and publishing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from connectors.oauth_service import AccountServiceClient
+
+
+@dataclass(frozen=True)
+class FunnelTemplate:
+    id: str
+    name: str
+    description: str
+    category: str
+    preview_url: str
+
+
+@dataclass(frozen=True)
+class SubdomainCheck:
+    name: str
+    available: bool
+    reason: str | None
 
 
 class TemplatesClient(AccountServiceClient):
     system = "Page builder"
     collection = "/api/v1/accounts"
+
+    async def templates(self, user_token: str) -> list[FunnelTemplate]:
+        found: list[FunnelTemplate] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "50", **({"cursor": cursor} if cursor else {})}
+            page = await self.json("GET", "/api/v1/templates", token=user_token, params=params)
+            found.extend(
+                FunnelTemplate(
+                    str(row["id"]),
+                    str(row["name"]),
+                    str(row.get("description", "")),
+                    str(row.get("category", "")),
+                    str(row["preview_url"]),
+                )
+                for row in page["data"]
+            )
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return found
+
+    async def check_subdomain(self, user_token: str, name: str) -> SubdomainCheck:
+        body = await self.json("GET", f"/api/v1/hosts/subdomains/{name}", token=user_token, ok=(200, 422))
+        if "available" not in body:
+            return SubdomainCheck(name, False, "That is not a valid subdomain")
+        return SubdomainCheck(name, bool(body["available"]), body.get("reason"))
+
+    async def upsert_site(self, user_token: str, site: dict[str, Any]) -> dict[str, Any]:
+        return await self.upsert("/api/v1/sites", site, token=user_token)
+
+    async def publish_site(self, user_token: str, site_id: str) -> dict[str, Any]:
+        return await self.json("POST", f"/api/v1/sites/{site_id}/publish", token=user_token)
+
+    async def fetch_page(self, url: str) -> tuple[int, str]:
+        """The published page as a visitor gets it (no token)."""
+        response = await self.http.get(url, withhold_token=True, follow_redirects=True)
+        return response.status_code, response.text

@@ -1,0 +1,338 @@
+"""Publishing a funnel: a saga of idempotent steps run by the worker.
+
+Every step writes through an upsert keyed by a stable external id, so running a step
+again (after a crash, a retry or an edit) updates what it made instead of making it
+twice. Each step's state is a PublishStep row; a failed step stops the saga with a
+reason the merchant can act on, and a retry resumes at the first step not done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from connectors.errors import ExternalServiceError, RateLimited, Rejected
+from funnels.catalog import VariantChoice, find_variant
+from funnels.services import FunnelDraft, load_draft
+from funnels.tables import Funnel, PublishStep
+from iam.context import IamContext
+from iam.provisioning import account_user_token
+from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, utcnow, write_transaction
+
+log = structlog.get_logger("funnels.publish")
+
+JOB_PUBLISH_FUNNEL = "funnels.publish"
+PUBLISH_MAX_ATTEMPTS = 4
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+LIVE_MARKER = '<meta name="funnel-site" content="{site_id}">'
+
+
+class PublishBlocked(Exception):
+    """The funnel cannot be published yet; the message says what to do first."""
+
+
+@dataclass
+class SagaContext:
+    iam: IamContext
+    shop_domain: str
+    draft: FunnelDraft
+    crm_token: str
+    templates_token: str
+    results: dict[str, dict[str, Any]]
+
+    @property
+    def funnel_id(self) -> int:
+        return self.draft.id
+
+
+Step = Callable[[SagaContext], Awaitable[dict[str, Any]]]
+
+
+def crm_product(choice: VariantChoice, currency: str) -> dict[str, Any]:
+    return {
+        "external_id": choice.variant_id,
+        "product_external_id": choice.product_id,
+        "sku": choice.sku,
+        "name": choice.display_name,
+        "price": choice.price,
+        "currency": currency,
+        "image_url": choice.image_url,
+        "active": choice.active,
+        "stock": choice.inventory,
+        "options": {},
+    }
+
+
+async def map_products(saga: SagaContext) -> dict[str, Any]:
+    """Main and upsell variants become CRM products, from Shopify's current data."""
+    variant_ids = [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
+    mapped: dict[str, str] = {}
+    for variant_id in dict.fromkeys(variant_ids):
+        choice = await find_variant(saga.iam, saga.shop_domain, variant_id)
+        if choice is None:
+            raise Rejected("Shopify", f"a product of this funnel is no longer in your store ({variant_id})")
+        product = await saga.iam.crm.upsert_product(
+            saga.crm_token, crm_product(choice, saga.draft.funnel["currency"])
+        )
+        mapped[variant_id] = str(product["id"])
+    return {"products": mapped}
+
+
+async def create_campaign(saga: SagaContext) -> dict[str, Any]:
+    funnel = saga.draft.funnel
+    campaign = await saga.iam.crm.upsert_campaign(
+        saga.crm_token,
+        {
+            "external_id": f"funnel:{saga.funnel_id}",
+            "name": funnel["name"],
+            "description": funnel["description"],
+            "currency": funnel["currency"],
+            "country": funnel["country"],
+        },
+    )
+    return {"campaign_id": str(campaign["id"])}
+
+
+async def create_offers(saga: SagaContext) -> dict[str, Any]:
+    campaign_id = saga.results["campaign"]["campaign_id"]
+    products = saga.results["products"]["products"]
+    funnel = saga.draft.funnel
+    wanted = [
+        {
+            "external_id": f"funnel:{saga.funnel_id}:main",
+            "product_id": products[funnel["main_variant_id"]],
+            "kind": "main",
+            "position": 0,
+            "headline": funnel["name"],
+            "discount_type": "none",
+            "discount_value": "0",
+        },
+        *(
+            {
+                "external_id": f"upsell:{row['id']}",
+                "product_id": products[row["variant_id"]],
+                "kind": "upsell",
+                "position": index + 1,
+                "headline": row["headline"],
+                "discount_type": row["discount_type"],
+                "discount_value": row["discount_value"],
+            }
+            for index, row in enumerate(saga.draft.upsells)
+        ),
+    ]
+    offers = {
+        offer["external_id"]: str((await saga.iam.crm.upsert_offer(saga.crm_token, campaign_id, offer))["id"])
+        for offer in wanted
+    }
+    # Upsells removed since the last publish leave the campaign too.
+    for existing in await saga.iam.crm.campaign_offers(saga.crm_token, campaign_id):
+        if existing.get("external_id") not in offers:
+            await saga.iam.crm.delete_offer(saga.crm_token, campaign_id, str(existing["id"]))
+    return {"offers": offers}
+
+
+async def create_site(saga: SagaContext) -> dict[str, Any]:
+    funnel = saga.draft.funnel
+    main = saga.draft.main_product
+    assert main is not None
+    host = (
+        {"kind": "subdomain", "subdomain": funnel["subdomain"]}
+        if funnel["host_kind"] == "subdomain"
+        else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
+    )
+    site = await saga.iam.templates.upsert_site(
+        saga.templates_token,
+        {
+            "external_id": f"funnel:{saga.funnel_id}",
+            "template_id": funnel["template_id"],
+            "host": host,
+            "content": {
+                "title": funnel["name"],
+                "headline": funnel["description"] or funnel["name"],
+                "crm_campaign_id": saga.results["campaign"]["campaign_id"],
+                "main_offer": {
+                    "name": main.display_name,
+                    "price": main.price,
+                    "currency": funnel["currency"],
+                    "image_url": main.image_url,
+                },
+                "upsells": [
+                    {
+                        "headline": row["headline"],
+                        "name": row["product"].get("title", ""),
+                        "price": row["product"].get("price", ""),
+                        "discount_type": row["discount_type"],
+                        "discount_value": row["discount_value"],
+                    }
+                    for row in saga.draft.upsells
+                ],
+            },
+        },
+    )
+    return {"site_id": str(site["id"]), "url": str(site.get("url", ""))}
+
+
+async def link_payment_processors(saga: SagaContext) -> dict[str, Any]:
+    processors = [p for p in await saga.iam.crm.payment_processors(saga.crm_token) if p.active]
+    if not processors:
+        raise Rejected("CRM", "no active payment processor: add one in the CRM, then retry")
+    ids = [processor.id for processor in processors]
+    await saga.iam.crm.link_payment_processors(saga.crm_token, saga.results["campaign"]["campaign_id"], ids)
+    return {"processor_ids": ids}
+
+
+async def publish_site(saga: SagaContext) -> dict[str, Any]:
+    published = await saga.iam.templates.publish_site(saga.templates_token, saga.results["site"]["site_id"])
+    return {"url": str(published["url"]), "version": published.get("version")}
+
+
+async def verify_live(saga: SagaContext) -> dict[str, Any]:
+    url = saga.results["publish"]["url"]
+    status, page = await saga.iam.templates.fetch_page(url)
+    marker = LIVE_MARKER.format(site_id=saga.results["site"]["site_id"])
+    if status != 200 or marker not in page:
+        raise ExternalServiceError("Page builder", f"the live page answered {status} without this funnel")
+    return {"url": url}
+
+
+STEPS: tuple[tuple[str, str, Step], ...] = (
+    ("products", "Map products to the CRM", map_products),
+    ("campaign", "Create the CRM campaign", create_campaign),
+    ("offers", "Create the offers", create_offers),
+    ("site", "Create the page from the template", create_site),
+    ("payment_processors", "Link payment processors", link_payment_processors),
+    ("publish", "Publish the page", publish_site),
+    ("verify", "Check the live page", verify_live),
+)
+STEP_TITLES = {name: title for name, title, _ in STEPS}
+
+
+async def start_publish(shop_domain: str, funnel_id: int) -> None:
+    """Queues the saga; steps already done stay done unless the funnel was edited since."""
+    draft = await load_draft(shop_domain, funnel_id)
+    if draft.funnel["status"] == "publishing":
+        return  # already under way: a second click must not restart it
+    missing = [
+        slug for slug in ("campaign", "product", "upsells", "template", "hosting") if slug not in draft.done
+    ]
+    if missing:
+        raise PublishBlocked("Finish every step before publishing: " + ", ".join(missing))
+    async with write_transaction():
+        for position, (name, _, _) in enumerate(STEPS):
+            await PublishStep.insert(PublishStep(funnel=funnel_id, name=name, position=position)).on_conflict(
+                target=(PublishStep.funnel, PublishStep.name),
+                action="DO UPDATE",
+                values=[(PublishStep.status, PENDING), (PublishStep.error, None), (PublishStep.attempts, 0)],
+            )
+        await Funnel.update({Funnel.status: "publishing", Funnel.updated_at: utcnow()}).where(
+            Funnel.id == funnel_id
+        )
+        await enqueue(
+            JOB_PUBLISH_FUNNEL,
+            {"funnel_id": funnel_id},
+            shop_domain=shop_domain,
+            ordering_key=f"publish:{funnel_id}",
+            max_attempts=PUBLISH_MAX_ATTEMPTS,
+        )
+
+
+async def retry_publish(shop_domain: str, funnel_id: int) -> None:
+    """Resumes at the failed step: done steps keep their results."""
+    await load_draft(shop_domain, funnel_id)  # scope check
+    async with write_transaction():
+        await PublishStep.update({PublishStep.status: PENDING, PublishStep.error: None}).where(
+            (PublishStep.funnel == funnel_id) & (PublishStep.status.is_in([FAILED, RUNNING]))
+        )
+        await Funnel.update({Funnel.status: "publishing"}).where(Funnel.id == funnel_id)
+        await enqueue(
+            JOB_PUBLISH_FUNNEL,
+            {"funnel_id": funnel_id},
+            shop_domain=shop_domain,
+            ordering_key=f"publish:{funnel_id}",
+            max_attempts=PUBLISH_MAX_ATTEMPTS,
+        )
+
+
+async def publish_progress(funnel_id: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await PublishStep.select(
+            PublishStep.name, PublishStep.status, PublishStep.error, PublishStep.attempts
+        )
+        .where(PublishStep.funnel == funnel_id)
+        .order_by(PublishStep.position)
+    )
+    return [{**row, "title": STEP_TITLES.get(row["name"], row["name"])} for row in rows]
+
+
+def _merchant_reason(exc: Exception) -> str:
+    if isinstance(exc, Rejected):
+        return f"{exc.system} refused: {str(exc).split(': ', 1)[-1]}"
+    if isinstance(exc, ExternalServiceError):
+        return f"{exc.system} did not answer properly ({str(exc).split(': ', 1)[-1]})."
+    return f"Unexpected problem ({type(exc).__name__})."
+
+
+async def run_publish(iam: IamContext, job: JobContext) -> None:
+    funnel_id = int(job.payload["funnel_id"])
+    shop_domain = str(job.shop_domain)
+    draft = await load_draft(shop_domain, funnel_id)
+    rows = await PublishStep.select().where(PublishStep.funnel == funnel_id).output(load_json=True)
+    state = {row["name"]: row for row in rows}
+    saga = SagaContext(
+        iam=iam,
+        shop_domain=shop_domain,
+        draft=draft,
+        crm_token=await account_user_token(iam, shop_domain, "crm"),
+        templates_token=await account_user_token(iam, shop_domain, "templates"),
+        results={name: row["result"] for name, row in state.items() if row["status"] == DONE},
+    )
+    for name, _, step in STEPS:
+        if state.get(name, {}).get("status") == DONE:
+            continue
+        where = (PublishStep.funnel == funnel_id) & (PublishStep.name == name)
+        await PublishStep.update(
+            {
+                PublishStep.status: RUNNING,
+                PublishStep.attempts: PublishStep.attempts + 1,
+                PublishStep.updated_at: utcnow(),
+            }
+        ).where(where)
+        try:
+            result = await step(saga)
+        except RateLimited as exc:
+            await PublishStep.update({PublishStep.status: PENDING, PublishStep.error: None}).where(where)
+            raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
+        except Exception as exc:
+            permanent = isinstance(exc, Rejected) or job.is_last_attempt
+            reason = _merchant_reason(exc)
+            await PublishStep.update(
+                {PublishStep.status: FAILED if permanent else PENDING, PublishStep.error: reason}
+            ).where(where)
+            if permanent:
+                await Funnel.update({Funnel.status: "failed", Funnel.updated_at: utcnow()}).where(
+                    Funnel.id == funnel_id
+                )
+                log.warning("publish_failed", funnel_id=funnel_id, step=name, reason=reason)
+                raise PermanentJobError(reason) from exc
+            raise
+        saga.results[name] = result
+        await PublishStep.update(
+            {
+                PublishStep.status: DONE,
+                PublishStep.result: result,
+                PublishStep.error: None,
+                PublishStep.updated_at: utcnow(),
+            }
+        ).where(where)
+    await Funnel.update(
+        {
+            Funnel.status: "live",
+            Funnel.live_url: saga.results["verify"]["url"],
+            Funnel.published_at: utcnow(),
+            Funnel.updated_at: utcnow(),
+        }
+    ).where(Funnel.id == funnel_id)
+    log.info("funnel_live", funnel_id=funnel_id)
