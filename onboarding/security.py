@@ -32,7 +32,8 @@ def content_security_policy(settings: Settings) -> str:
         "style-src": ["'self'"],
         "img-src": image_sources,
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # "Open CRM" is a form whose answer redirects to the CRM: browsers check that hop too.
+        "form-action": ["'self'", origin_of(settings.crm_base_url)],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
         # The app is not embedded in the Shopify admin, so nobody may frame it.

@@ -60,6 +60,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pat
 class LiveStack:
     app_url: str
     shopify_url: str
+    crm_url: str
+    templates_url: str
 
 
 def _start(
@@ -77,8 +79,9 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     workdir = tmp_path_factory.mktemp("live")
     database = workdir / "app.sqlite3"
     shutil.copyfile(sqlite_template, database)
-    app_port, shopify_port = free_port(), free_port()
-    app_url, shopify_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{shopify_port}"
+    ports = {name: free_port() for name in ("app", "shopify", "crm", "templates")}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    app_url, shopify_url = urls["app"], urls["shopify"]
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -86,29 +89,31 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         "DATABASE_URL": f"sqlite:///{database}",
         "SHOPIFY_SHOP_BASE_URL": f"{shopify_url}/shops/{{shop}}",
         "SHOPIFY_SANDBOX_URL": f"{shopify_url}/",
+        "CRM_BASE_URL": urls["crm"],
+        "TEMPLATES_BASE_URL": urls["templates"],
         "SECRET_KEY": "e2e-secret-key-with-enough-length-0123456789",
     }
     started = []
     try:
+        sandbox_args = [
+            arg for name in ("shopify", "crm", "templates") for arg in (f"--{name}", str(ports[name]))
+        ]
         sandbox = _start(
-            [
-                sys.executable,
-                "-m",
-                "sandbox.launcher",
-                "--shopify",
-                str(shopify_port),
-                "--app-url",
-                app_url,
-            ],
+            [sys.executable, "-m", "sandbox.launcher", *sandbox_args, "--app-url", app_url],
             env,
             "sandboxes.log",
         )
         started.append(sandbox)
-        app = _start([sys.executable, "-m", "onboarding", "serve", "--port", str(app_port)], env, "app.log")
+        app = _start(
+            [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])], env, "app.log"
+        )
         started.append(app)
-        wait_until_healthy(f"{shopify_url}/healthz", sandbox[0], sandbox[1])
+        for name in ("shopify", "crm", "templates"):
+            wait_until_healthy(f"{urls[name]}/healthz", sandbox[0], sandbox[1])
         wait_until_healthy(f"{app_url}/healthz", app[0], app[1])
-        yield LiveStack(app_url=app_url, shopify_url=shopify_url)
+        yield LiveStack(
+            app_url=app_url, shopify_url=shopify_url, crm_url=urls["crm"], templates_url=urls["templates"]
+        )
     finally:
         for process, _, log_file in started:
             process.terminate()
