@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from litestar import Controller, Request, get, post
@@ -11,13 +12,17 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from connectors.crm import PaymentProcessor
 from connectors.errors import ExternalServiceError
+from connectors.templates import FunnelTemplate
 from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
+from funnels.publish import PublishBlocked, publish_progress, retry_publish, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft
-from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors
+from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, subdomain_error
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
 from iam.controllers import Iam, ShopDomain, current_shop
+from iam.provisioning import account_user_token
 from iam.tokens import ShopNotConnected
 
 log = structlog.get_logger("funnels.wizard")
@@ -272,6 +277,223 @@ class FunnelWizardController(Controller):
                 status_code=400,
             )
         return Redirect(step_url(funnel_id, "template"), status_code=303)
+
+
+class FunnelPublishingController(Controller):
+    """Steps 4 to 6 (template, hosting, check answers) and the publish progress."""
+
+    path = "/funnels"
+    dependencies = {"shop_domain": current_shop}
+
+    # 4. Template
+
+    @get("/{funnel_id:int}/template")
+    async def template(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int]
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "template")
+        if isinstance(draft, Redirect):
+            return draft
+        templates, problem = await _templates(iam, shop_domain)
+        return wizard_page(
+            draft,
+            "template",
+            templates=templates,
+            service_error=problem,
+            selected=draft.funnel["template_id"],
+        )
+
+    @post("/{funnel_id:int}/template", status_code=303)
+    async def choose_template(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "template")
+        if isinstance(draft, Redirect):
+            return draft
+        templates, problem = await _templates(iam, shop_domain)
+        chosen = next((item for item in templates if item.id == _field(data, "template_id")), None)
+        if chosen is None:
+            errors = {"template_id": problem or "Choose one of the templates below"}
+            return wizard_page(
+                draft,
+                "template",
+                errors=errors,
+                templates=templates,
+                service_error=problem,
+                selected=None,
+                status_code=400,
+            )
+        await services.choose_template(shop_domain, funnel_id, chosen.id, chosen.name)
+        return Redirect(step_url(funnel_id, "hosting"), status_code=303)
+
+    # 5. Hosting
+
+    @get("/{funnel_id:int}/hosting")
+    async def hosting(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int]
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "hosting")
+        if isinstance(draft, Redirect):
+            return draft
+        values = {
+            "host_kind": draft.funnel["host_kind"] or "subdomain",
+            "subdomain": draft.funnel["subdomain"] or "",
+            "custom_domain": draft.funnel["custom_domain"] or "",
+        }
+        return wizard_page(draft, "hosting", values=values, site_host=_site_host(iam))
+
+    @get("/{funnel_id:int}/hosting/check")
+    async def check_subdomain(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int], subdomain: FromQuery[str] = ""
+    ) -> Template:
+        await _draft_or_404(shop_domain, funnel_id)
+        name = subdomain.strip().lower()
+        problem = subdomain_error(name) or await _subdomain_taken(iam, shop_domain, name)
+        return Template(
+            template_name="funnels/_subdomain_check.html",
+            context={"name": name, "problem": problem, "site_host": _site_host(iam)},
+        )
+
+    @post("/{funnel_id:int}/hosting", status_code=303)
+    async def choose_hosting(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "hosting")
+        if isinstance(draft, Redirect):
+            return draft
+        values = {
+            "host_kind": _field(data, "host_kind"),
+            "subdomain": _field(data, "subdomain").lower(),
+            "custom_domain": _field(data, "custom_domain").lower(),
+        }
+        errors = services.hosting_errors(values["host_kind"], values["subdomain"], values["custom_domain"])
+        if (
+            not errors
+            and values["host_kind"] == "subdomain"
+            and values["subdomain"] != draft.funnel["subdomain"]
+        ):
+            taken = await _subdomain_taken(iam, shop_domain, values["subdomain"])
+            if taken:
+                errors["subdomain"] = taken
+        if errors:
+            return wizard_page(
+                draft, "hosting", errors=errors, values=values, site_host=_site_host(iam), status_code=400
+            )
+        await services.choose_hosting(
+            shop_domain, funnel_id, values["host_kind"], values["subdomain"], values["custom_domain"]
+        )
+        return Redirect(step_url(funnel_id, "review"), status_code=303)
+
+    # 6. Check answers and publish
+
+    @get("/{funnel_id:int}/review")
+    async def review(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int]
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "review")
+        if isinstance(draft, Redirect):
+            return draft
+        processors, problem = await _processors(iam, shop_domain)
+        return wizard_page(
+            draft, "review", processors=processors, processor_error=problem, site_host=_site_host(iam)
+        )
+
+    @post("/{funnel_id:int}/publish", status_code=303)
+    async def publish(
+        self, shop_domain: ShopDomain, iam: Iam, funnel_id: FromPath[int], state: State
+    ) -> Template | Redirect:
+        draft = await open_step(shop_domain, funnel_id, "review")
+        if isinstance(draft, Redirect):
+            return draft
+        processors, problem = await _processors(iam, shop_domain)
+        active = [processor for processor in processors if processor.active]
+        if not active:
+            reason = problem or "Add a payment processor in the CRM before you publish"
+            return wizard_page(
+                draft,
+                "review",
+                errors={"payment_processors": reason},
+                processors=processors,
+                processor_error=problem,
+                site_host=_site_host(iam),
+                status_code=400,
+            )
+        try:
+            await start_publish(shop_domain, funnel_id)
+        except PublishBlocked as blocked:
+            return wizard_page(
+                draft,
+                "review",
+                errors={"publish": str(blocked)},
+                processors=processors,
+                processor_error=None,
+                site_host=_site_host(iam),
+                status_code=400,
+            )
+        state.worker.wake()
+        return Redirect(f"/funnels/{funnel_id}/publishing", status_code=303)
+
+    @get("/{funnel_id:int}/publishing")
+    async def publishing(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Template:
+        draft = await _draft_or_404(shop_domain, funnel_id)
+        return Template(template_name="funnels/publishing.html", context=await _progress_context(draft))
+
+    @get("/{funnel_id:int}/publishing/progress")
+    async def publishing_progress(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Template:
+        draft = await _draft_or_404(shop_domain, funnel_id)
+        return Template(
+            template_name="funnels/_publish_progress.html", context=await _progress_context(draft)
+        )
+
+    @post("/{funnel_id:int}/publishing/retry", status_code=303)
+    async def retry(self, shop_domain: ShopDomain, funnel_id: FromPath[int], state: State) -> Redirect:
+        await _or_404(retry_publish(shop_domain, funnel_id))
+        state.worker.wake()
+        return Redirect(f"/funnels/{funnel_id}/publishing", status_code=303)
+
+
+async def _progress_context(draft: FunnelDraft) -> dict[str, Any]:
+    steps = await publish_progress(draft.id)
+    return {"funnel": draft.funnel, "publish_steps": steps, "status": draft.funnel["status"]}
+
+
+def _site_host(iam: Iam) -> str:
+    """Where subdomain sites live, shown to the merchant (the template service's host)."""
+    return urlsplit(iam.templates.base_url).netloc
+
+
+async def _templates(iam: Iam, shop_domain: str) -> tuple[list[FunnelTemplate], str | None]:
+    try:
+        token = await account_user_token(iam, shop_domain, "templates")
+        return await iam.templates.templates(token), None
+    except LookupError:
+        return [], "Your page builder account is still being set up. Reload this page in a moment."
+    except ExternalServiceError as exc:
+        log.warning("templates_unavailable", shop=shop_domain, error=str(exc))
+        return [], "The page builder did not answer. Reload this page in a moment."
+
+
+async def _subdomain_taken(iam: Iam, shop_domain: str, name: str) -> str | None:
+    try:
+        token = await account_user_token(iam, shop_domain, "templates")
+        check = await iam.templates.check_subdomain(token, name)
+    except (ExternalServiceError, LookupError):
+        return "We could not check that subdomain just now. Try again in a moment"
+    if check.available:
+        return None
+    return (
+        f"{name} is already taken ({check.reason}). Try another"
+        if check.reason
+        else f"{name} is already taken. Try another"
+    )
+
+
+async def _processors(iam: Iam, shop_domain: str) -> tuple[list[PaymentProcessor], str | None]:
+    try:
+        token = await account_user_token(iam, shop_domain, "crm")
+        return await iam.crm.payment_processors(token), None
+    except (ExternalServiceError, LookupError):
+        return [], "We could not read your payment processors from the CRM just now"
 
 
 class FunnelSettingsController(Controller):

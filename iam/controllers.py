@@ -212,9 +212,14 @@ class CrmSignInController(Controller):
     dependencies = {"shop_domain": current_shop}
 
     @post("/open", status_code=303)
-    async def open_crm(self, shop_domain: ShopDomain, iam: Iam) -> Redirect | Template:
+    async def open_crm(
+        self, shop_domain: ShopDomain, iam: Iam, data: URLEncodedBody[dict[str, str]]
+    ) -> Redirect | Template:
+        # Only a path inside the CRM: never an address elsewhere (no open redirect).
+        wanted = str(data.get("redirect_path", ""))
+        redirect_path = wanted if wanted.startswith("/") and not wanted.startswith("//") else None
         try:
-            url = await crm_login_url(iam, shop_domain)
+            url = await crm_login_url(iam, shop_domain, redirect_path)
         except (ExternalServiceError, LookupError) as exc:
             log.warning("crm_sign_in_failed", shop=shop_domain, error=type(exc).__name__)
             return Template(

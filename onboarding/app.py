@@ -22,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from funnels.controllers import FunnelSettingsController, FunnelWizardController
+from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -114,6 +114,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             WebhookController,
             FunnelWizardController,
             FunnelSettingsController,
+            FunnelPublishingController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(

@@ -11,6 +11,7 @@ from joserfc.jwk import ECKey
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
+from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from iam.context import IamContext
 from iam.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
 from iam.provisioning import (
@@ -80,6 +81,7 @@ def job_handlers(iam: IamContext) -> dict[str, JobHandler]:
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         JOB_REGISTER_WEBHOOKS: partial(register_webhooks, iam),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, topic_handlers),
+        JOB_PUBLISH_FUNNEL: partial(run_publish, iam),
     }
 
 
