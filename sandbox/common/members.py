@@ -19,11 +19,12 @@ from sandbox.common.directory import Directory, encode_cursor, parse_page_args, 
 from sandbox.common.errors import (
     ApiError,
     forbidden,
+    invalid_token,
     json_object_body,
     not_found,
     validation_failed,
 )
-from sandbox.common.oauth import TokenKind
+from sandbox.common.oauth import TokenKind, TokenRecord
 from sandbox.common.runtime import OAuthSandbox, SandboxState
 
 S = TypeVar("S", bound=SandboxState)
@@ -37,6 +38,15 @@ class MemberSandbox(OAuthSandbox[S]):
 
     def subject_exists(self, client_id: str, subject: str) -> bool:
         return self.directory().get(subject, client_id) is not None
+
+    def authenticate_member(self, request: Request[Any, Any, Any], scope: str) -> str:
+        """A member's own token (JWT bearer grant) with `scope`: the id of the member, who
+        owns whatever the request reads or writes. App tokens are refused (401)."""
+        token: TokenRecord = self.authenticate(request, kinds=(TokenKind.USER,), scope=scope)
+        subject = token.subject
+        if subject is None or self.directory().get(subject, token.client_id) is None:
+            raise invalid_token("The token's user no longer exists.", self.config.realm)
+        return subject
 
 
 @dataclass(frozen=True)

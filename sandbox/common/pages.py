@@ -15,7 +15,8 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;"
     "line-height:1.5;color:#1b1b1b}table{border-collapse:collapse;width:100%}"
     "td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
-    "code{background:#f3f3f3;padding:0 .2rem}.muted{color:#555}"
+    "code{background:#f3f3f3;padding:0 .2rem}.muted{color:#555}.error{color:#b00020;font-weight:600}"
+    "[role=alert]{border:3px solid #b00020;padding:0 1rem;margin:1rem 0}"
 )
 
 # The landing page of a login link must not leak its URL onward or be cached.

@@ -1,9 +1,13 @@
 """`create_crm_sandbox(config)`: the CRM sandbox as a Litestar app.
 
 Real-service routes: `POST /oauth/token`, `/api/v1/users` (create, list, get),
-`POST /api/v1/login-links`, `GET /login/{token}` (HTML), `GET /healthz`, `GET /`.
+`POST /api/v1/login-links`, `GET /login/{token}` (HTML), the merchant API (products,
+campaigns, offers, payment processors: `sandbox.crm.api`), the settings screens a login
+link opens (`sandbox.crm.screens`), `GET /healthz`, `GET /`.
 Control routes (`/_sandbox/...`): the common ones (see sandbox.common.app) plus
-`GET /_sandbox/users` and `GET /_sandbox/login-links`.
+`GET /_sandbox/users`, `GET /_sandbox/login-links`, `GET /_sandbox/products`,
+`GET /_sandbox/campaigns`, `GET /_sandbox/payment-processors` and
+`POST /_sandbox/users/{id}/payment-processors`.
 """
 
 from __future__ import annotations
@@ -21,8 +25,13 @@ from sandbox.common.errors import FieldError, json_object_body, not_found, valid
 from sandbox.common.members import MemberResource, member_handlers
 from sandbox.common.oauth import TokenKind
 from sandbox.common.pages import PRIVATE_PAGE_HEADERS, html_page, table
+from sandbox.common.records import Fields
+from sandbox.crm.api import api_handlers
 from sandbox.crm.config import CrmSandboxConfig
 from sandbox.crm.runtime import CrmSandbox, SignIn
+from sandbox.crm.screens import screen_handlers, set_session_cookie
+from sandbox.crm.state import ProcessorStatus
+from sandbox.crm.validation import read_processor
 
 STATE_KEY = "crm_sandbox"
 USERS = MemberResource(
@@ -45,7 +54,9 @@ def create_crm_sandbox(config: CrmSandboxConfig | None = None) -> Litestar:
         route_handlers=[
             *member_handlers(sandbox, USERS),
             *_login_link_handlers(sandbox),
+            *api_handlers(sandbox),
             *_page_handlers(sandbox),
+            *screen_handlers(sandbox),
             *_control_handlers(sandbox),
         ],
     )
@@ -110,17 +121,21 @@ def _page_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
     async def login(token: FromPath[str]) -> Response[Any]:
         result = sandbox.consume_login_link(token)
         if result.outcome is SignIn.SIGNED_IN:
-            await sandbox.save()
             assert result.user is not None
             assert result.link is not None
             user, link = result.user, result.link
+            cookie = sandbox.open_session(link)
+            await sandbox.save()
             body = (
                 f"<h1>Signed in to the CRM as {escape(user.name)} ({escape(user.shop_domain)})</h1>"
                 f"<p>Opened <code>{escape(link.redirect_path)}</code>.</p>"
-                '<p class="muted">CRM sandbox: this page stands for the CRM screen the link '
-                "opens.</p>"
+                f'<p><a id="continue" href="{escape(link.redirect_path)}">Continue</a></p>'
+                '<p class="muted">CRM sandbox: the link signed you in; continue to the screen '
+                "it opens.</p>"
             )
-            return html_page("Signed in to the CRM", body, headers=PRIVATE_PAGE_HEADERS)
+            response = html_page("Signed in to the CRM", body, headers=PRIVATE_PAGE_HEADERS)
+            set_session_cookie(sandbox, response, cookie)
+            return response
         if result.outcome is SignIn.ALREADY_USED:
             return _link_problem(410, "This sign-in link has already been used")
         if result.outcome is SignIn.EXPIRED:
@@ -132,16 +147,33 @@ def _page_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         config = sandbox.config
         users = sorted(sandbox.state.users.members.values(), key=lambda m: m.seq)
         rows = [[u.id, u.external_id, u.name, u.email, iso(u.created_at)] for u in users]
+        state = sandbox.state
+        campaign_rows = [
+            [
+                c.id,
+                c.owner_id,
+                c.name,
+                c.currency,
+                c.country,
+                str(sum(1 for o in state.offers.values() if o.campaign_id == c.id)),
+            ]
+            for c in sorted(state.campaigns.values(), key=lambda c: c.seq)
+        ]
         body = (
             "<h1>CRM sandbox</h1>"
             "<p>Stands in for the shared CRM tenant in development and tests: IAM users, "
-            "the OAuth 2.0 server (client credentials and JWT bearer grants) and single-use "
-            "login links.</p>"
+            "the OAuth 2.0 server (client credentials and JWT bearer grants), single-use "
+            "login links, products, campaigns, offers and payment processors.</p>"
             f"<p>Token endpoint: <code>{escape(config.token_url)}</code>; client "
             f"<code>{escape(config.client_id)}</code>; app keys from "
             f"<code>{escape(config.app_jwks_url)}</code>.</p>"
             f"<h2>Users ({len(rows)})</h2>"
             + table(["Id", "External id", "Name", "Email", "Created"], rows, "No users yet.")
+            + f"<h2>Campaigns ({len(campaign_rows)})</h2>"
+            + table(
+                ["Id", "User", "Name", "Currency", "Country", "Offers"], campaign_rows, "No campaigns yet."
+            )
+            + f"<p>Products: {len(state.products)}; payment processors: {len(state.processors)}.</p>"
             + '<p class="muted">Control API under <code>/_sandbox/</code>.</p>'
         )
         return html_page("CRM sandbox", body)
@@ -168,4 +200,50 @@ def _control_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         links = sorted(sandbox.state.login_links.values(), key=lambda link: link.created_at)
         return {"data": [link.as_json(now) for link in links]}
 
-    return [users, login_links]
+    @get("/_sandbox/products")
+    async def products() -> dict[str, Any]:
+        listed = sorted(sandbox.state.products.values(), key=lambda p: p.seq)
+        return {"data": [{**p.as_json(), "user_id": p.owner_id} for p in listed]}
+
+    @get("/_sandbox/campaigns")
+    async def campaigns() -> dict[str, Any]:
+        """Every campaign with its owner, offers (in creation order) and linked processors."""
+        state = sandbox.state
+        offers = sorted(state.offers.values(), key=lambda o: o.seq)
+        return {
+            "data": [
+                {
+                    **c.as_json(),
+                    "user_id": c.owner_id,
+                    "offers": [
+                        o.as_json(state.products.get(o.product_id)) for o in offers if o.campaign_id == c.id
+                    ],
+                    "processor_ids": list(c.processor_ids),
+                }
+                for c in sorted(state.campaigns.values(), key=lambda c: c.seq)
+            ]
+        }
+
+    @get("/_sandbox/payment-processors")
+    async def processors() -> dict[str, Any]:
+        listed = sorted(sandbox.state.processors.values(), key=lambda p: p.seq)
+        return {"data": [{**p.as_json(), "user_id": p.owner_id} for p in listed]}
+
+    @post("/_sandbox/users/{user_id:str}/payment-processors", status_code=201)
+    async def add_processor(request: Request[Any, Any, Any], user_id: FromPath[str]) -> dict[str, Any]:
+        """Body: {"name", "kind", "status": "active" (default) | "inactive"}."""
+        user = sandbox.state.users.members.get(user_id)
+        if user is None:
+            raise not_found(f"No user {user_id}.")
+        body = await json_object_body(request, optional=False)
+        data = read_processor(body)
+        fields = Fields(body)
+        status = fields.choice("status", [s.value for s in ProcessorStatus], default="active")
+        fields.raise_if_any()
+        processor = sandbox.add_processor(
+            user.id, name=data.name, kind=data.kind, status=ProcessorStatus(status)
+        )
+        await sandbox.save()
+        return {**processor.as_json(), "user_id": user.id}
+
+    return [users, login_links, products, campaigns, processors, add_processor]

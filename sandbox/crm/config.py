@@ -18,11 +18,21 @@ class CrmSandboxConfig(OAuthSandboxConfig):
     client_secret: str = "dev-crm-secret"
     public_url: str = "http://127.0.0.1:8002"
     app_scopes: tuple[str, ...] = ("users:read", "users:write")
-    user_scopes: tuple[str, ...] = ("profile", "login_links:write")
+    user_scopes: tuple[str, ...] = (
+        "profile",
+        "login_links:write",
+        "products:read",
+        "products:write",
+        "campaigns:read",
+        "campaigns:write",
+        "payment_processors:read",
+    )
     token_prefix: str = "crm_at_"
     realm: str = "crm"
     # Seconds a login link stays valid (at most 60).
     login_link_ttl: int = MAX_LOGIN_LINK_TTL
+    # How long a CRM screen session opened by a login link lasts (the cookie's Max-Age).
+    session_ttl: int = 8 * 3600
 
     def __post_init__(self) -> None:
         if not 0 < self.login_link_ttl <= MAX_LOGIN_LINK_TTL:

@@ -1,4 +1,5 @@
-"""What the CRM sandbox keeps: OAuth tokens, IAM users and login links.
+"""What the CRM sandbox keeps: OAuth tokens, IAM users, login links, the users' products,
+campaigns, offers and payment processors, and the sign-in sessions of the CRM's screens.
 
 `version` guards the state file; new fields need defaults so older files still load.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.common.clock import iso
@@ -54,6 +56,183 @@ class LoginLink:
         }
 
 
+class ProcessorStatus(enum.StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class OfferKind(enum.StrEnum):
+    MAIN = "main"
+    UPSELL = "upsell"
+
+
+class DiscountType(enum.StrEnum):
+    NONE = "none"
+    PERCENTAGE = "percentage"
+    FIXED_AMOUNT = "fixed_amount"
+
+
+PROCESSOR_KINDS = ("stripe", "paypal", "authorize_net", "braintree", "nmi", "adyen")
+WEIGHT_UNITS = ("g", "kg", "oz", "lb")
+
+
+@dataclass
+class Product:
+    """A sellable item: one Shopify variant (its gid is `external_id`)."""
+
+    id: str
+    seq: int
+    owner_id: str  # the user whose token created it
+    external_id: str
+    product_external_id: str
+    sku: str
+    name: str
+    price: str  # a decimal string, kept as sent
+    currency: str
+    image_url: str | None
+    weight: float | None
+    weight_unit: str | None
+    barcode: str | None
+    options: dict[str, str]
+    active: bool
+    stock: int | None
+    vendor: str | None
+    url: str | None
+    created_at: float
+    updated_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "product_external_id": self.product_external_id,
+            "sku": self.sku,
+            "name": self.name,
+            "price": self.price,
+            "currency": self.currency,
+            "image_url": self.image_url,
+            "weight": self.weight,
+            "weight_unit": self.weight_unit,
+            "barcode": self.barcode,
+            "options": dict(self.options),
+            "active": self.active,
+            "stock": self.stock,
+            "vendor": self.vendor,
+            "url": self.url,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
+class Campaign:
+    id: str
+    seq: int
+    owner_id: str
+    external_id: str
+    name: str
+    description: str
+    currency: str
+    country: str
+    created_at: float
+    updated_at: float
+    # Linked payment processors, in the order they were given.
+    processor_ids: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "name": self.name,
+            "description": self.description,
+            "currency": self.currency,
+            "country": self.country,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
+class Offer:
+    """A product offered in a campaign: its one `main` offer or an `upsell`."""
+
+    id: str
+    seq: int
+    owner_id: str
+    campaign_id: str
+    external_id: str
+    product_id: str
+    kind: OfferKind
+    position: int
+    headline: str
+    discount_type: DiscountType
+    discount_value: str  # a decimal string: a percentage or an amount in the product's currency
+    created_at: float
+    updated_at: float
+
+    def as_json(self, product: Product | None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "campaign_id": self.campaign_id,
+            "product_id": self.product_id,
+            "kind": self.kind.value,
+            "position": self.position,
+            "headline": self.headline,
+            "discount_type": self.discount_type.value,
+            "discount_value": self.discount_value,
+            "price": offer_price(self, product) if product is not None else None,
+            "currency": product.currency if product is not None else None,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+def offer_price(offer: Offer, product: Product) -> str:
+    """What the shopper pays: the product's price after the offer's discount, to the cent."""
+    price = Decimal(product.price)
+    value = Decimal(offer.discount_value)
+    if offer.discount_type is DiscountType.PERCENTAGE:
+        price -= price * value / 100
+    elif offer.discount_type is DiscountType.FIXED_AMOUNT:
+        price -= value
+    return str(max(price, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class PaymentProcessor:
+    """A gateway the merchant set up in the CRM (never through the API)."""
+
+    id: str
+    seq: int
+    owner_id: str
+    name: str
+    kind: str
+    status: ProcessorStatus
+    created_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status.value,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass
+class CrmSession:
+    """A signed-in CRM screen session, opened by a login link. Only the cookie's hash is kept."""
+
+    token_hash: str
+    client_id: str
+    user_id: str
+    csrf_token: str  # echoed by the screens' forms; useless without the cookie
+    created_at: float
+    expires_at: float
+
+
 @dataclass
 class CrmState:
     version: int = STATE_VERSION
@@ -61,3 +240,11 @@ class CrmState:
     users: Directory = field(default_factory=Directory)
     # Keyed by the token's SHA-256.
     login_links: dict[str, LoginLink] = field(default_factory=dict)
+    # The users' resources, by id; `next_seq` orders them for lists and cursors.
+    products: dict[str, Product] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)
+    processors: dict[str, PaymentProcessor] = field(default_factory=dict)
+    next_seq: int = 1
+    # Keyed by the session cookie's SHA-256.
+    sessions: dict[str, CrmSession] = field(default_factory=dict)

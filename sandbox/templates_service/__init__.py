@@ -1,7 +1,5 @@
-"""Template (funnel page) service sandbox: OAuth 2.0 server and merchant accounts.
-
-Templates, hosts, sites and publishing come later; `TemplatesState` has room for them.
-"""
+"""Template (funnel page) service sandbox: OAuth 2.0 server, merchant accounts, the
+template catalogue, hosts, sites, publishing and the published pages themselves."""
 
 from sandbox.templates_service.app import create_templates_sandbox, templates_sandbox_of
 from sandbox.templates_service.config import TemplatesSandboxConfig

@@ -1,8 +1,10 @@
 """`create_templates_sandbox(config)`: the template service sandbox as a Litestar app.
 
-Real-service routes: `POST /oauth/token`, `/api/v1/accounts` (create, list, get),
+Real-service routes: `POST /oauth/token`, `/api/v1/accounts` (create, list, get), the
+merchant API (templates, hosts, sites, publish: `sandbox.templates_service.api`), the
+public pages (`GET /p/{subdomain}/`, `GET /d/{domain}/`, `GET /previews/{id}.svg`),
 `GET /healthz`, `GET /`. Control routes: the common ones (see sandbox.common.app) plus
-`GET /_sandbox/accounts`.
+`GET /_sandbox/accounts` and `GET /_sandbox/sites`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sandbox.common.app import build_sandbox_app
 from sandbox.common.clock import iso
 from sandbox.common.members import MemberResource, member_handlers
 from sandbox.common.pages import html_page, table
+from sandbox.templates_service.api import api_handlers, public_handlers, site_json
+from sandbox.templates_service.catalogue import TEMPLATES
 from sandbox.templates_service.config import TemplatesSandboxConfig
 from sandbox.templates_service.runtime import TemplatesSandbox
 
@@ -36,7 +40,12 @@ def create_templates_sandbox(config: TemplatesSandboxConfig | None = None) -> Li
         sandbox,
         service="templates",
         state_key=STATE_KEY,
-        route_handlers=[*member_handlers(sandbox, ACCOUNTS), *_extra_handlers(sandbox)],
+        route_handlers=[
+            *member_handlers(sandbox, ACCOUNTS),
+            *api_handlers(sandbox),
+            *public_handlers(sandbox),
+            *_extra_handlers(sandbox),
+        ],
     )
 
 
@@ -53,15 +62,35 @@ def _extra_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
         config = sandbox.config
         accounts = sorted(sandbox.state.accounts.members.values(), key=lambda m: m.seq)
         rows = [[a.id, a.external_id, a.name, a.email, iso(a.created_at)] for a in accounts]
+        sites = sorted(sandbox.state.sites.values(), key=lambda s: s.seq)
+        site_rows = [
+            [
+                s.id,
+                s.owner_id,
+                s.template_id,
+                str(site_json(s, config.public_base)["view_url"]),
+                s.status.value,
+                str(s.published.version if s.published else 0),
+            ]
+            for s in sites
+        ]
+        previews = "".join(
+            f'<li><a href="/previews/{escape(t.id)}.svg">{escape(t.name)}</a> '
+            f"<code>{escape(t.id)}</code></li>"
+            for t in TEMPLATES
+        )
         body = (
             "<h1>Template service sandbox</h1>"
             "<p>Stands in for the funnel page template service in development and tests: "
-            "its OAuth 2.0 server (client credentials and JWT bearer grants) and merchant "
-            "accounts. Templates, hosts, sites and publishing come later.</p>"
+            "its OAuth 2.0 server (client credentials and JWT bearer grants), merchant "
+            "accounts, the template catalogue, hosts, sites and publishing.</p>"
             f"<p>Token endpoint: <code>{escape(config.token_url)}</code>; client "
             f"<code>{escape(config.client_id)}</code>.</p>"
             f"<h2>Accounts ({len(rows)})</h2>"
             + table(["Id", "External id", "Name", "Email", "Created"], rows, "No accounts yet.")
+            + f"<h2>Templates ({len(TEMPLATES)})</h2><ul>{previews}</ul>"
+            + f"<h2>Sites ({len(site_rows)})</h2>"
+            + table(["Id", "Account", "Template", "Address", "Status", "Version"], site_rows, "No sites yet.")
             + '<p class="muted">Control API under <code>/_sandbox/</code>.</p>'
         )
         return html_page("Template service sandbox", body)
@@ -71,4 +100,11 @@ def _extra_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
         members = sorted(sandbox.state.accounts.members.values(), key=lambda m: m.seq)
         return {"data": [{**m.as_json(), "client_id": m.client_id} for m in members]}
 
-    return [start, accounts]
+    @get("/_sandbox/sites")
+    async def sites() -> dict[str, Any]:
+        listed = sorted(sandbox.state.sites.values(), key=lambda s: s.seq)
+        return {
+            "data": [{**site_json(s, sandbox.config.public_base), "account_id": s.owner_id} for s in listed]
+        }
+
+    return [start, accounts, sites]

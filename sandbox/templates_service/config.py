@@ -15,7 +15,6 @@ class TemplatesSandboxConfig(OAuthSandboxConfig):
     client_secret: str = "dev-templates-secret"
     public_url: str = "http://127.0.0.1:8003"
     app_scopes: tuple[str, ...] = ("accounts:read", "accounts:write")
-    # Sites and publishing will add their scopes here.
-    user_scopes: tuple[str, ...] = ("profile",)
+    user_scopes: tuple[str, ...] = ("profile", "templates:read", "sites:read", "sites:write")
     token_prefix: str = "tpl_at_"
     realm: str = "templates"

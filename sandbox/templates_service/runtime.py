@@ -7,7 +7,7 @@ from typing import ClassVar
 from sandbox.common.directory import Directory
 from sandbox.common.members import MemberSandbox
 from sandbox.templates_service.config import TemplatesSandboxConfig
-from sandbox.templates_service.state import STATE_VERSION, TemplatesState
+from sandbox.templates_service.state import STATE_VERSION, Site, TemplatesState
 
 
 class TemplatesSandbox(MemberSandbox[TemplatesState]):
@@ -25,3 +25,12 @@ class TemplatesSandbox(MemberSandbox[TemplatesState]):
 
     def directory(self) -> Directory:
         return self.state.accounts
+
+    def take_seq(self) -> int:
+        seq = self.state.next_seq
+        self.state.next_seq += 1
+        return seq
+
+    def site(self, owner_id: str, site_id: str) -> Site | None:
+        site = self.state.sites.get(site_id)
+        return site if site is not None and site.owner_id == owner_id else None

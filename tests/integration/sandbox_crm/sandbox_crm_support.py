@@ -5,6 +5,11 @@ JWKS, used to sign RFC 7523 assertions with authlib's `JWTBearerGrant.sign`. The
 served by an `httpx.MockTransport` handed to the sandbox as its `http_transport`, so
 everything runs in this test's event loop and no traffic leaves the process.
 
+`running_crm()` / `running_templates()` with no arguments reuse one app per sandbox kind,
+reset (`OAuthSandbox.reset`) at the start of each test, with a fresh app key, clock time
+and sleep recorder: building a Litestar app costs far more than a test. Any argument (a
+key, clock, state file or setting) gets a new app, as a restart test needs.
+
 A plain module imported by its package path rather than a conftest.py here: the test
 tree then keeps one top-level `conftest` module, and mypy sees the real types.
 """
@@ -12,8 +17,9 @@ tree then keeps one top-level `conftest` module, and mypy sees the real types.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -24,6 +30,7 @@ from joserfc.jwk import ECKey
 from litestar import Litestar
 
 from sandbox.common.clock import ManualClock
+from sandbox.common.config import OAuthSandboxConfig
 from sandbox.common.members import MemberSandbox
 from sandbox.crm import CrmSandboxConfig, create_crm_sandbox, crm_sandbox_of
 from sandbox.templates_service import (
@@ -73,14 +80,15 @@ class AppKey:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [k.as_dict(private=self.expose_private) for k in self.keys]}
 
-    def transport(self) -> httpx.MockTransport:
-        def handle(request: httpx.Request) -> httpx.Response:
-            if str(request.url) != APP_JWKS_URL:
-                return httpx.Response(404)
-            self.jwks_requests += 1
-            return httpx.Response(200, json=self.jwks())
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """The product's JWKS endpoint."""
+        if str(request.url) != APP_JWKS_URL:
+            return httpx.Response(404)
+        self.jwks_requests += 1
+        return httpx.Response(200, json=self.jwks())
 
-        return httpx.MockTransport(handle)
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
 
     def assertion(
         self,
@@ -220,75 +228,180 @@ class Harness:
         for client in self._oauth_clients:
             await client.aclose()
 
+    async def merchant(self, shop: str = "acme.myshopify.com") -> Merchant:
+        """A new user/account and its own token (JWT bearer grant), as the product gets them."""
+        member = await self.new_member(shop)
+        return Merchant(self, str(member["id"]), await self.user_token(member["id"]))
+
     async def control(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, f"/_sandbox/{path}", **kwargs)
         assert response.status_code < 300, response.text
         return response.json()
 
 
-@asynccontextmanager
-async def running_crm(
-    *,
-    key: AppKey | None = None,
-    clock: ManualClock | None = None,
-    state_file: Path | None = None,
-    **overrides: Any,
-) -> AsyncIterator[Harness]:
-    key = key or AppKey()
-    clock = clock or ManualClock()
-    sleeps = SleepRecorder()
-    config = CrmSandboxConfig(
-        public_url=CRM_URL,
-        app_jwks_url=APP_JWKS_URL,
-        clock=clock,
-        http_transport=key.transport(),
-        state_file=state_file,
-        fault_sleep=sleeps,
-        **overrides,
-    )
-    app = create_crm_sandbox(config)
-    async with lifespan_of(app), asgi_client(app, base_url=CRM_URL) as http:
-        harness = Harness(app, crm_sandbox_of(app), http, clock, key, sleeps, CRM_URL, *CRM_CLIENT, "users")
-        try:
-            yield harness
-        finally:
-            await harness.close()
+@dataclass
+class Merchant:
+    """One merchant's user token on a sandbox: `await acme.post("/api/v1/campaigns", {...})`."""
 
+    harness: Harness
+    id: str
+    token: str
 
-@asynccontextmanager
-async def running_templates(
-    *,
-    key: AppKey | None = None,
-    clock: ManualClock | None = None,
-    state_file: Path | None = None,
-    **overrides: Any,
-) -> AsyncIterator[Harness]:
-    key = key or AppKey()
-    clock = clock or ManualClock()
-    sleeps = SleepRecorder()
-    config = TemplatesSandboxConfig(
-        public_url=TEMPLATES_URL,
-        app_jwks_url=APP_JWKS_URL,
-        clock=clock,
-        http_transport=key.transport(),
-        state_file=state_file,
-        fault_sleep=sleeps,
-        **overrides,
-    )
-    app = create_templates_sandbox(config)
-    async with lifespan_of(app), asgi_client(app, base_url=TEMPLATES_URL) as http:
-        harness = Harness(
-            app,
-            templates_sandbox_of(app),
-            http,
-            clock,
-            key,
-            sleeps,
-            TEMPLATES_URL,
-            *TEMPLATES_CLIENT,
-            "accounts",
+    async def call(self, method: str, path: str, body: Any = None, **params: str) -> httpx.Response:
+        return await self.harness.http.request(
+            method, path, json=body, params=params or None, headers=bearer(self.token)
         )
+
+    async def get(self, path: str, **params: str) -> httpx.Response:
+        return await self.call("GET", path, **params)
+
+    async def post(self, path: str, body: Any = None) -> httpx.Response:
+        return await self.call("POST", path, body)
+
+    async def put(self, path: str, body: Any) -> httpx.Response:
+        return await self.call("PUT", path, body)
+
+    async def delete(self, path: str) -> httpx.Response:
+        return await self.call("DELETE", path)
+
+    async def created(self, path: str, body: Any) -> dict[str, Any]:
+        """POST that must answer 201; the created resource."""
+        response = await self.post(path, body)
+        assert response.status_code == 201, response.text
+        resource: dict[str, Any] = response.json()
+        return resource
+
+
+def errors_of(response: httpx.Response) -> dict[str, str]:
+    """A 422's field errors as {field: message}."""
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "validation_failed"
+    return {e["field"]: e["message"] for e in body["errors"]}
+
+
+class _Slot:
+    """What a pooled sandbox reaches through: the current test's app key and sleep recorder."""
+
+    def __init__(self) -> None:
+        self.key = AppKey()
+        self.sleeps = SleepRecorder()
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda request: self.key.handle(request))
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleeps(seconds)
+
+
+@dataclass
+class _Pooled:
+    app: Litestar
+    clock: ManualClock
+    slot: _Slot
+
+
+# One app per sandbox kind for the tests that want a default one: building a Litestar app
+# costs tens of milliseconds, a reset almost nothing. Tests that pass a key, clock, state
+# file or setting get an app of their own, as before.
+_POOL: dict[str, _Pooled] = {}
+
+
+@asynccontextmanager
+async def _running(
+    kind: str,
+    create: Callable[[Any], Litestar],
+    config_type: type[OAuthSandboxConfig],
+    sandbox_of: Callable[[Litestar], MemberSandbox[Any]],
+    base_url: str,
+    client: tuple[str, str],
+    resource: str,
+    key: AppKey | None,
+    clock: ManualClock | None,
+    state_file: Path | None,
+    overrides: dict[str, Any],
+) -> AsyncIterator[Harness]:
+    pooled: _Pooled | None = None
+    if key is None and clock is None and state_file is None and not overrides:
+        pooled = _POOL.get(kind)
+        if pooled is None:
+            slot = _Slot()
+            clock = ManualClock()
+            config = config_type(
+                public_url=base_url,
+                app_jwks_url=APP_JWKS_URL,
+                clock=clock,
+                http_transport=slot.transport(),
+                fault_sleep=slot.sleep,
+            )
+            pooled = _POOL[kind] = _Pooled(create(config), clock, slot)
+        pooled.slot.key, pooled.slot.sleeps = AppKey(), SleepRecorder()
+        pooled.clock.now = time.time()
+        app, key, clock, sleeps = pooled.app, pooled.slot.key, pooled.clock, pooled.slot.sleeps
+    else:
+        key = key or AppKey()
+        clock = clock or ManualClock()
+        sleeps = SleepRecorder()
+        config = config_type(
+            public_url=base_url,
+            app_jwks_url=APP_JWKS_URL,
+            clock=clock,
+            http_transport=key.transport(),
+            state_file=state_file,
+            fault_sleep=sleeps,
+            **overrides,
+        )
+        app = create(config)
+    async with lifespan_of(app), asgi_client(app, base_url=base_url) as http:
+        sandbox = sandbox_of(app)
+        if pooled is not None:
+            await sandbox.reset()  # what the last test left behind
+        harness = Harness(app, sandbox, http, clock, key, sleeps, base_url, *client, resource)
         try:
             yield harness
         finally:
             await harness.close()
+
+
+def running_crm(
+    *,
+    key: AppKey | None = None,
+    clock: ManualClock | None = None,
+    state_file: Path | None = None,
+    **overrides: Any,
+) -> AbstractAsyncContextManager[Harness]:
+    return _running(
+        "crm",
+        create_crm_sandbox,
+        CrmSandboxConfig,
+        crm_sandbox_of,
+        CRM_URL,
+        CRM_CLIENT,
+        "users",
+        key,
+        clock,
+        state_file,
+        overrides,
+    )
+
+
+def running_templates(
+    *,
+    key: AppKey | None = None,
+    clock: ManualClock | None = None,
+    state_file: Path | None = None,
+    **overrides: Any,
+) -> AbstractAsyncContextManager[Harness]:
+    return _running(
+        "templates",
+        create_templates_sandbox,
+        TemplatesSandboxConfig,
+        templates_sandbox_of,
+        TEMPLATES_URL,
+        TEMPLATES_CLIENT,
+        "accounts",
+        key,
+        clock,
+        state_file,
+        overrides,
+    )
