@@ -50,17 +50,24 @@ class CrmClient(AccountServiceClient):
 
     async def delete_offer(self, user_token: str, campaign_id: str, offer_id: str) -> None:
         await self.json(
-            "DELETE", f"/api/v1/campaigns/{campaign_id}/offers/{offer_id}", token=user_token, ok=(200, 204, 404)
+            "DELETE",
+            f"/api/v1/campaigns/{campaign_id}/offers/{offer_id}",
+            token=user_token,
+            ok=(200, 204, 404),
         )
 
     async def payment_processors(self, user_token: str) -> list[PaymentProcessor]:
         page = await self.json("GET", "/api/v1/payment-processors", token=user_token)
         return [
-            PaymentProcessor(str(row["id"]), str(row["name"]), str(row["kind"]), row.get("status") == "active")
+            PaymentProcessor(
+                str(row["id"]), str(row["name"]), str(row["kind"]), row.get("status") == "active"
+            )
             for row in page["data"]
         ]
 
-    async def link_payment_processors(self, user_token: str, campaign_id: str, processor_ids: list[str]) -> None:
+    async def link_payment_processors(
+        self, user_token: str, campaign_id: str, processor_ids: list[str]
+    ) -> None:
         await self.json(
             "PUT",
             f"/api/v1/campaigns/{campaign_id}/payment-processors",

@@ -136,7 +136,9 @@ class OAuthServiceClient:
         body: dict[str, Any] = response.json() if response.content else {}
         return body
 
-    async def find_by_external_id(self, collection: str, external_id: str, *, token: str) -> dict[str, Any] | None:
+    async def find_by_external_id(
+        self, collection: str, external_id: str, *, token: str
+    ) -> dict[str, Any] | None:
         page = await self.json("GET", collection, token=token, params={"external_id": external_id})
         matches = [row for row in page["data"] if row.get("external_id") == external_id]
         return matches[0] if matches else None

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
+from connectors.errors import ExternalServiceError
 from connectors.oauth_service import AccountServiceClient
 
 
@@ -62,5 +65,10 @@ class TemplatesClient(AccountServiceClient):
 
     async def fetch_page(self, url: str) -> tuple[int, str]:
         """The published page as a visitor gets it (no token)."""
-        response = await self.http.get(url, withhold_token=True, follow_redirects=True)
+        try:
+            response = await self.http.request("GET", url, withhold_token=True, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise ExternalServiceError(
+                self.system, f"the live page did not answer ({type(exc).__name__})"
+            ) from None
         return response.status_code, response.text

@@ -479,7 +479,7 @@ async def _subdomain_taken(iam: Iam, shop_domain: str, name: str) -> str | None:
         check = await iam.templates.check_subdomain(token, name)
     except (ExternalServiceError, LookupError):
         return "We could not check that subdomain just now. Try again in a moment"
-    if check.available:
+    if check.available or check.reason == "yours":  # this merchant's own site holds it
         return None
     return (
         f"{name} is already taken ({check.reason}). Try another"

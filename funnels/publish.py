@@ -151,7 +151,8 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
             "host": host,
             "content": {
                 "title": funnel["name"],
-                "headline": funnel["description"] or funnel["name"],
+                # The page builder takes a headline of at most 300 characters.
+                "headline": (funnel["description"] or funnel["name"])[:300],
                 "crm_campaign_id": saga.results["campaign"]["campaign_id"],
                 "main_offer": {
                     "name": main.display_name,
@@ -161,9 +162,11 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
                 },
                 "upsells": [
                     {
-                        "headline": row["headline"],
-                        "name": row["product"].get("title", ""),
-                        "price": row["product"].get("price", ""),
+                        "name": row["headline"],
+                        "description": VariantChoice.from_snapshot(row["product"]).display_name,
+                        "price": row["product"]["price"],
+                        "currency": funnel["currency"],
+                        "image_url": row["product"].get("image_url"),
                         "discount_type": row["discount_type"],
                         "discount_value": row["discount_value"],
                     }
@@ -172,7 +175,11 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
             },
         },
     )
-    return {"site_id": str(site["id"]), "url": str(site.get("url", ""))}
+    return {
+        "site_id": str(site["id"]),
+        "url": str(site["url"]),
+        "view_url": str(site.get("view_url") or site["url"]),
+    }
 
 
 async def link_payment_processors(saga: SagaContext) -> dict[str, Any]:
@@ -186,16 +193,21 @@ async def link_payment_processors(saga: SagaContext) -> dict[str, Any]:
 
 async def publish_site(saga: SagaContext) -> dict[str, Any]:
     published = await saga.iam.templates.publish_site(saga.templates_token, saga.results["site"]["site_id"])
-    return {"url": str(published["url"]), "version": published.get("version")}
+    return {
+        "url": str(published["url"]),
+        "view_url": str(published.get("view_url") or published["url"]),
+        "version": published.get("version"),
+    }
 
 
 async def verify_live(saga: SagaContext) -> dict[str, Any]:
-    url = saga.results["publish"]["url"]
-    status, page = await saga.iam.templates.fetch_page(url)
+    # A custom domain may not point at the host yet; the service's own view address
+    # serves the same page, so the check does not wait for DNS.
+    status, page = await saga.iam.templates.fetch_page(saga.results["publish"]["view_url"])
     marker = LIVE_MARKER.format(site_id=saga.results["site"]["site_id"])
     if status != 200 or marker not in page:
         raise ExternalServiceError("Page builder", f"the live page answered {status} without this funnel")
-    return {"url": url}
+    return {"url": saga.results["publish"]["url"]}
 
 
 STEPS: tuple[tuple[str, str, Step], ...] = (

@@ -116,7 +116,7 @@ def subdomain_error(subdomain: str) -> str | None:
     if not subdomain:
         return "Enter a subdomain, like summer-sale"
     if not SUBDOMAIN.match(subdomain):
-        return "Use 2 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen"
+        return "Use 3 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen"
     return None
 
 

@@ -45,7 +45,7 @@ CAMPAIGN = {"name": "Summer launch", "description": "Tees for July", "currency":
 
 async def test_a_step_cannot_be_skipped_by_url(stack: Stack) -> None:
     funnel_id = await new_funnel(stack)
-    for later in ("product", "upsells"):
+    for later in ("product", "upsells", "template", "hosting", "review"):
         response = await stack.client.get(f"/funnels/{funnel_id}/{later}")
         assert response.status_code == 302
         assert response.headers["location"] == f"/funnels/{funnel_id}/campaign"
