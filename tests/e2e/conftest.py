@@ -147,6 +147,7 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
     context.close()
