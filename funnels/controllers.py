@@ -19,7 +19,7 @@ from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
 from funnels.publish import PublishBlocked, publish_progress, retry_publish, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft
-from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, subdomain_error
+from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, campaign_errors, subdomain_error
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
 from iam.controllers import Iam, ShopDomain, current_shop
 from iam.provisioning import account_user_token
@@ -126,6 +126,24 @@ class FunnelWizardController(Controller):
         if errors:
             return wizard_page(draft, "campaign", errors=errors, values=values, status_code=400)
         return Redirect(step_url(funnel_id, "product"), status_code=303)
+
+    @post("/{funnel_id:int}/campaign/check", status_code=200)
+    async def check_campaign_field(
+        self, shop_domain: ShopDomain, funnel_id: FromPath[int], data: Form
+    ) -> Template:
+        """Inline validation: the message for one field, from the same rules as saving."""
+        await _draft_or_404(shop_domain, funnel_id)
+        field = _field(data, "field")
+        errors = campaign_errors(
+            _field(data, "name"),
+            _field(data, "description"),
+            _field(data, "currency"),
+            _field(data, "country"),
+        )
+        return Template(
+            template_name="partials/field_error.html",
+            context={"field": field, "errors": {field: errors.get(field)}},
+        )
 
     # 2. Main product
 

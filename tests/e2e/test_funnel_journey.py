@@ -41,6 +41,10 @@ def run_wizard(
 
     # 1. Campaign information, first with a mistake.
     expect(page.get_by_role("heading", level=1)).to_have_text("Campaign information")
+    page.get_by_label("Campaign name").fill("x" * 130)
+    if js:  # checked as soon as the field is left, before saving
+        page.get_by_label("Description").focus()
+        expect(page.get_by_text("120 characters or fewer")).to_be_visible()
     page.get_by_label("Campaign name").fill("")
     page.get_by_label("Currency").select_option("USD")
     page.get_by_role("button", name="Save and continue").click()
@@ -55,6 +59,7 @@ def run_wizard(
     page.get_by_label("Country").select_option("US")
     check_step(page, screenshots, "1-campaign", problems)
     page.get_by_role("button", name="Save and continue").click()
+    expect(page).to_have_url(re.compile(r"/funnels/\d+/product$"))  # with htmx too, the address follows
 
     # 2. Main product: search the catalogue.
     expect(page.get_by_role("heading", level=1)).to_have_text("Main product")
@@ -97,17 +102,17 @@ def run_wizard(
     check_step(page, screenshots, "5-hosting", problems)
     page.get_by_role("button", name="Save and continue").click()
 
-    # 6. Check answers: no payment processor yet, so set one up in the CRM first.
+    # 6. Check answers. A first funnel has no payment processor yet: set one up in the CRM.
     expect(page.get_by_role("heading", level=1)).to_have_text("Check answers")
-    expect(page.get_by_text("None yet.")).to_be_visible()
     check_step(page, screenshots, "6-review", problems)
-    review_url = page.url
-    page.get_by_role("button", name="Set up in the CRM").click()
-    page.locator("#continue").click()
-    page.get_by_label("Name").fill("Stripe")
-    page.get_by_label("Kind").select_option("stripe")
-    page.get_by_role("button", name="Add processor").click()
-    page.goto(review_url)
+    if page.get_by_text("None yet.").count():
+        review_url = page.url
+        page.get_by_role("button", name="Set up in the CRM").click()
+        page.locator("#continue").click()
+        page.get_by_label("Name").fill("Stripe")
+        page.get_by_label("Kind").select_option("stripe")
+        page.get_by_role("button", name="Add processor").click()
+        page.goto(review_url)
     expect(page.get_by_text("Stripe")).to_be_visible()
     page.get_by_role("button", name="Publish funnel").click()
 

@@ -40,7 +40,8 @@ def test_install_from_shopify_to_dashboard_and_crm(
     expect(page.get_by_text("Signed in to the CRM")).to_be_visible()
     screenshots.take(page, "6-crm-signed-in")
 
-    # The CRM saw exactly one link, already used; our logs never held it.
+    # Every link the CRM minted was used once; our logs never held one.
     links = httpx.get(f"{live_stack.crm_url}/_sandbox/login-links", timeout=5).json()["data"]
-    assert [link["status"] for link in links] == ["used"]
+    assert links
+    assert {link["status"] for link in links} == {"used"}
     assert "/login/" not in (LOGS_DIR / "app.log").read_text()
