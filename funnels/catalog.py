@@ -12,10 +12,12 @@ from iam.tokens import with_shop_token
 PAGE_SIZE = 8
 VARIANTS_PER_PRODUCT = 10
 
-VARIANT_FIELDS = """
-  id title displayName sku price inventoryQuantity availableForSale
-  image { url altText }
-  product { id title status featuredImage { url altText } }
+# Shopify charges per object: a search costs 2 + PAGE_SIZE * (4 + VARIANTS_PER_PRODUCT * 2)
+# points (194), so the variants in a search do not repeat their product.
+SEARCH_VARIANT_FIELDS = "id title sku price inventoryQuantity image { url altText }"
+VARIANT_FIELDS = f"""
+  {SEARCH_VARIANT_FIELDS}
+  product {{ id title status featuredImage {{ url altText }} }}
 """
 SEARCH_QUERY = f"""
 query CatalogSearch($query: String, $after: String) {{
@@ -23,7 +25,7 @@ query CatalogSearch($query: String, $after: String) {{
     nodes {{
       id title status
       featuredImage {{ url altText }}
-      variants(first: {VARIANTS_PER_PRODUCT}) {{ nodes {{ {VARIANT_FIELDS} }} }}
+      variants(first: {VARIANTS_PER_PRODUCT}) {{ nodes {{ {SEARCH_VARIANT_FIELDS} }} }}
     }}
     pageInfo {{ hasNextPage endCursor }}
   }}

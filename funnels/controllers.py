@@ -226,7 +226,8 @@ class FunnelWizardController(Controller):
             for name in ("headline", "discount_type", "discount_value")
         }
         values["discount_type"] = values["discount_type"] or "percentage"
-        results, search_error = await _search(iam, shop_domain, q, None)
+        # Searching costs Shopify query points: the upsell list loads without one until asked.
+        results, search_error = await _search(iam, shop_domain, q, None) if q else (None, None)
         return wizard_page(draft, "upsells", values=values, q=q, results=results, search_error=search_error)
 
     @post("/{funnel_id:int}/upsells", status_code=303)
@@ -244,7 +245,7 @@ class FunnelWizardController(Controller):
             errors["variant_id"] = problem
         if errors:
             q = _field(data, "q")
-            results, search_error = await _search(iam, shop_domain, q, None)
+            results, search_error = await _search(iam, shop_domain, q, None) if q else (None, None)
             draft = await load_draft(shop_domain, funnel_id)
             return wizard_page(
                 draft,
@@ -283,15 +284,14 @@ class FunnelWizardController(Controller):
             return draft
         errors = await services.confirm_upsells(shop_domain, funnel_id)
         if errors:
-            results, search_error = await _search(iam, shop_domain, "", None)
             return wizard_page(
                 draft,
                 "upsells",
                 errors=errors,
                 values={"discount_type": "percentage"},
                 q="",
-                results=results,
-                search_error=search_error,
+                results=None,
+                search_error=None,
                 status_code=400,
             )
         return Redirect(step_url(funnel_id, "template"), status_code=303)
