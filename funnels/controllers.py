@@ -424,27 +424,23 @@ class FunnelPublishingController(Controller):
         if isinstance(draft, Redirect):
             return draft
         processors, problem = await _processors(iam, shop_domain)
-        active = [processor for processor in processors if processor.active]
-        if not active:
-            reason = problem or "Add a payment processor in the CRM before you publish"
+        refusal = None
+        if not any(processor.active for processor in processors):
+            refusal = {
+                "payment_processors": problem or "Add a payment processor in the CRM before you publish"
+            }
+        else:
+            try:
+                await start_publish(shop_domain, funnel_id)
+            except PublishBlocked as blocked:
+                refusal = {"publish": str(blocked)}
+        if refusal:
             return wizard_page(
                 draft,
                 "review",
-                errors={"payment_processors": reason},
+                errors=refusal,
                 processors=processors,
                 processor_error=problem,
-                site_host=_site_host(iam),
-                status_code=400,
-            )
-        try:
-            await start_publish(shop_domain, funnel_id)
-        except PublishBlocked as blocked:
-            return wizard_page(
-                draft,
-                "review",
-                errors={"publish": str(blocked)},
-                processors=processors,
-                processor_error=None,
                 site_host=_site_host(iam),
                 status_code=400,
             )
