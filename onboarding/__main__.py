@@ -11,12 +11,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import uvicorn
+from litestar import Litestar
 
 from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
+T = TypeVar("T")
 SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103}
 
 
@@ -36,37 +40,56 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
 
 
-def run_worker() -> None:
-    """A worker process of its own (set RUN_WORKER=false on the app processes)."""
+def _with_app(work: Callable[[Litestar], Awaitable[T]]) -> T:
+    """Runs `work` inside the app's lifespan (database pool, clients), without its worker."""
     from onboarding.app import create_app
 
-    settings = load_settings()
-    app = create_app(settings.model_copy(update={"run_worker": False}))
+    app = create_app(load_settings().model_copy(update={"run_worker": False}))
 
-    async def work() -> None:
+    async def run() -> T:
         async with app.lifespan():
-            await app.state.worker.run_forever()
+            return await work(app)
 
-    asyncio.run(work())
+    return asyncio.run(run())
+
+
+def run_worker() -> None:
+    """A worker process of its own (set RUN_WORKER=false on the app processes)."""
+
+    async def work(app: Litestar) -> None:
+        await app.state.worker.run_forever()
+
+    _with_app(work)
 
 
 def rotate_keys() -> None:
     from iam.key_rotation import reencrypt_all
-    from onboarding.app import create_app
 
-    settings = load_settings()
-    app = create_app(settings.model_copy(update={"run_worker": False}))
+    async def rotate(app: Litestar) -> str:
+        vault = app.state.iam.vault
+        return f"re-encrypted {await reencrypt_all(vault)} secret(s) under key {vault.ring.current_key_id}"
 
-    async def rotate() -> int:
-        async with app.lifespan():
-            return await reencrypt_all(app.state.iam.vault)
+    print(_with_app(rotate))
 
-    moved = asyncio.run(rotate())
-    print(f"re-encrypted {moved} secret(s) under key {app.state.iam.vault.ring.current_key_id}")
+
+def dead_letters(replay: int | None) -> None:
+    """Lists jobs that kept failing, with their last error; `--replay ID` queues one again."""
+    from sync.jobs import dead_letters as list_dead_letters
+    from sync.jobs import replay_dead_letter
+
+    async def show(app: Litestar) -> list[str]:
+        if replay is not None:
+            replayed = await replay_dead_letter(replay)
+            return [f"job {replay} queued again" if replayed else f"job {replay} is not a dead letter"]
+        rows = await list_dead_letters()
+        columns = ("id", "kind", "shop_domain", "attempts", "last_error")
+        return ["\t".join(str(row[column]) for column in columns) for row in rows] or ["no dead letters"]
+
+    print("\n".join(_with_app(show)))
 
 
 def dev(port: int) -> None:
-    sandbox_urls = {name: f"http://127.0.0.1:{port}" for name, port in SANDBOX_PORTS.items()}
+    sandbox_urls = {name: f"http://127.0.0.1:{sandbox_port}" for name, sandbox_port in SANDBOX_PORTS.items()}
     shopify = sandbox_urls["shopify"]
     app_url = f"http://127.0.0.1:{port}"
     os.environ.setdefault("APP_BASE_URL", app_url)
@@ -108,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run a job worker process")
     commands.add_parser("rotate-keys", help="re-encrypt stored tokens under the newest VAULT_KEYS key")
     commands.add_parser("new-vault-key", help="print a fresh key for VAULT_KEYS")
+    letters_parser = commands.add_parser("dead-letters", help="list jobs that kept failing, or replay one")
+    letters_parser.add_argument("--replay", type=int, metavar="JOB_ID")
     dev_parser = commands.add_parser("dev", help="migrations, sandboxes and the app for development")
     dev_parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
@@ -121,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             run_worker()
         elif args.command == "rotate-keys":
             rotate_keys()
+        elif args.command == "dead-letters":
+            dead_letters(args.replay)
         elif args.command == "new-vault-key":
             print(f"{time.strftime('%Y%m%d')}:{generate_key()}")
         else:

@@ -149,3 +149,26 @@ def test_wizard_fits_a_phone_screen(
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
     screenshots.take(phone_page, "phone-campaign")
+
+
+def test_first_step_works_with_the_keyboard_alone(page: Page, live_stack: LiveStack) -> None:
+    install(page, live_stack, "demo-enterprise.myshopify.com")
+    create = page.get_by_role("button", name="Create a funnel")
+    create.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Campaign information")
+    page.get_by_label("Campaign name").focus()
+    page.keyboard.type("Keyboard launch")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Description")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Currency")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Country")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Save and continue")).to_be_focused()
+    page.keyboard.press("Enter")
+    # Nothing chosen for currency and country: the summary takes the focus and links to the fields.
+    expect(page.locator(".error-summary")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Choose the currency your funnel sells in")).to_be_focused()
