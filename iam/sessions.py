@@ -1,4 +1,4 @@
-"""A Litestar session store backed by the MerchantSession table.
+"""Litestar session stores backed by tables: one for merchants, one for admins.
 
 Sessions live in the app's database so every app process sees the same ones and
 uninstalling a shop can end all of its sessions in one statement.
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from litestar.stores.base import Store
+from piccolo.table import Table
 
-from iam.tables import MerchantSession
+from iam.tables import AdminSession, MerchantSession
 
 SESSION_SHOP_KEY = "shop"
 
@@ -30,23 +32,27 @@ def _shop_of(value: bytes) -> str | None:
 
 
 class DatabaseSessionStore(Store):
+    def __init__(self, table: type[MerchantSession] | type[AdminSession] = MerchantSession) -> None:
+        self.table = table
+
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         if isinstance(expires_in, int):
             expires_in = timedelta(seconds=expires_in)
         expires_at = _now() + expires_in if expires_in is not None else None
-        await MerchantSession.insert(
-            MerchantSession(key=key, data=data, expires_at=expires_at, shop_domain=_shop_of(data))
-        ).on_conflict(
-            target=MerchantSession.key,
-            action="DO UPDATE",
-            values=[MerchantSession.data, MerchantSession.expires_at, MerchantSession.shop_domain],
+        table: type[Table] = self.table
+        values: dict[str, Any] = {"key": key, "data": data, "expires_at": expires_at}
+        if table is MerchantSession:
+            values["shop_domain"] = _shop_of(data)
+        columns = [table._meta.get_column_by_name(name) for name in values if name != "key"]
+        await table.insert(table(**values)).on_conflict(
+            target=table._meta.get_column_by_name("key"), action="DO UPDATE", values=columns
         )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = (
-            await MerchantSession.select(MerchantSession.data, MerchantSession.expires_at)
-            .where(MerchantSession.key == key)
+            await self.table.select(self.table.data, self.table.expires_at)
+            .where(self.table.key == key)
             .first()
         )
         if row is None:
@@ -59,10 +65,10 @@ class DatabaseSessionStore(Store):
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
-        await MerchantSession.delete().where(MerchantSession.key == key)
+        await self.table.delete().where(self.table.key == key)
 
     async def delete_all(self) -> None:
-        await MerchantSession.delete(force=True)
+        await self.table.delete(force=True)
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None

@@ -75,6 +75,39 @@ class MerchantSession(Table):
     shop_domain = Varchar(length=255, null=True, index=True)
 
 
+class AdminUser(Table):
+    """An operator of the product (not a merchant), with an argon2id password hash."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    email = Varchar(length=255, unique=True, null=False)
+    password_hash = Varchar(length=255, null=False)
+    failed_logins = Integer(null=False, default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class AdminSession(Table):
+    """Admin sessions live apart from merchant ones: neither cookie opens the other side."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    key = Varchar(length=128, unique=True, null=False)
+    data = Bytea(null=False)
+    expires_at = Timestamptz(null=True, default=None, index=True)
+
+
+class AuditEntry(Table):
+    """Who changed what, when, with the values before and after."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    actor = Varchar(length=255, null=False)
+    action = Varchar(length=64, null=False)
+    subject = Varchar(length=255, null=False, default="")
+    before = JSON(null=False, default="{}")
+    after = JSON(null=False, default="{}")
+    created_at = Timestamptz(null=False, default=TimestamptzNow(), index=True)
+
+
 class PrivacyRequest(Table):
     """What a compliance webhook asked for and what we did, kept as the record of it."""
 
@@ -87,4 +120,13 @@ class PrivacyRequest(Table):
     created_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [Shop, OAuthState, ExternalAccount, MerchantSession, PrivacyRequest]
+TABLES: list[type[Table]] = [
+    Shop,
+    OAuthState,
+    ExternalAccount,
+    MerchantSession,
+    PrivacyRequest,
+    AdminUser,
+    AdminSession,
+    AuditEntry,
+]

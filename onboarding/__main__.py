@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import subprocess
 import sys
@@ -72,6 +73,25 @@ def rotate_keys() -> None:
     print(_with_app(rotate))
 
 
+def create_admin_user(email: str) -> None:
+    """Creates an admin; the password comes from ADMIN_PASSWORD or a prompt, never an argument."""
+    from iam.admin import AdminError, create_admin
+
+    password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password (12+ characters): ")
+
+    async def create(app: Litestar) -> str:
+        try:
+            await create_admin(email, password)
+        except AdminError as problem:
+            return f"error: {problem}"
+        return f"admin {email.strip().lower()} created"
+
+    outcome = _with_app(create)
+    print(outcome, file=sys.stderr if outcome.startswith("error") else sys.stdout)
+    if outcome.startswith("error"):
+        raise SystemExit(2)
+
+
 def dead_letters(replay: int | None) -> None:
     """Lists jobs that kept failing, with their last error; `--replay ID` queues one again."""
     from sync.jobs import dead_letters as list_dead_letters
@@ -131,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run a job worker process")
     commands.add_parser("rotate-keys", help="re-encrypt stored tokens under the newest VAULT_KEYS key")
     commands.add_parser("new-vault-key", help="print a fresh key for VAULT_KEYS")
+    admin_parser = commands.add_parser(
+        "create-admin", help="create an admin user (password: ADMIN_PASSWORD or prompt)"
+    )
+    admin_parser.add_argument("--email", required=True)
     letters_parser = commands.add_parser("dead-letters", help="list jobs that kept failing, or replay one")
     letters_parser.add_argument("--replay", type=int, metavar="JOB_ID")
     dev_parser = commands.add_parser("dev", help="migrations, sandboxes and the app for development")
@@ -146,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             run_worker()
         elif args.command == "rotate-keys":
             rotate_keys()
+        elif args.command == "create-admin":
+            create_admin_user(args.email)
         elif args.command == "dead-letters":
             dead_letters(args.replay)
         elif args.command == "new-vault-key":

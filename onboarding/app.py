@@ -31,6 +31,8 @@ from iam.controllers import (
     ShopifyInstallController,
 )
 from iam.sessions import DatabaseSessionStore
+from iam.tables import AdminSession
+from onboarding.admin import ADMIN_SESSION_COOKIE, admin_router
 from onboarding.composition import Transports, build_iam_context, build_worker, close_clients, signing_key
 from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
@@ -99,7 +101,15 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         secure=settings.secure_cookies,
         httponly=True,
         samesite="lax",
-        exclude=["/static/", "/healthz", "/readyz"],
+        exclude=["/static/", "/healthz", "/readyz", "/admin"],
+    )
+    admin_session_config = ServerSideSessionConfig(
+        key=ADMIN_SESSION_COOKIE,
+        store="admin_sessions",
+        max_age=60 * 60 * 8,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
     )
     app = Litestar(
         route_handlers=[
@@ -115,6 +125,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
+            admin_router(admin_session_config),
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(
@@ -130,7 +141,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         dependencies={"iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False)},
         lifespan=[database_pool, background_worker],
         middleware=[session_config.middleware],
-        stores={"sessions": DatabaseSessionStore()},
+        stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
