@@ -58,6 +58,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pat
 
 @dataclass(frozen=True)
 class LiveStack:
+    env: dict[str, str]
     app_url: str
     shopify_url: str
     crm_url: str
@@ -112,7 +113,11 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
             wait_until_healthy(f"{urls[name]}/healthz", sandbox[0], sandbox[1])
         wait_until_healthy(f"{app_url}/healthz", app[0], app[1])
         yield LiveStack(
-            app_url=app_url, shopify_url=shopify_url, crm_url=urls["crm"], templates_url=urls["templates"]
+            env=env,
+            app_url=app_url,
+            shopify_url=shopify_url,
+            crm_url=urls["crm"],
+            templates_url=urls["templates"],
         )
     finally:
         for process, _, log_file in started:
