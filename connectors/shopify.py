@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+from connectors.shopify_limits import ShopifyRateLimiter
 
 SYSTEM = "Shopify"
+# THROTTLED answers waited out per call before giving up (each wait is exact, so few are needed).
+THROTTLE_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,10 @@ class ShopifyClient:
         api_version: str,
         client_id: str,
         client_secret: str,
+        limiter: ShopifyRateLimiter | None = None,
     ) -> None:
         self.http = http
+        self.limiter = limiter or ShopifyRateLimiter()
         self.shop_base_url = shop_base_url
         self.api_version = api_version
         self.client_id = client_id
@@ -101,6 +106,26 @@ class ShopifyClient:
     async def graphql(
         self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None = None
     ) -> GraphQLResult:
+        """Runs a query within the shop's query-cost budget.
+
+        Throttling is waited out (the limiter knows how long), never reported as a
+        failure, unless the wait would exceed the limiter's patience.
+        """
+        for _ in range(THROTTLE_RETRIES + 1):
+            if not await self.limiter.wait_for(shop, self.limiter.estimate(query)):
+                break
+            try:
+                return await self._graphql_once(shop, access_token, query, variables)
+            except RateLimited as throttled:
+                if throttled.retry_after_seconds > self.limiter.max_wait_seconds:
+                    raise
+                if throttled.retry_after_seconds:  # a 429; THROTTLED waits in wait_for instead
+                    await self.limiter.sleep(throttled.retry_after_seconds)
+        raise RateLimited(SYSTEM, self.limiter.max_wait_seconds)
+
+    async def _graphql_once(
+        self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None
+    ) -> GraphQLResult:
         response = await self._post(
             self.shop_url(shop, f"/admin/api/{self.api_version}/graphql.json"),
             json={"query": query, "variables": variables or {}},
@@ -118,22 +143,17 @@ class ShopifyClient:
             raise Rejected(SYSTEM, f"answered {response.status_code}", status_code=response.status_code)
         body = response.json()
         cost = body.get("extensions", {}).get("cost", {})
+        self.limiter.observe(shop, query, cost)
         errors = body.get("errors")
         if errors:
             codes = {str(error.get("extensions", {}).get("code", "")) for error in errors}
             if "THROTTLED" in codes:
-                raise RateLimited(SYSTEM, _seconds_until_affordable(cost))
+                # The limiter now holds Shopify's bucket: the next wait_for waits exactly enough.
+                raise RateLimited(SYSTEM, 0.0)
             raise Rejected(
                 SYSTEM, "; ".join(str(error.get("message")) for error in errors), code=",".join(codes)
             )
         return GraphQLResult(data=body.get("data") or {}, cost=cost)
-
-
-def _seconds_until_affordable(cost: dict[str, Any]) -> float:
-    status = cost.get("throttleStatus") or {}
-    needed = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
-    rate = float(status.get("restoreRate") or 50)
-    return max(needed / rate, 0.5)
 
 
 def _error_description(response: httpx.Response) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from connectors.errors import ExternalServiceError, RateLimited, Unauthorized
 from connectors.shopify import ShopifyClient
+from connectors.shopify_limits import ShopifyRateLimiter
 
 
 def client_with(handler: httpx.MockTransport) -> ShopifyClient:
@@ -34,36 +35,82 @@ async def test_token_endpoint_timeout_is_an_external_failure() -> None:
         await client.exchange_code("a.myshopify.com", "code", datetime.now(tz=UTC))
 
 
-async def test_graphql_401_429_and_throttled_map_to_their_errors() -> None:
-    answers = iter(
-        [
-            httpx.Response(401, json={"errors": "[API] Invalid API key or access token"}),
-            httpx.Response(429, headers={"Retry-After": "2.5"}),
-            httpx.Response(
-                200,
-                json={
-                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                    "extensions": {
-                        "cost": {
-                            "requestedQueryCost": 300,
-                            "throttleStatus": {
-                                "maximumAvailable": 2000,
-                                "currentlyAvailable": 100,
-                                "restoreRate": 100,
-                            },
-                        }
-                    },
-                },
-            ),
-        ]
-    )
-    client = client_with(httpx.MockTransport(lambda request: next(answers)))
-    with pytest.raises(Unauthorized):
-        await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+THROTTLED = httpx.Response(
+    200,
+    json={
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 300,
+                "actualQueryCost": None,
+                "throttleStatus": {"maximumAvailable": 2000, "currentlyAvailable": 100, "restoreRate": 100},
+            }
+        },
+    },
+)
+OK = httpx.Response(
+    200,
+    json={
+        "data": {"shop": {"name": "Demo"}},
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 300,
+                "actualQueryCost": 300,
+                "throttleStatus": {"maximumAvailable": 2000, "currentlyAvailable": 0, "restoreRate": 100},
+            }
+        },
+    },
+)
+
+
+class RecordedSleep:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def limited_client(
+    answers: list[httpx.Response], sleep: RecordedSleep, max_wait: float = 30
+) -> ShopifyClient:
+    replies = iter(answers)
+    client = client_with(httpx.MockTransport(lambda request: next(replies)))
+    client.limiter = ShopifyRateLimiter(clock=sleep.clock, sleep=sleep, max_wait_seconds=max_wait)
+    return client
+
+
+async def test_throttled_answer_is_waited_out_for_exactly_the_missing_points() -> None:
+    sleep = RecordedSleep()
+    client = limited_client([THROTTLED, OK], sleep)
+    result = await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+    assert result.data == {"shop": {"name": "Demo"}}
+    # 300 points needed, 100 available, 100 restored a second: two seconds.
+    assert sleep.waits == [pytest.approx(2.0)]
+
+
+async def test_429_is_waited_out_for_its_retry_after() -> None:
+    sleep = RecordedSleep()
+    client = limited_client([httpx.Response(429, headers={"Retry-After": "2.5"}), OK], sleep)
+    await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+    assert 2.5 in sleep.waits
+
+
+async def test_a_wait_longer_than_the_limiters_patience_is_reported_not_slept() -> None:
+    sleep = RecordedSleep()
+    client = limited_client([httpx.Response(429, headers={"Retry-After": "120"})], sleep, max_wait=30)
     with pytest.raises(RateLimited) as limited:
         await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
-    assert limited.value.retry_after_seconds == 2.5
-    with pytest.raises(RateLimited) as throttled:
+    assert limited.value.retry_after_seconds == 120
+    assert 120 not in sleep.waits
+
+
+async def test_a_refused_token_is_unauthorized() -> None:
+    client = limited_client([httpx.Response(401, json={"errors": "[API] Invalid API key"})], RecordedSleep())
+    with pytest.raises(Unauthorized):
         await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
-    # 200 points missing at 100 points/s: wait two seconds, not a fixed guess.
-    assert throttled.value.retry_after_seconds == 2.0

@@ -1,0 +1,24 @@
+"""Shopify throughput per plan tier as a fraction of its restore rate (target: at least 0.9).
+
+A burst of five buckets' worth of queries runs through the limiter against the sandbox's
+leaky bucket on a shared simulated clock: the figure is how much of the restored budget
+the limiter turned into completed queries, with no query failing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bench.conftest import BenchReport
+from tests.integration.iam.test_shopify_rate_limits import TIER_RATES, Harness, burst, harness  # noqa: F401
+
+ALL_TIERS = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
+
+
+@pytest.mark.parametrize("tier", sorted(ALL_TIERS))
+async def test_throughput_per_tier(harness: Harness, bench_report: BenchReport, tier: str) -> None:  # noqa: F811
+    TIER_RATES.setdefault(tier, ALL_TIERS[tier])
+    result = await burst(harness, "demo-store.myshopify.com", tier, buckets=5)
+    rate, bucket = ALL_TIERS[tier], ALL_TIERS[tier] * 20
+    fraction = (result.spent - bucket) / result.elapsed / rate
+    bench_report.add(f"shopify throughput [{tier}]", fraction, "of restore rate", ">= 0.9", fraction >= 0.9)
