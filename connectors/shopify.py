@@ -104,24 +104,32 @@ class ShopifyClient:
         )
 
     async def graphql(
-        self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None = None
+        self,
+        shop: str,
+        access_token: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        max_wait_seconds: float | None = None,
     ) -> GraphQLResult:
         """Runs a query within the shop's query-cost budget.
 
         Throttling is waited out (the limiter knows how long), never reported as a
-        failure, unless the wait would exceed the limiter's patience.
+        failure, unless the wait would exceed `max_wait_seconds` (default: the limiter's
+        patience; a page a merchant waits for passes a short one).
         """
+        patience = self.limiter.max_wait_seconds if max_wait_seconds is None else max_wait_seconds
         for _ in range(THROTTLE_RETRIES + 1):
-            if not await self.limiter.wait_for(shop, self.limiter.estimate(query)):
+            if not await self.limiter.wait_for(shop, self.limiter.estimate(query), patience):
                 break
             try:
                 return await self._graphql_once(shop, access_token, query, variables)
             except RateLimited as throttled:
-                if throttled.retry_after_seconds > self.limiter.max_wait_seconds:
+                if throttled.retry_after_seconds > patience:
                     raise
                 if throttled.retry_after_seconds:  # a 429; THROTTLED waits in wait_for instead
                     await self.limiter.sleep(throttled.retry_after_seconds)
-        raise RateLimited(SYSTEM, self.limiter.max_wait_seconds)
+        raise RateLimited(SYSTEM, patience)
 
     async def _graphql_once(
         self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None

@@ -66,15 +66,16 @@ class ShopifyRateLimiter:
         bucket.refill(self.clock())
         return bucket
 
-    async def wait_for(self, shop: str, cost: float) -> bool:
+    async def wait_for(self, shop: str, cost: float, max_wait_seconds: float | None = None) -> bool:
         """Waits until the shop's bucket can afford `cost`, then reserves it.
 
-        False when that would take longer than `max_wait_seconds` (nothing reserved).
+        False when that would take longer than the patience allowed (nothing reserved).
         """
+        patience = self.max_wait_seconds if max_wait_seconds is None else max_wait_seconds
         async with self._locks[shop]:
             bucket = self._bucket(shop)
             wait = bucket.seconds_until(cost)
-            if wait > self.max_wait_seconds:
+            if wait > patience:
                 return False
             if wait > 0:
                 self.waited_seconds += wait

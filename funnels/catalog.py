@@ -10,6 +10,8 @@ from iam.context import IamContext
 from iam.tokens import with_shop_token
 
 PAGE_SIZE = 8
+# A merchant is waiting for the page: wait out a little throttling, then say so instead.
+INTERACTIVE_WAIT_SECONDS = 3.0
 VARIANTS_PER_PRODUCT = 10
 
 # Shopify charges per object: a search costs 2 + PAGE_SIZE * (4 + VARIANTS_PER_PRODUCT * 2)
@@ -100,7 +102,11 @@ async def search_catalog(
     terms = " ".join(f"{word}*" for word in text.replace('"', " ").split())
     variables = {"query": terms or None, "after": after}
     result = await with_shop_token(
-        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, SEARCH_QUERY, variables)
+        ctx,
+        shop_domain,
+        lambda token: ctx.shopify.graphql(
+            shop_domain, token, SEARCH_QUERY, variables, max_wait_seconds=INTERACTIVE_WAIT_SECONDS
+        ),
     )
     connection = result.data["products"]
     products = [
