@@ -13,6 +13,7 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 
+from sandbox.shopify import billing
 from sandbox.shopify.admin_api import json_response
 from sandbox.shopify.catalog import (
     PRODUCT_FIELDS,
@@ -427,6 +428,44 @@ async def trigger_webhook(request: Request[Any, Any, Any], sandbox: SandboxDep) 
     }
 
 
+@get("/_sandbox/shops/{shop_domain:str}/app-subscriptions")
+async def list_app_subscriptions(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, Any]:
+    """Every Billing API charge of the shop, oldest first, with its status."""
+    shop = _shop(sandbox, shop_domain)
+    return {
+        "appSubscriptions": [
+            billing.subscription_json(sandbox.config, shop, sub)
+            for sub in sorted(shop.app_subscriptions.values(), key=lambda s: s.id)
+        ]
+    }
+
+
+@post("/_sandbox/shops/{shop_domain:str}/app-subscriptions/{subscription_id:str}/status", status_code=200)
+async def set_app_subscription_status(
+    shop_domain: FromPath[str],
+    subscription_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    sandbox: SandboxDep,
+) -> dict[str, Any]:
+    """Body: {"status": "FROZEN" | "CANCELLED" | "EXPIRED" | "ACTIVE"}. What Shopify does
+    on its own (a frozen store, an expired trial, support cancelling); sends
+    `app_subscriptions/update` for every subscription that changed."""
+    shop = _shop(sandbox, shop_domain)
+    sub = billing.find_subscription(shop, subscription_id)
+    if sub is None:
+        raise NotFoundException(detail=f"No app subscription {subscription_id} in {shop.domain}")
+    status = (await _body(request)).get("status")
+    if status not in billing.CONTROL_STATUSES:
+        raise ClientException(detail=f"status must be one of {', '.join(billing.CONTROL_STATUSES)}")
+    changed = billing.transition(shop, sub, str(status), billing.billing_now(sandbox.config))
+    events = [e for c in changed for e in sandbox.emit(shop, billing.TOPIC, billing.webhook_payload(shop, c))]
+    await sandbox.save()
+    return {
+        "appSubscription": billing.subscription_json(sandbox.config, shop, sub),
+        "webhookIds": [e.webhook_id for e in events],
+    }
+
+
 @post("/_sandbox/webhooks/release", status_code=200)
 async def release_webhooks(sandbox: SandboxDep) -> dict[str, int]:
     """Send webhooks still held by an unfinished out-of-order fault, last-first."""
@@ -456,4 +495,6 @@ CONTROL_HANDLERS = [
     list_deliveries,
     trigger_webhook,
     release_webhooks,
+    list_app_subscriptions,
+    set_app_subscription_status,
 ]

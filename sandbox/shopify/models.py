@@ -211,6 +211,34 @@ class WebhookSubscription:
 
 
 @dataclass
+class AppSubscriptionLineItem:
+    """One recurring line item of an app charge (usage pricing is not emulated)."""
+
+    id: int
+    amount: str  # Money: a decimal string with two places
+    currency_code: str
+    interval: str  # AppPricingInterval: EVERY_30_DAYS or ANNUAL
+
+
+@dataclass
+class AppSubscription:
+    """A Billing API charge: PENDING until the merchant approves or declines it."""
+
+    id: int
+    name: str
+    status: str  # AppSubscriptionStatus
+    test: bool
+    trial_days: int
+    return_url: str
+    # The app that created it (the sandbox's one app: its api_key).
+    api_key: str
+    line_items: list[AppSubscriptionLineItem]
+    created_at: datetime
+    updated_at: datetime
+    current_period_end: datetime | None = None
+
+
+@dataclass
 class Shop:
     id: int
     domain: str
@@ -227,6 +255,8 @@ class Shop:
     # Set through the control API: what the next OAuth approvals grant at most
     # (None: exactly what the app asks for).
     granted_scopes: list[str] | None = None
+    # Billing API charges of the app in this shop, by numeric id (the `charge_id`).
+    app_subscriptions: dict[int, AppSubscription] = field(default_factory=dict)
 
     @property
     def variant_count(self) -> int:

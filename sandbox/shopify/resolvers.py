@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from graphql import GraphQLError
 
+from sandbox.shopify import billing
 from sandbox.shopify.catalog import (
     PRODUCT_FIELDS,
     apply_product,
@@ -116,6 +117,9 @@ class Root:
         if kind == "WebhookSubscription":
             sub = self._shop.webhook_subscriptions.get(numeric)
             return WebhookSubscriptionView(sub) if sub else None
+        if kind == "AppSubscription":
+            charge = self._shop.app_subscriptions.get(numeric)
+            return billing.subscription_view(charge) if charge else None
         self._require("node", "read_products")
         if kind == "Product":
             product = self._shop.products.get(numeric)
@@ -397,3 +401,59 @@ class Root:
             }
         self._ctx.changed = True
         return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+    # -- Billing API ----------------------------------------------------------------
+
+    def app_subscription_create(
+        self,
+        name: str,
+        line_items: list[dict[str, Any]],
+        return_url: str,
+        trial_days: int | None = None,
+        test: bool | None = None,
+    ) -> dict[str, Any]:
+        errors = billing.validate_create(self._shop, name, line_items, return_url, trial_days)
+        if errors:
+            return {"appSubscription": None, "confirmationUrl": None, "userErrors": errors}
+        sandbox = self._ctx.sandbox
+        store = sandbox.store
+        charge = billing.build_subscription(
+            subscription_id=store.allocate_id(),
+            line_item_ids=[store.allocate_id() for _ in line_items],
+            api_key=sandbox.config.api_key,
+            name=name,
+            line_items=line_items,
+            return_url=return_url,
+            trial_days=trial_days,
+            test=test,
+            now=billing.billing_now(sandbox.config),
+        )
+        self._shop.app_subscriptions[charge.id] = charge
+        self._ctx.changed = True
+        return {
+            "appSubscription": billing.subscription_view(charge),
+            "confirmationUrl": billing.confirmation_url(sandbox.config, self._shop, charge),
+            "userErrors": [],
+        }
+
+    def app_subscription_cancel(self, id: str, prorate: bool | None = False) -> dict[str, Any]:
+        # `prorate` is accepted and ignored: the sandbox moves no money.
+        numeric = _numeric_id(id, "AppSubscription")
+        charge = self._shop.app_subscriptions.get(numeric) if numeric is not None else None
+        if charge is None:
+            return {
+                "appSubscription": None,
+                "userErrors": [user_error(["id"], "Subscription does not exist")],
+            }
+        if charge.status in billing.FINAL_STATUSES:
+            return {
+                "appSubscription": None,
+                "userErrors": [
+                    user_error(["id"], f"Cannot cancel a subscription that is {charge.status.lower()}")
+                ],
+            }
+        now = billing.billing_now(self._ctx.sandbox.config)
+        for changed in billing.transition(self._shop, charge, "CANCELLED", now):
+            self._ctx.events.append((billing.TOPIC, billing.webhook_payload(self._shop, changed)))
+        self._ctx.changed = True
+        return {"appSubscription": billing.subscription_view(charge), "userErrors": []}

@@ -168,6 +168,10 @@ class ShopifySandbox:
         app's webhook subscriptions are deleted, as on Shopify."""
         revoked = self.oauth.revoke_all(shop)
         events = self.emit(shop, "app/uninstalled", shop_payload(shop))
+        # Uninstalling ends the app's charges (no app_subscriptions/update is sent here).
+        for charge in shop.app_subscriptions.values():
+            if charge.status in ("ACTIVE", "PENDING", "FROZEN"):
+                charge.status = "CANCELLED"
         shop.webhook_subscriptions.clear()
         return revoked, events
 

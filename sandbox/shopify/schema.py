@@ -109,6 +109,12 @@ def _setup_scalar(
     scalar.serialize = serialize  # type: ignore[method-assign]
     scalar.parse_value = parse_value  # type: ignore[method-assign]
     scalar.parse_literal = parse_literal  # type: ignore[method-assign]
+    # graphql-core 3.3 executes through the coerce_* hooks, which it bound to the
+    # defaults when the schema was built: set them too, or output values (datetimes)
+    # and variable values (Money) skip these functions.
+    scalar.coerce_output_value = serialize
+    scalar.coerce_input_value = parse_value
+    scalar.coerce_input_literal = parse_literal
 
 
 def _parse_datetime_literal(node: ValueNode, _variables: Any = None) -> datetime:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from sandbox.shopify.billing import subscription_view
 from sandbox.shopify.config import SUPPORTED_API_VERSIONS
 from sandbox.shopify.models import (
     Collection,
@@ -267,6 +268,11 @@ def app_installation_view(ctx: RequestContext) -> dict[str, Any]:
             "apiKey": config.api_key,
         },
         "launchUrl": f"{config.app_base}/",
+        "activeSubscriptions": [
+            subscription_view(sub)
+            for sub in ctx.shop.app_subscriptions.values()
+            if sub.status == "ACTIVE" and sub.api_key == config.api_key
+        ],
     }
 
 
