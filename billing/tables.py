@@ -36,4 +36,23 @@ class PlanPrice(Table):
     created_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [Plan, PlanPrice]
+class Subscription(Table):
+    """A shop's subscription to a plan at a price, as the billing provider reports it."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False, index=True)
+    plan = ForeignKey(references=Plan, null=False, on_delete=OnDelete.restrict)
+    plan_price = ForeignKey(references=PlanPrice, null=False, on_delete=OnDelete.restrict)
+    provider = Varchar(length=16, null=False)  # shopify, stripe
+    external_id = Varchar(length=120, unique=True, null=False)
+    # pending, active, declined, cancelled, frozen, expired, past_due
+    status = Varchar(length=16, null=False, default="pending")
+    trial_days = Integer(null=False, default=0)
+    current_period_end = Timestamptz(null=True, default=None)
+    # The provider's time of the last change applied: an older event never overwrites a newer one.
+    provider_updated_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+    updated_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+TABLES: list[type[Table]] = [Plan, PlanPrice, Subscription]

@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from billing.services import entitlements
 from connectors.crm import PaymentProcessor
 from connectors.errors import ExternalServiceError
 from connectors.templates import FunnelTemplate
@@ -19,6 +20,7 @@ from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
 from funnels.publish import PublishBlocked, publish_progress, retry_publish, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft
+from funnels.tables import Funnel
 from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, campaign_errors, subdomain_error
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
 from iam.controllers import Iam, ShopDomain, current_shop
@@ -424,12 +426,12 @@ class FunnelPublishingController(Controller):
         if isinstance(draft, Redirect):
             return draft
         processors, problem = await _processors(iam, shop_domain)
-        refusal = None
-        if not any(processor.active for processor in processors):
+        refusal = await _over_plan_limits(shop_domain, draft)
+        if refusal is None and not any(processor.active for processor in processors):
             refusal = {
                 "payment_processors": problem or "Add a payment processor in the CRM before you publish"
             }
-        else:
+        if refusal is None:
             try:
                 await start_publish(shop_domain, funnel_id)
             except PublishBlocked as blocked:
@@ -464,6 +466,25 @@ class FunnelPublishingController(Controller):
         await _or_404(retry_publish(shop_domain, funnel_id))
         state.worker.wake()
         return Redirect(f"/funnels/{funnel_id}/publishing", status_code=303)
+
+
+async def _over_plan_limits(shop_domain: str, draft: FunnelDraft) -> Errors | None:
+    """Checked on the server at publish: live funnels and upsells per funnel of the shop's plan."""
+    limits = await entitlements(shop_domain)
+    live_elsewhere = await Funnel.count().where(
+        (Funnel.shop_domain == shop_domain) & (Funnel.status == "live") & (Funnel.id != draft.id)
+    )
+    if live_elsewhere >= limits.live_funnels:
+        return {
+            "plan": f"Your {limits.plan_name} plan allows {limits.live_funnels} live funnel(s). "
+            "Upgrade on the Billing page to publish another."
+        }
+    if len(draft.upsells) > limits.upsells_per_funnel:
+        return {
+            "plan": f"Your {limits.plan_name} plan allows {limits.upsells_per_funnel} upsell(s) per funnel. "
+            "Remove some or upgrade on the Billing page."
+        }
+    return None
 
 
 async def _progress_context(draft: FunnelDraft) -> dict[str, Any]:

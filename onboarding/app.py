@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from billing.controllers import BillingController
 from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
 from iam.controllers import (
     AccountSetupController,
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelSettingsController,
             FunnelPublishingController,
             admin_router(admin_session_config),
+            BillingController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(

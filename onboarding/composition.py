@@ -8,6 +8,7 @@ from functools import partial
 import httpx
 from joserfc.jwk import ECKey
 
+from billing.services import TOPIC_HANDLERS as BILLING_TOPIC_HANDLERS
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
@@ -76,7 +77,7 @@ async def close_clients(iam: IamContext) -> None:
 
 
 def job_handlers(iam: IamContext) -> dict[str, JobHandler]:
-    topic_handlers = {**PRIVACY_TOPIC_HANDLERS}
+    topic_handlers = {**PRIVACY_TOPIC_HANDLERS, **BILLING_TOPIC_HANDLERS}
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         JOB_REGISTER_WEBHOOKS: partial(register_webhooks, iam),

@@ -16,7 +16,8 @@ from onboarding.settings import Settings
 
 
 def origin_of(url: str) -> str:
-    parts = urlsplit(url.replace("{shop}", "shop.myshopify.com"))
+    """The origin of a base URL; a per-shop host (`https://{shop}`) covers every shop."""
+    parts = urlsplit(url.replace("{shop}", "*.myshopify.com"))
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -32,8 +33,13 @@ def content_security_policy(settings: Settings) -> str:
         "style-src": ["'self'"],
         "img-src": image_sources,
         "connect-src": ["'self'"],
-        # "Open CRM" is a form whose answer redirects to the CRM: browsers check that hop too.
-        "form-action": ["'self'", origin_of(settings.crm_base_url)],
+        # "Open CRM" and "Choose plan" are forms answered by a redirect to the CRM or to
+        # Shopify's charge confirmation: browsers check that hop too.
+        "form-action": [
+            "'self'",
+            origin_of(settings.crm_base_url),
+            origin_of(settings.shopify_shop_base_url),
+        ],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
         # The app is not embedded in the Shopify admin, so nobody may frame it.

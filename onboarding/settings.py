@@ -147,6 +147,10 @@ class Settings(BaseSettings):
         return self.app_env is Environment.development
 
     @property
+    def is_production(self) -> bool:
+        return self.app_env is Environment.production
+
+    @property
     def secure_cookies(self) -> bool:
         return self.app_base_url.startswith("https://")
 

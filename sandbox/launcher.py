@@ -82,8 +82,25 @@ def _templates(options: SandboxOptions) -> Litestar:
     )
 
 
+def _stripe(options: SandboxOptions) -> Litestar:
+    from sandbox.stripe import StripeSandboxConfig, WebhookEndpointConfig, create_stripe_sandbox
+
+    return create_stripe_sandbox(
+        StripeSandboxConfig(
+            public_url=options.public_url,
+            webhook_endpoints=(WebhookEndpointConfig(f"{options.app_url.rstrip('/')}/webhooks/stripe"),),
+            state_file=options.state_file("stripe"),
+        )
+    )
+
+
 # The launcher starts them (and prints their lines) in this order; "stripe" comes next.
-SANDBOXES: dict[str, SandboxFactory] = {"shopify": _shopify, "crm": _crm, "templates": _templates}
+SANDBOXES: dict[str, SandboxFactory] = {
+    "shopify": _shopify,
+    "crm": _crm,
+    "templates": _templates,
+    "stripe": _stripe,
+}
 
 
 def build_sandbox(name: str, options: SandboxOptions) -> Litestar:

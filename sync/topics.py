@@ -7,6 +7,7 @@ from __future__ import annotations
 # the app's configuration, not to API subscriptions.
 SHOPIFY_WEBHOOK_TOPICS: dict[str, str] = {
     "APP_UNINSTALLED": "revoke access and stop work when the merchant uninstalls",
+    "APP_SUBSCRIPTIONS_UPDATE": "plan changes approved, declined or cancelled in Shopify's billing",
     "PRODUCTS_CREATE": "Keep Products Synchronized",
     "PRODUCTS_UPDATE": "Keep Products Synchronized",
     "PRODUCTS_DELETE": "Keep Products Synchronized",

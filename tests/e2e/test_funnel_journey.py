@@ -33,7 +33,13 @@ def check_step(page: Page, screenshots: Screenshots, label: str, accessibility: 
 
 
 def run_wizard(
-    page: Page, live_stack: LiveStack, screenshots: Screenshots, *, subdomain: str, js: bool
+    page: Page,
+    live_stack: LiveStack,
+    screenshots: Screenshots,
+    *,
+    subdomain: str,
+    js: bool,
+    upsell: tuple[str, str] = ("hoodie", "Organic Hoodie – M / Grey"),
 ) -> None:
     problems: list[str] | None = [] if js else None
     screenshots.prefix += "-js" if js else "-nojs"
@@ -75,11 +81,11 @@ def run_wizard(
     page.get_by_label("Headline").fill("Add a cosy hoodie")
     page.get_by_label("Percentage off").check()
     page.get_by_label("Discount value").fill("15")
-    page.get_by_label("Search products").fill("hoodie")
+    page.get_by_label("Search products").fill(upsell[0])
     if not js:
         page.get_by_role("button", name="Search").click()
         expect(page.get_by_label("Headline")).to_have_value("Add a cosy hoodie")  # kept across the search
-    page.get_by_label("Offer Organic Hoodie – M / Grey").check()
+    page.get_by_label(f"Offer {upsell[1]}").check()
     check_step(page, screenshots, "3-upsells", problems)
     page.get_by_role("button", name="Add upsell").click()
     expect(page.get_by_text("Add a cosy hoodie")).to_be_visible()
@@ -136,8 +142,16 @@ def test_new_merchant_reaches_a_live_funnel(
 def test_the_same_path_works_without_javascript(
     no_js_page: Page, live_stack: LiveStack, screenshots: Screenshots
 ) -> None:
-    install(no_js_page, live_stack, "demo-store.myshopify.com")  # a reinstall: the funnel list grows
-    run_wizard(no_js_page, live_stack, screenshots, subdomain="plus-offers", js=False)
+    # Another store: the free plan allows one live funnel per shop.
+    install(no_js_page, live_stack, "demo-plus.myshopify.com")
+    run_wizard(
+        no_js_page,
+        live_stack,
+        screenshots,
+        subdomain="plus-offers",
+        js=False,
+        upsell=("jacket", "Rain Jacket – S / Yellow"),
+    )
 
 
 def test_wizard_fits_a_phone_screen(
