@@ -222,6 +222,17 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
 STEP_TITLES = {name: title for name, title, _ in STEPS}
 
 
+async def _enqueue_saga(shop_domain: str, funnel_id: int) -> None:
+    # One saga at a time per funnel: a second request waits behind the first.
+    await enqueue(
+        JOB_PUBLISH_FUNNEL,
+        {"funnel_id": funnel_id},
+        shop_domain=shop_domain,
+        ordering_key=f"publish:{funnel_id}",
+        max_attempts=PUBLISH_MAX_ATTEMPTS,
+    )
+
+
 async def start_publish(shop_domain: str, funnel_id: int) -> None:
     """Queues the saga; steps already done stay done unless the funnel was edited since."""
     draft = await load_draft(shop_domain, funnel_id)
@@ -242,13 +253,7 @@ async def start_publish(shop_domain: str, funnel_id: int) -> None:
         await Funnel.update({Funnel.status: "publishing", Funnel.updated_at: utcnow()}).where(
             Funnel.id == funnel_id
         )
-        await enqueue(
-            JOB_PUBLISH_FUNNEL,
-            {"funnel_id": funnel_id},
-            shop_domain=shop_domain,
-            ordering_key=f"publish:{funnel_id}",
-            max_attempts=PUBLISH_MAX_ATTEMPTS,
-        )
+        await _enqueue_saga(shop_domain, funnel_id)
 
 
 async def retry_publish(shop_domain: str, funnel_id: int) -> None:
@@ -259,13 +264,7 @@ async def retry_publish(shop_domain: str, funnel_id: int) -> None:
             (PublishStep.funnel == funnel_id) & (PublishStep.status.is_in([FAILED, RUNNING]))
         )
         await Funnel.update({Funnel.status: "publishing"}).where(Funnel.id == funnel_id)
-        await enqueue(
-            JOB_PUBLISH_FUNNEL,
-            {"funnel_id": funnel_id},
-            shop_domain=shop_domain,
-            ordering_key=f"publish:{funnel_id}",
-            max_attempts=PUBLISH_MAX_ATTEMPTS,
-        )
+        await _enqueue_saga(shop_domain, funnel_id)
 
 
 async def publish_progress(funnel_id: int) -> list[dict[str, Any]]:

@@ -180,25 +180,26 @@ class ConnectController(Controller):
         return Redirect("/setup", status_code=303)
 
 
+async def _setup_template(template_name: str, shop_domain: str) -> Template:
+    progress = await setup_progress(shop_domain)
+    return Template(
+        template_name=template_name,
+        context={"progress": progress, "done": all(item.status == READY for item in progress)},
+    )
+
+
 class AccountSetupController(Controller):
     path = "/setup"
     dependencies = {"shop_domain": current_shop}
 
     @get("/")
     async def progress_page(self, shop_domain: ShopDomain) -> Template:
-        progress = await setup_progress(shop_domain)
-        return Template(
-            template_name="install/setup.html",
-            context={"progress": progress, "done": all(item.status == READY for item in progress)},
-        )
+        return await _setup_template("install/setup.html", shop_domain)
 
     @get("/progress")
     async def progress_fragment(self, shop_domain: ShopDomain) -> Template:
-        progress = await setup_progress(shop_domain)
-        return Template(
-            template_name="install/_setup_progress.html",
-            context={"progress": progress, "done": all(item.status == READY for item in progress)},
-        )
+        """What htmx polls while the accounts are being set up."""
+        return await _setup_template("install/_setup_progress.html", shop_domain)
 
     @post("/retry", status_code=303)
     async def retry(self, shop_domain: ShopDomain, state: State) -> Redirect:
