@@ -12,6 +12,7 @@ from billing.services import TOPIC_HANDLERS as BILLING_TOPIC_HANDLERS
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
+from funnels.product_sync import sync_product_to_crm
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from iam.context import IamContext
 from iam.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
@@ -24,7 +25,7 @@ from iam.provisioning import (
 from iam.signing import load_or_create_signing_key
 from iam.vault import KeyRing, Vault
 from onboarding.settings import Environment, Settings
-from sync.inbox import JOB_PROCESS_INBOX_EVENT, process_inbox_event
+from sync.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
 from sync.jobs import JobHandler, Worker
 
 # Tests hand in ASGI transports so the app reaches in-process sandboxes.
@@ -77,7 +78,13 @@ async def close_clients(iam: IamContext) -> None:
 
 
 def job_handlers(iam: IamContext) -> dict[str, JobHandler]:
-    topic_handlers = {**PRIVACY_TOPIC_HANDLERS, **BILLING_TOPIC_HANDLERS}
+    sync_product = partial(sync_product_to_crm, iam)
+    topic_handlers: dict[str, TopicHandler] = {
+        **PRIVACY_TOPIC_HANDLERS,
+        **BILLING_TOPIC_HANDLERS,
+        "shopify:products/create": sync_product,
+        "shopify:products/update": sync_product,
+    }
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         JOB_REGISTER_WEBHOOKS: partial(register_webhooks, iam),

@@ -42,4 +42,18 @@ class InboxEvent(Table):
     processed_at = Timestamptz(null=True, default=None)
 
 
-TABLES: list[type[Table]] = [Job, InboxEvent]
+class SyncState(Table):
+    """What was last written for an entity in one direction, as a content hash.
+
+    A change arriving from the side we just wrote to, with the same content, is our own
+    write echoing back: it is not written again, so no ping-pong.
+    """
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    key = Varchar(length=300, unique=True, null=False)  # "{direction}:{shop}:{entity id}"
+    content_hash = Varchar(length=64, null=False)
+    remote_id = Varchar(length=120, null=True, default=None)
+    synced_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+TABLES: list[type[Table]] = [Job, InboxEvent, SyncState]
