@@ -1,0 +1,59 @@
+"""A merchant upgrades through Shopify's charge confirmation and sees the new limits."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PROJECT_DIR
+from tests.e2e.conftest import LiveStack, Screenshots
+from tests.e2e.journey import install
+
+
+def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "onboarding", "create-admin", "--email", "billing-ops@example.com"],
+        cwd=PROJECT_DIR,
+        env={**live_stack.env, "ADMIN_PASSWORD": "correct-horse-battery"},
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    page.goto(live_stack.app_url + "/admin/login")
+    page.get_by_label("Email").fill("billing-ops@example.com")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="New plan").click()
+    page.get_by_label("Code").fill("growth")
+    page.get_by_label("Name").fill("Growth")
+    page.get_by_label("Price").fill("49.00")
+    page.get_by_label("Live funnels").fill("20")
+    page.get_by_label("Upsells per funnel").fill("4")
+    page.get_by_label("Synced orders a month").fill("20000")
+    page.get_by_role("button", name="Save plan").click()
+    expect(page.get_by_text("49.00 USD / month")).to_be_visible()
+
+
+def test_merchant_upgrades_through_shopify_billing(
+    page: Page, live_stack: LiveStack, screenshots: Screenshots
+) -> None:
+    admin_creates_plan(page, live_stack)
+    page.context.clear_cookies()
+    install(page, live_stack, "demo-advanced.myshopify.com")
+    page.get_by_role("link", name="Billing").click()
+    expect(page.get_by_role("heading", name="Your plan: Free (shared CRM)")).to_be_visible()
+    screenshots.take(page, "1-billing-free")
+    page.get_by_role("button", name="Choose Growth").click()
+
+    expect(page.get_by_text("49.00")).to_be_visible()  # Shopify's confirmation page
+    screenshots.take(page, "2-shopify-confirmation")
+    page.get_by_role("button", name="Approve").click()
+
+    expect(page).to_have_url(re.compile(r"/billing/\?outcome=active$"))
+    expect(page.get_by_text("Your new plan is active.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your plan: Growth")).to_be_visible()
+    expect(page.get_by_text("0 of 20")).to_be_visible()
+    screenshots.take(page, "3-billing-growth")
