@@ -31,6 +31,7 @@ from iam.controllers import (
     JwksController,
     ShopifyInstallController,
 )
+from iam.housekeeping import sweep_expired
 from iam.sessions import DatabaseSessionStore
 from iam.tables import AdminSession
 from onboarding.admin import ADMIN_SESSION_COOKIE, admin_router
@@ -50,6 +51,20 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 log = structlog.get_logger("funnelsync.app")
 
 
+HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
+
+
+async def sweep_periodically() -> None:
+    while True:
+        try:
+            removed = await sweep_expired()
+            if removed:
+                log.info("expired_rows_removed", rows=removed)
+        except Exception:  # a database hiccup must not end housekeeping
+            log.exception("housekeeping_failed")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+
 def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
     configure_logging(settings.log_level, settings.log_json)
     registry = app_registry()
@@ -61,11 +76,15 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
 
     @asynccontextmanager
     async def background_worker(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None
+        tasks = (
+            [asyncio.create_task(worker.run_forever()), asyncio.create_task(sweep_periodically())]
+            if settings.run_worker
+            else []
+        )
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
