@@ -28,7 +28,7 @@ from iam.install import (
     consume_state,
 )
 from iam.provisioning import READY, retry_failed_setup, setup_progress
-from iam.sessions import SESSION_SHOP_KEY
+from iam.sessions import SESSION_SHOP_KEY, rotate_session_id
 from iam.signing import jwks
 from iam.tables import Shop
 
@@ -65,6 +65,7 @@ async def current_shop(request: AnyRequest) -> str:
 
 
 def start_merchant_session(request: AnyRequest, shop_domain: str) -> None:
+    rotate_session_id(request.scope)
     request.clear_session()
     request.set_session({SESSION_SHOP_KEY: shop_domain})
 

@@ -10,7 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
+from litestar.types import Message, Scope, ScopeSession
 from piccolo.table import Table
 
 from iam.tables import AdminSession, MerchantSession
@@ -89,3 +92,33 @@ async def end_sessions_of_shop(shop_domain: str) -> int:
         .returning(MerchantSession.id)
     )
     return len(deleted)
+
+
+ROTATE_SESSION = "rotate_session_id"
+
+
+def rotate_session_id(scope: Scope) -> None:
+    """Asks for a fresh session id in this response (sign-in): an id planted earlier is useless."""
+    scope.setdefault("state", {})[ROTATE_SESSION] = True
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        state = connection.scope.setdefault("state", {})
+        if not state.get(ROTATE_SESSION):
+            return super().get_session_id(connection)
+        if "rotated_session_id" not in state:
+            state["rotated_session_id"] = self.generate_session_id()
+        return str(state["rotated_session_id"])
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> None:
+        previous = connection.cookies.get(self.config.key)
+        if connection.scope.get("state", {}).get(ROTATE_SESSION) and previous and previous != "null":
+            await self.delete(previous, store=self.config.get_store_from_app(connection.scope["app"]))
+        await super().store_in_message(scope_session, message, connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend

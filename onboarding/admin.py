@@ -9,7 +9,6 @@ from litestar import Controller, Request, Router, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -25,6 +24,7 @@ from billing.plans import (
     update_plan,
 )
 from iam.admin import admin_email, audit_log, authenticate, record_audit
+from iam.sessions import RotatingSessionConfig, rotate_session_id
 from iam.tables import Shop
 from sync.jobs import dead_letters, replay_dead_letter
 
@@ -72,6 +72,7 @@ class AdminLoginController(Controller):
             return admin_page(
                 "login", None, status_code=401, values={"email": email}, errors={"email": message}
             )
+        rotate_session_id(request.scope)
         request.clear_session()
         request.set_session({ADMIN_SESSION_KEY: result.admin_id})
         await record_audit(email, "admin.login", email, {}, {})
@@ -197,7 +198,7 @@ class AdminController(Controller):
         return admin_page("audit", admin, entries=await audit_log())
 
 
-def admin_router(session_config: ServerSideSessionConfig) -> Router:
+def admin_router(session_config: RotatingSessionConfig) -> Router:
     """Everything under /admin, behind its own session cookie and table."""
     return Router(
         path="/",

@@ -14,7 +14,6 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -32,7 +31,7 @@ from iam.controllers import (
     ShopifyInstallController,
 )
 from iam.housekeeping import sweep_expired
-from iam.sessions import DatabaseSessionStore
+from iam.sessions import DatabaseSessionStore, RotatingSessionConfig
 from iam.tables import AdminSession
 from onboarding.admin import ADMIN_SESSION_COOKIE, admin_router
 from onboarding.composition import Transports, build_iam_context, build_worker, close_clients, signing_key
@@ -115,7 +114,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     def add_template_globals(jinja: JinjaTemplateEngine) -> None:
         jinja.engine.globals.update(template_globals())
 
-    session_config = ServerSideSessionConfig(
+    session_config = RotatingSessionConfig(
         key="funnelsync_session",
         max_age=settings.session_max_age_seconds,
         secure=settings.secure_cookies,
@@ -123,7 +122,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         samesite="lax",
         exclude=["/static/", "/healthz", "/readyz", "/admin"],
     )
-    admin_session_config = ServerSideSessionConfig(
+    admin_session_config = RotatingSessionConfig(
         key=ADMIN_SESSION_COOKIE,
         store="admin_sessions",
         max_age=60 * 60 * 8,

@@ -174,3 +174,16 @@ async def test_a_rotated_away_refresh_token_is_never_reused(stack: Stack) -> Non
     outcomes = [row["outcome"] for row in await refreshes(stack)]
     assert len(outcomes) == 3
     assert all(outcome == "issued" for outcome in outcomes), outcomes
+
+
+async def test_sign_in_issues_a_new_session_id_so_a_planted_one_is_useless(stack: Stack) -> None:
+    planted = "attacker-knows-this-session-id"
+    stack.client.cookies.set("funnelsync_session", planted)
+    callback = await install_through_shopify(stack)
+    cookie = next(
+        v for k, v in callback.headers.multi_items() if k == "set-cookie" and "funnelsync_session=" in v
+    )
+    issued = cookie.split("funnelsync_session=", 1)[1].split(";", 1)[0]
+    assert issued not in (planted, "null")
+    assert await MerchantSession.count().where(MerchantSession.key == planted) == 0
+    assert await MerchantSession.count().where(MerchantSession.key == issued) == 1
