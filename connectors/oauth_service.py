@@ -143,17 +143,28 @@ class OAuthServiceClient:
         matches = [row for row in page["data"] if row.get("external_id") == external_id]
         return matches[0] if matches else None
 
+    async def create(
+        self, collection: str, body: dict[str, Any], *, token: str
+    ) -> tuple[dict[str, Any], bool]:
+        """POSTs the resource; on a 409 for its external id, the existing one's id instead.
+
+        Returns the created resource (or `{"id": existing id}`) and whether it was created.
+        """
+        response = await self.call("POST", collection, token=token, json=body)
+        if response.status_code == 201:
+            created: dict[str, Any] = response.json()
+            return created, True
+        if response.status_code == 409 and response.json().get("existing_id"):
+            return {"id": response.json()["existing_id"]}, False
+        raise rejection(self.system, response)
+
     async def upsert(self, collection: str, body: dict[str, Any], *, token: str) -> dict[str, Any]:
         """Creates the resource or updates the one with the same external id: safe to repeat."""
         existing = await self.find_by_external_id(collection, str(body["external_id"]), token=token)
         if existing is None:
-            response = await self.call("POST", collection, token=token, json=body)
-            if response.status_code == 201:
-                created: dict[str, Any] = response.json()
-                return created
-            if response.status_code != 409 or not response.json().get("existing_id"):
-                raise rejection(self.system, response)
-            existing = {"id": response.json()["existing_id"]}
+            existing, created = await self.create(collection, body, token=token)
+            if created:
+                return existing
         return await self.json("PUT", f"{collection}/{existing['id']}", token=token, json=body)
 
     async def call(
@@ -225,11 +236,6 @@ class AccountServiceClient(OAuthServiceClient):
 
     async def create_account(self, external_id: str, email: str, name: str) -> RemoteAccount:
         """Creates the account, or returns the one that already has this external id."""
-        token = await self.app_token()
         body = {"external_id": external_id, "email": email, "name": name, "shop_domain": external_id}
-        response = await self.call("POST", self.collection, token=token, json=body)
-        if response.status_code == 201:
-            return RemoteAccount(response.json()["id"], external_id)
-        if response.status_code == 409 and response.json().get("existing_id"):
-            return RemoteAccount(response.json()["existing_id"], external_id)
-        raise rejection(self.system, response)
+        account, _ = await self.create(self.collection, body, token=await self.app_token())
+        return RemoteAccount(str(account["id"]), external_id)
