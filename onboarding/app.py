@@ -43,6 +43,7 @@ from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
 from sync.controllers import WebhookController
+from sync.inbox import InboxWriter
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
@@ -156,6 +157,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "worker": worker,
                 "iam": iam,
                 "shopify_webhook_secrets": settings.shopify_webhook_secrets,
+                "inbox": InboxWriter(),
             }
         ),
         dependencies={"iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False)},

@@ -6,7 +6,7 @@ from litestar import Controller, MediaType, Request, Response, post
 from litestar.datastructures import State
 
 from connectors.shopify_auth import valid_shop_domain, verify_webhook
-from sync.inbox import parse_json_object, record_event
+from sync.inbox import IncomingEvent, parse_json_object
 
 
 class WebhookController(Controller):
@@ -29,9 +29,7 @@ class WebhookController(Controller):
         if not delivery_id or not topic or payload is None:
             return Response({"error": "missing webhook id, topic or JSON body"}, status_code=400)
         shop_domain = valid_shop_domain(request.headers.get("x-shopify-shop-domain"))
-        stored = await record_event(
-            source="shopify", delivery_id=delivery_id, topic=topic, shop_domain=shop_domain, payload=payload
-        )
+        stored = await state.inbox.record(IncomingEvent("shopify", delivery_id, topic, shop_domain, payload))
         if stored:
             state.worker.wake()
         return Response({"status": "stored" if stored else "duplicate"})

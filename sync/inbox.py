@@ -6,15 +6,16 @@ answering stays far inside Shopify's 5-second limit however busy the worker is.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from sync.jobs import JobContext, enqueue, utcnow, write_transaction
-from sync.tables import InboxEvent
+from sync.jobs import JobContext, new_job, utcnow, write_transaction
+from sync.tables import InboxEvent, Job
 
 log = structlog.get_logger("funnelsync.inbox")
 
@@ -43,36 +44,107 @@ def entity_id_of(topic: str, payload: Mapping[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-async def record_event(
-    *, source: str, delivery_id: str, topic: str, shop_domain: str | None, payload: dict[str, Any]
-) -> bool:
-    """Stores the event and queues its processing; False when this delivery was already stored."""
-    entity_id = entity_id_of(topic, payload)
+@dataclass(frozen=True)
+class IncomingEvent:
+    source: str
+    delivery_id: str
+    topic: str
+    shop_domain: str | None
+    payload: dict[str, Any]
+
+    @property
+    def delivery_key(self) -> str:
+        return f"{self.source}:{self.delivery_id}"
+
+
+async def store_events(events: Sequence[IncomingEvent]) -> list[bool]:
+    """Stores the events and queues their processing in one transaction.
+
+    Returns, per event, False when its delivery was already stored (or repeats an
+    earlier event of the same batch): a duplicate vanishes.
+    """
+    first_of_key: dict[str, IncomingEvent] = {}
+    for event in events:
+        first_of_key.setdefault(event.delivery_key, event)
     async with write_transaction():
         rows = (
             await InboxEvent.insert(
-                InboxEvent(
-                    source=source,
-                    delivery_key=f"{source}:{delivery_id}",
-                    topic=topic,
-                    shop_domain=shop_domain,
-                    entity_id=entity_id,
-                    payload=payload,
+                *(
+                    InboxEvent(
+                        source=event.source,
+                        delivery_key=key,
+                        topic=event.topic,
+                        shop_domain=event.shop_domain,
+                        entity_id=entity_id_of(event.topic, event.payload),
+                        payload=event.payload,
+                    )
+                    for key, event in first_of_key.items()
                 )
             )
             .on_conflict(action="DO NOTHING")
-            .returning(InboxEvent.id)
+            .returning(InboxEvent.id, InboxEvent.delivery_key)
         )
-        if not rows:
-            return False
-        # Events about one entity are processed in the order they arrived.
-        await enqueue(
-            JOB_PROCESS_INBOX_EVENT,
-            {"event_id": rows[0]["id"]},
-            shop_domain=shop_domain,
-            ordering_key=f"{source}:{topic.split('/')[0]}:{entity_id}" if entity_id else None,
-        )
-    return True
+        stored = {row["delivery_key"]: row["id"] for row in rows}
+        if stored:
+            await Job.insert(
+                *(inbox_job(stored[key], event) for key, event in first_of_key.items() if key in stored)
+            )
+    return [event.delivery_key in stored and first_of_key[event.delivery_key] is event for event in events]
+
+
+def inbox_job(event_id: int, event: IncomingEvent) -> Job:
+    entity_id = entity_id_of(event.topic, event.payload)
+    # Events about one entity are processed in the order they arrived.
+    ordering_key = f"{event.source}:{event.topic.split('/')[0]}:{entity_id}" if entity_id else None
+    return new_job(
+        JOB_PROCESS_INBOX_EVENT,
+        {"event_id": event_id},
+        shop_domain=event.shop_domain,
+        ordering_key=ordering_key,
+    )
+
+
+async def record_event(
+    *, source: str, delivery_id: str, topic: str, shop_domain: str | None, payload: dict[str, Any]
+) -> bool:
+    """Stores one event and queues its processing; False when this delivery was already stored."""
+    stored = await store_events([IncomingEvent(source, delivery_id, topic, shop_domain, payload)])
+    return stored[0]
+
+
+class InboxWriter:
+    """Group commit for webhook intake: deliveries arriving together share one transaction.
+
+    Each caller still gets its answer only after its event is committed, so a 200 always
+    means stored; under load one commit serves many requests instead of one each.
+    """
+
+    def __init__(self, max_batch: int = 250) -> None:
+        self.max_batch = max_batch
+        self._pending: list[tuple[IncomingEvent, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, event: IncomingEvent) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let requests already in flight join this batch
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                results = await store_events([event for event, _ in batch])
+            except Exception as error:  # every waiting request answers with this failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), stored in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(stored)
 
 
 async def process_inbox_event(handlers: Mapping[str, TopicHandler], job: JobContext) -> None:

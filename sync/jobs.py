@@ -98,6 +98,26 @@ class JobContext:
 JobHandler = Callable[[JobContext], Awaitable[None]]
 
 
+def new_job(
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    shop_domain: str | None = None,
+    ordering_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    return Job(
+        kind=kind,
+        payload=dict(payload),
+        shop_domain=shop_domain,
+        ordering_key=ordering_key,
+        status=QUEUED,
+        run_at=run_at or utcnow(),
+        max_attempts=max_attempts,
+    )
+
+
 async def enqueue(
     kind: str,
     payload: Mapping[str, Any],
@@ -108,17 +128,15 @@ async def enqueue(
     max_attempts: int = 8,
 ) -> int:
     """Adds a job; inside a transaction it commits or rolls back with the caller's change."""
-    rows = await Job.insert(
-        Job(
-            kind=kind,
-            payload=dict(payload),
-            shop_domain=shop_domain,
-            ordering_key=ordering_key,
-            status=QUEUED,
-            run_at=run_at or utcnow(),
-            max_attempts=max_attempts,
-        )
-    ).returning(Job.id)
+    job = new_job(
+        kind,
+        payload,
+        shop_domain=shop_domain,
+        ordering_key=ordering_key,
+        run_at=run_at,
+        max_attempts=max_attempts,
+    )
+    rows = await Job.insert(job).returning(Job.id)
     job_id: int = rows[0]["id"]
     return job_id
 
