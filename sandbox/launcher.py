@@ -1,10 +1,10 @@
 """Run any set of sandboxes in one process, each on its own port on 127.0.0.1.
 
-    python -m sandbox.launcher --shopify 8101 --crm 8102 --templates 8103 \
+    python -m sandbox.launcher --shopify 8101 --crm 8102 --templates 8103 --stripe 8104 \
         [--host 127.0.0.1] [--app-url URL] [--state-dir DIR]
 
 Each sandbox registers a factory in SANDBOXES; the CLI grows a `--NAME PORT` flag for
-each, so adding a sandbox (Stripe next) is one entry here. `build_sandbox` gives test
+each, so adding a sandbox is one entry here. `build_sandbox` gives test
 fixtures the same apps the launcher serves.
 """
 
@@ -94,7 +94,7 @@ def _stripe(options: SandboxOptions) -> Litestar:
     )
 
 
-# The launcher starts them (and prints their lines) in this order; "stripe" comes next.
+# The launcher starts them (and prints their lines) in this order.
 SANDBOXES: dict[str, SandboxFactory] = {
     "shopify": _shopify,
     "crm": _crm,

@@ -3,7 +3,8 @@
 Every route takes the merchant's user token (JWT bearer grant). Resources belong to the
 user whose token created them; another user's ids answer 404. Creates are once per
 `external_id` and user (409 `conflict` with `existing_id`); lists are `{"data",
-"next_cursor"}` in creation order with `limit`/`cursor`.
+"next_cursor"}` in creation order with `limit`/`cursor`. Product changes fire
+`product.created|updated|deleted` webhooks.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sandbox.crm.validation import (
     read_product,
 )
 
+BATCH_LIMIT = 100
 PRODUCTS_READ = "products:read"
 PRODUCTS_WRITE = "products:write"
 CAMPAIGNS_READ = "campaigns:read"
@@ -39,6 +41,33 @@ def api_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
 
 
 # -- products ---------------------------------------------------------------------------------
+
+
+def apply_product(product: Product, data: ProductInput, now: float) -> None:
+    product.external_id = data.external_id
+    product.product_external_id = data.product_external_id
+    product.sku = data.sku
+    product.name = data.name
+    product.price = data.price
+    product.currency = data.currency
+    product.image_url = data.image_url
+    product.weight = data.weight
+    product.weight_unit = data.weight_unit
+    product.barcode = data.barcode
+    product.options = dict(data.options)
+    product.active = data.active
+    product.stock = data.stock
+    product.vendor = data.vendor
+    product.url = data.url
+    product.updated_at = now
+
+
+def product_body(product: Product) -> dict[str, Any]:
+    """A product as a create/PUT body: what a partial edit starts from."""
+    body = product.as_json()
+    for server_set in ("id", "created_at", "updated_at"):
+        body.pop(server_set)
+    return body
 
 
 def _product_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
@@ -58,32 +87,7 @@ def _product_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
             None,
         )
 
-    def apply(product: Product, data: ProductInput) -> None:
-        product.external_id = data.external_id
-        product.product_external_id = data.product_external_id
-        product.sku = data.sku
-        product.name = data.name
-        product.price = data.price
-        product.currency = data.currency
-        product.image_url = data.image_url
-        product.weight = data.weight
-        product.weight_unit = data.weight_unit
-        product.barcode = data.barcode
-        product.options = dict(data.options)
-        product.active = data.active
-        product.stock = data.stock
-        product.vendor = data.vendor
-        product.url = data.url
-        product.updated_at = sandbox.now()
-
-    @post("/api/v1/products", status_code=201)
-    async def create_product(request: Request[Any, Any, Any]) -> Response[Any]:
-        owner = sandbox.authenticate_member(request, PRODUCTS_WRITE)
-        data = read_product(await json_object_body(request, optional=False))
-        # No await between the lookup and the insert: concurrent creates cannot both pass.
-        existing = by_external_id(owner, data.external_id)
-        if existing is not None:
-            raise conflict("A product with this external_id already exists.", existing.id)
+    def new_product(owner: str, data: ProductInput) -> Product:
         now = sandbox.now()
         product = Product(
             id=new_id("prd"),
@@ -107,10 +111,52 @@ def _product_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
             vendor=None,
             url=None,
         )
-        apply(product, data)
+        apply_product(product, data, now)
         sandbox.state.products[product.id] = product
+        return product
+
+    @post("/api/v1/products", status_code=201)
+    async def create_product(request: Request[Any, Any, Any]) -> Response[Any]:
+        owner = sandbox.authenticate_member(request, PRODUCTS_WRITE)
+        data = read_product(await json_object_body(request, optional=False))
+        # No await between the lookup and the insert: concurrent creates cannot both pass.
+        existing = by_external_id(owner, data.external_id)
+        if existing is not None:
+            raise conflict("A product with this external_id already exists.", existing.id)
+        product = new_product(owner, data)
+        sandbox.emit(owner, "product.created", product.as_json())
         await sandbox.save()
         return Response(content=product.as_json(), status_code=201)
+
+    @post("/api/v1/products/batch", status_code=200)
+    async def upsert_products(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Catalog import: up to 100 products created or updated by external_id in one call.
+
+        Like the CRM's catalog import it notifies no webhook subscriber. Each item stands
+        alone: a bad one is reported in `errors` by its index and the others are written.
+        """
+        owner = sandbox.authenticate_member(request, PRODUCTS_WRITE)
+        body = await json_object_body(request, optional=False)
+        items = body.get("products")
+        if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
+            raise validation_failed([FieldError("products", f"Give a list of 1 to {BATCH_LIMIT} products.")])
+        written, errors = [], []
+        for index, item in enumerate(items):
+            try:
+                data = read_product(item if isinstance(item, dict) else {})
+            except ApiError as refused:
+                errors.append({"index": index, "errors": refused.body.get("errors", [])})
+                continue
+            product = by_external_id(owner, data.external_id)
+            created = product is None
+            if product is None:
+                product = new_product(owner, data)
+            else:
+                apply_product(product, data, sandbox.now())
+            sandbox.count_batch_write("products.create" if created else "products.update")
+            written.append({"external_id": data.external_id, "id": product.id, "created": created})
+        await sandbox.save()
+        return {"data": written, "errors": errors}
 
     @get("/api/v1/products")
     async def list_products(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -141,7 +187,8 @@ def _product_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         other = by_external_id(owner, data.external_id)
         if other is not None and other.id != product.id:
             raise conflict("Another product has this external_id.", other.id)
-        apply(product, data)
+        apply_product(product, data, sandbox.now())
+        sandbox.emit(owner, "product.updated", product.as_json())
         await sandbox.save()
         return product.as_json()
 
@@ -161,10 +208,12 @@ def _product_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
                     "offer_ids": [o.id for o in in_use],
                 },
             )
+        data = product.as_json()
         del sandbox.state.products[product.id]
+        sandbox.emit(owner, "product.deleted", data)
         await sandbox.save()
 
-    return [create_product, list_products, get_product, update_product, delete_product]
+    return [create_product, upsert_products, list_products, get_product, update_product, delete_product]
 
 
 # -- campaigns and their payment processors -------------------------------------------------

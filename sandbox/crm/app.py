@@ -2,12 +2,14 @@
 
 Real-service routes: `POST /oauth/token`, `/api/v1/users` (create, list, get),
 `POST /api/v1/login-links`, `GET /login/{token}` (HTML), the merchant API (products,
-campaigns, offers, payment processors: `sandbox.crm.api`), the settings screens a login
-link opens (`sandbox.crm.screens`), `GET /healthz`, `GET /`.
+campaigns, offers, payment processors: `sandbox.crm.api`; customers, orders,
+fulfillments: `sandbox.crm.sales_api`; webhook subscriptions: `sandbox.crm.webhooks`),
+the settings screens a login link opens (`sandbox.crm.screens`), `GET /healthz`, `GET /`.
 Control routes (`/_sandbox/...`): the common ones (see sandbox.common.app) plus
 `GET /_sandbox/users`, `GET /_sandbox/login-links`, `GET /_sandbox/products`,
-`GET /_sandbox/campaigns`, `GET /_sandbox/payment-processors` and
-`POST /_sandbox/users/{id}/payment-processors`.
+`GET /_sandbox/campaigns`, `GET /_sandbox/payment-processors`,
+`POST /_sandbox/users/{id}/payment-processors`, the sales ones (`sandbox.crm.control`)
+and the webhook ones (`sandbox.crm.webhooks`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from sandbox.common.pages import PRIVATE_PAGE_HEADERS, html_page, table
 from sandbox.common.records import Fields
 from sandbox.crm.api import api_handlers
 from sandbox.crm.config import CrmSandboxConfig
+from sandbox.crm.control import sales_control_handlers
 from sandbox.crm.runtime import CrmSandbox, SignIn
+from sandbox.crm.sales_api import sales_handlers
 from sandbox.crm.screens import screen_handlers, set_session_cookie
 from sandbox.crm.state import ProcessorStatus
 from sandbox.crm.validation import read_processor
+from sandbox.crm.webhooks import webhook_handlers
 
 STATE_KEY = "crm_sandbox"
 USERS = MemberResource(
@@ -55,9 +60,12 @@ def create_crm_sandbox(config: CrmSandboxConfig | None = None) -> Litestar:
             *member_handlers(sandbox, USERS),
             *_login_link_handlers(sandbox),
             *api_handlers(sandbox),
+            *sales_handlers(sandbox),
+            *webhook_handlers(sandbox),
             *_page_handlers(sandbox),
             *screen_handlers(sandbox),
             *_control_handlers(sandbox),
+            *sales_control_handlers(sandbox),
         ],
     )
 
@@ -163,7 +171,8 @@ def _page_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
             "<h1>CRM sandbox</h1>"
             "<p>Stands in for the shared CRM tenant in development and tests: IAM users, "
             "the OAuth 2.0 server (client credentials and JWT bearer grants), single-use "
-            "login links, products, campaigns, offers and payment processors.</p>"
+            "login links, products, campaigns, offers, payment processors, customers, orders, "
+            "fulfillments and signed webhooks.</p>"
             f"<p>Token endpoint: <code>{escape(config.token_url)}</code>; client "
             f"<code>{escape(config.client_id)}</code>; app keys from "
             f"<code>{escape(config.app_jwks_url)}</code>.</p>"
@@ -173,7 +182,9 @@ def _page_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
             + table(
                 ["Id", "User", "Name", "Currency", "Country", "Offers"], campaign_rows, "No campaigns yet."
             )
-            + f"<p>Products: {len(state.products)}; payment processors: {len(state.processors)}.</p>"
+            + f"<p>Products: {len(state.products)}; payment processors: {len(state.processors)}; "
+            f"customers: {len(state.customers)}; orders: {len(state.orders)}; "
+            f"webhook subscriptions: {len(state.webhooks)}.</p>"
             + '<p class="muted">Control API under <code>/_sandbox/</code>.</p>'
         )
         return html_page("CRM sandbox", body)

@@ -1,5 +1,6 @@
 """What the CRM sandbox keeps: OAuth tokens, IAM users, login links, the users' products,
-campaigns, offers and payment processors, and the sign-in sessions of the CRM's screens.
+campaigns, offers, payment processors, customers, orders, fulfillments and webhook
+subscriptions, and the sign-in sessions of the CRM's screens.
 
 `version` guards the state file; new fields need defaults so older files still load.
 """
@@ -221,6 +222,216 @@ class PaymentProcessor:
         }
 
 
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be shipped: a customer with such an order cannot be deleted."""
+        return self in (OrderStatus.PENDING, OrderStatus.PAID)
+
+
+class FulfillmentStatus(enum.StrEnum):
+    SUCCESS = "success"
+    CANCELLED = "cancelled"
+
+
+# What a webhook subscription may listen to.
+WEBHOOK_TOPICS = (
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.created",
+    "order.updated",
+    "fulfillment.created",
+)
+
+
+@dataclass
+class Address:
+    """A postal address. `address` is one line: Shopify's address1 and address2 joined as
+    "Address||Apartment" by the integration, kept exactly as sent."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "address": self.address,
+            "city": self.city,
+            "region": self.region,
+            "postal_code": self.postal_code,
+            "country_code": self.country_code,
+            "phone": self.phone,
+        }
+
+
+@dataclass
+class Customer:
+    id: str
+    seq: int
+    owner_id: str
+    # Null for a customer added in the CRM itself until an integration links it.
+    external_id: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None  # E.164
+    shipping_phone: str | None
+    accepts_marketing: bool
+    tags: list[str]
+    address: Address | None
+    created_at: float
+    updated_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone": self.phone,
+            "shipping_phone": self.shipping_phone,
+            "accepts_marketing": self.accepts_marketing,
+            "tags": list(self.tags),
+            "address": self.address.as_json() if self.address is not None else None,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
+class OrderItem:
+    """One line. `product_id` is null for a line that is not a catalog product (a custom
+    item added in Shopify): such lines never enter the catalog."""
+
+    product_id: str | None
+    name: str
+    sku: str
+    quantity: int
+    price: str  # a decimal string, kept as sent
+
+    def total(self) -> Decimal:
+        return Decimal(self.price) * self.quantity
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "sku": self.sku,
+            "quantity": self.quantity,
+            "price": self.price,
+        }
+
+
+def money(amount: Decimal) -> str:
+    """A total as a decimal string: at least 2 decimals, more only when the prices had them."""
+    if amount == amount.quantize(Decimal("0.01")):
+        return str(amount.quantize(Decimal("0.01")))
+    return str(amount.normalize())
+
+
+@dataclass
+class Order:
+    id: str
+    seq: int
+    owner_id: str
+    external_id: str | None  # null for an order placed in the CRM until an integration links it
+    customer_id: str
+    campaign_id: str | None
+    currency: str
+    items: list[OrderItem]
+    shipping_address: Address | None
+    operator_comment: str | None
+    status: OrderStatus
+    source: str
+    created_at: float
+    updated_at: float
+
+    def total(self) -> str:
+        return money(sum((item.total() for item in self.items), Decimal(0)))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "customer_id": self.customer_id,
+            "campaign_id": self.campaign_id,
+            "currency": self.currency,
+            "items": [item.as_json() for item in self.items],
+            "shipping_address": (
+                self.shipping_address.as_json() if self.shipping_address is not None else None
+            ),
+            "operator_comment": self.operator_comment,
+            "status": self.status.value,
+            "total": self.total(),
+            "source": self.source,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
+class Fulfillment:
+    id: str
+    seq: int
+    owner_id: str
+    order_id: str
+    external_id: str | None
+    tracking_number: str | None
+    carrier: str | None
+    status: FulfillmentStatus
+    created_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "order_id": self.order_id,
+            "external_id": self.external_id,
+            "tracking_number": self.tracking_number,
+            "carrier": self.carrier,
+            "status": self.status.value,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass
+class WebhookSubscription:
+    """Where a user's events go. `client_id` is the OAuth client the subscribing token was
+    issued to: that client's secret signs the deliveries."""
+
+    id: str
+    seq: int
+    owner_id: str
+    client_id: str
+    url: str
+    topics: list[str]
+    created_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "topics": list(self.topics),
+            "created_at": iso(self.created_at),
+        }
+
+
 @dataclass
 class CrmSession:
     """A signed-in CRM screen session, opened by a login link. Only the cookie's hash is kept."""
@@ -246,5 +457,9 @@ class CrmState:
     offers: dict[str, Offer] = field(default_factory=dict)
     processors: dict[str, PaymentProcessor] = field(default_factory=dict)
     next_seq: int = 1
+    customers: dict[str, Customer] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    fulfillments: dict[str, Fulfillment] = field(default_factory=dict)
+    webhooks: dict[str, WebhookSubscription] = field(default_factory=dict)
     # Keyed by the session cookie's SHA-256.
     sessions: dict[str, CrmSession] = field(default_factory=dict)

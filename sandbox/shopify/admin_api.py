@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLResolveInfo,
     GraphQLSyntaxError,
     OperationType,
     execute_sync,
@@ -97,6 +99,19 @@ def _read_body(raw: bytes, content_type: str) -> tuple[str, dict[str, Any] | Non
         raise ValueError("variables must be an object")
     operation_name = payload.get("operationName")
     return payload["query"], variables, operation_name if isinstance(operation_name, str) else None
+
+
+def _mutation_counter(ctx: RequestContext) -> Callable[..., Any]:
+    """resolve_field, also counting each top-level mutation as applied or refused (the
+    control API's `/writes`), whatever the client selected of its payload."""
+
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+        value = resolve_field(source, info, **args)
+        if info.path.prev is None:
+            ctx.record_mutation(info.field_name, value)
+        return value
+
+    return resolve
 
 
 def errors_response(
@@ -202,7 +217,9 @@ async def admin_graphql(
         context_value=ctx,
         variable_values=variables,
         operation_name=operation_name,
-        field_resolver=resolve_field,
+        field_resolver=(
+            _mutation_counter(ctx) if operation.operation is OperationType.MUTATION else resolve_field
+        ),
         type_resolver=resolve_type,
     )
     actual = actual_cost(sandbox.schema, operation, fragments, variables, result.data)

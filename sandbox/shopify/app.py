@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from sandbox.shopify.admin_api import admin_graphql
 from sandbox.shopify.charges import CHARGE_HANDLERS
+from sandbox.shopify.commerce_control import COMMERCE_CONTROL_HANDLERS
 from sandbox.shopify.config import ShopifySandboxConfig
 from sandbox.shopify.control import CONTROL_HANDLERS
 from sandbox.shopify.oauth import OAUTH_HANDLERS
@@ -46,6 +47,7 @@ def create_shopify_sandbox(config: ShopifySandboxConfig | None = None) -> Litest
             *OAUTH_HANDLERS,
             *CHARGE_HANDLERS,
             *CONTROL_HANDLERS,
+            *COMMERCE_CONTROL_HANDLERS,
             *PAGE_HANDLERS,
             create_static_files_router(path="/_sandbox/static", directories=[HERE / "static"]),
         ],

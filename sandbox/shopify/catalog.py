@@ -380,3 +380,76 @@ def create_variant(store: Store, product: Product, changes: Mapping[str, Any]) -
 def find_variant_in(product: Product, raw_id: object) -> Variant | None:
     wanted = _variant_id(raw_id)
     return next((v for v in product.variants if v.id == wanted), None)
+
+
+# -- bulk generation (control API) ----------------------------------------------------
+
+MAX_GENERATED_PRODUCTS = 50_000
+MAX_GENERATED_VARIANTS = 250_000
+
+
+def generate_catalog(store: Store, shop: Shop, products: int, variants_per_product: int) -> list[Product]:
+    """Add `products` products of `variants_per_product` variants each, quickly and
+    silently (no webhooks): a large catalogue for import and bulk-operation tests.
+
+    Titles "Generated Product 00001", ...; one option "Style" ("Style 1", ...) or the
+    default variant; SKUs `GEN-{product}-{variant}`; ACTIVE, tagged `generated`.
+    """
+    now = utcnow()
+    taken = {p.handle for p in shop.products.values()}
+    first = 1 + sum(1 for p in shop.products.values() if p.product_type == "Generated")
+    created: list[Product] = []
+    for n in range(first, first + products):
+        title = f"Generated Product {n:05d}"
+        handle = wanted = f"generated-product-{n:05d}"
+        suffix = 0
+        while handle in taken:
+            suffix += 1
+            handle = f"{wanted}-{suffix}"
+        taken.add(handle)
+        values = (
+            [f"Style {i}" for i in range(1, variants_per_product + 1)]
+            if variants_per_product > 1
+            else ["Default Title"]
+        )
+        option = ProductOption(store.allocate_id(), "Style" if variants_per_product > 1 else "Title", values)
+        product = Product(
+            id=store.allocate_id(),
+            title=title,
+            handle=handle,
+            description_html=f"<p>{title}, made by the sandbox.</p>",
+            vendor=shop.name,
+            product_type="Generated",
+            status=ProductStatus.ACTIVE,
+            tags=["generated"],
+            created_at=now,
+            updated_at=now,
+            published_at=now,
+            options=[option],
+            variants=[],
+            images=[],
+        )
+        base_price = Decimal(5 + n % 95)
+        for position, value in enumerate(values, start=1):
+            product.variants.append(
+                Variant(
+                    id=store.allocate_id(),
+                    inventory_item_id=store.allocate_id(),
+                    title=value,
+                    sku=f"GEN-{n:05d}-{position:04d}",
+                    barcode=None,
+                    price=money(base_price + position - 1),
+                    compare_at_price=None,
+                    inventory_quantity=10,
+                    position=position,
+                    option_values=[value],
+                    image_id=None,
+                    weight=100.0,
+                    weight_unit="GRAMS",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        shop.products[product.id] = product
+        created.append(product)
+    return created

@@ -65,6 +65,12 @@ class ShopifySandboxConfig:
     seed: int = 20260401
     # Extra generated products for the main demo store, for large-catalogue tests.
     extra_demo_products: int = 0
+    # The least time (seconds) a bulk operation takes from creation to completion, so an
+    # app sees CREATED/RUNNING and has to poll or wait for `bulk_operations/finish`.
+    bulk_operation_duration: float = 0.5
+    # Where bulk operation results (JSONL) are written: by default `shopify-bulk/` beside
+    # the state file, or a temporary directory (removed at shutdown) without one.
+    bulk_dir: Path | None = None
 
     @property
     def public_base(self) -> str:

@@ -81,6 +81,8 @@ def shop_summary(sandbox: SandboxDep, shop: Shop) -> dict[str, Any]:
         "productCount": len(shop.products),
         "variantCount": shop.variant_count,
         "collectionCount": len(shop.collections),
+        "customerCount": len(shop.customers),
+        "orderCount": len(shop.orders),
         "webhookSubscriptionCount": len(shop.webhook_subscriptions),
         "baseUrl": base_url,
         "graphqlUrl": f"{base_url}/admin/api/{LATEST_API_VERSION}/graphql.json",

@@ -239,6 +239,212 @@ class AppSubscription:
 
 
 @dataclass
+class MailingAddress:
+    """A customer's or an order's address (Shopify's MailingAddress)."""
+
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+    def content(self) -> tuple[str | None, ...]:
+        """Everything but the id: two addresses with the same content are the same address."""
+        return (
+            self.first_name,
+            self.last_name,
+            self.company,
+            self.address1,
+            self.address2,
+            self.city,
+            self.province,
+            self.province_code,
+            self.zip,
+            self.country,
+            self.country_code,
+            self.phone,
+        )
+
+
+@dataclass
+class Customer:
+    id: int
+    first_name: str | None
+    last_name: str | None
+    # Lower-cased, as Shopify stores it; unique in the shop.
+    email: str | None
+    # E.164 (`+` and 8 to 15 digits); unique in the shop.
+    phone: str | None
+    tags: list[str]
+    note: str | None
+    # CustomerEmailMarketingState: SUBSCRIBED, NOT_SUBSCRIBED, UNSUBSCRIBED, PENDING, ...
+    marketing_state: str
+    # CustomerMarketingOptInLevel: SINGLE_OPT_IN, CONFIRMED_OPT_IN, UNKNOWN (or None)
+    marketing_opt_in_level: str | None
+    consent_updated_at: datetime | None
+    # The first address is the default address.
+    addresses: list[MailingAddress]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def default_address(self) -> MailingAddress | None:
+        return self.addresses[0] if self.addresses else None
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(n for n in (self.first_name, self.last_name) if n)
+        return name or self.email or self.phone or ""
+
+
+@dataclass
+class LineItem:
+    id: int
+    title: str
+    quantity: int
+    # Unit price in the order's currency (Money: a decimal string with two places).
+    price: str
+    # None for a custom item (no variant behind it).
+    variant_id: int | None = None
+    product_id: int | None = None
+    variant_title: str | None = None
+    sku: str | None = None
+    vendor: str | None = None
+    requires_shipping: bool = True
+    taxable: bool = True
+    grams: int = 0
+
+    @property
+    def name(self) -> str:
+        # Shopify's line item name: "Product - Variant", or the title alone.
+        if self.variant_title and self.variant_title != "Default Title":
+            return f"{self.title} - {self.variant_title}"
+        return self.title
+
+
+@dataclass
+class FulfillmentOrderLineItem:
+    id: int
+    line_item_id: int
+    total_quantity: int
+    remaining_quantity: int
+
+
+@dataclass
+class FulfillmentOrder:
+    id: int
+    # FulfillmentOrderStatus: OPEN, IN_PROGRESS, CLOSED, CANCELLED, ...
+    status: str
+    line_items: list[FulfillmentOrderLineItem]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class FulfillmentLineItem:
+    id: int
+    line_item_id: int
+    quantity: int
+
+
+@dataclass
+class Fulfillment:
+    id: int
+    # Fulfillment.name: the order's name and a sequence number, "#1001.1".
+    name: str
+    # FulfillmentStatus: SUCCESS or CANCELLED.
+    status: str
+    tracking_company: str | None
+    tracking_numbers: list[str]
+    tracking_urls: list[str]
+    line_items: list[FulfillmentLineItem]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Order:
+    id: int
+    # The order number; the name is "#1001".
+    number: int
+    email: str | None
+    phone: str | None
+    note: str | None
+    tags: list[str]
+    currency: str
+    # OrderDisplayFinancialStatus: PENDING, PAID, AUTHORIZED, ...
+    financial_status: str
+    source_name: str
+    customer_id: int | None
+    shipping_address: MailingAddress | None
+    billing_address: MailingAddress | None
+    line_items: list[LineItem]
+    fulfillment_orders: list[FulfillmentOrder]
+    fulfillments: list[Fulfillment]
+    created_at: datetime
+    updated_at: datetime
+    processed_at: datetime
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    closed_at: datetime | None = None
+    po_number: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def total_price(self) -> str:
+        return money(sum((Decimal(li.price) * li.quantity for li in self.line_items), Decimal(0)))
+
+    @property
+    def fulfillment_status(self) -> str:
+        """OrderDisplayFulfillmentStatus, from what is left to fulfil."""
+        total = sum(li.total_quantity for fo in self.fulfillment_orders for li in fo.line_items)
+        remaining = sum(li.remaining_quantity for fo in self.fulfillment_orders for li in fo.line_items)
+        if remaining == 0:
+            return "FULFILLED"
+        return "UNFULFILLED" if remaining == total else "PARTIALLY_FULFILLED"
+
+    def fulfilled_quantity(self, line_item_id: int) -> int:
+        return sum(
+            fli.quantity
+            for f in self.fulfillments
+            if f.status == "SUCCESS"
+            for fli in f.line_items
+            if fli.line_item_id == line_item_id
+        )
+
+
+@dataclass
+class BulkOperation:
+    id: int
+    # BulkOperationStatus: CREATED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELED, EXPIRED.
+    status: str
+    query: str
+    created_at: datetime
+    type: str = "QUERY"
+    completed_at: datetime | None = None
+    # BulkOperationErrorCode: ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT.
+    error_code: str | None = None
+    object_count: int = 0
+    root_object_count: int = 0
+    file_size: int | None = None
+    # Where the results are: set when the operation completed with at least one object
+    # (url), or failed after writing some (partial_data_url).
+    has_file: bool = False
+    partial: bool = False
+
+
+@dataclass
 class Shop:
     id: int
     domain: str
@@ -257,6 +463,15 @@ class Shop:
     granted_scopes: list[str] | None = None
     # Billing API charges of the app in this shop, by numeric id (the `charge_id`).
     app_subscriptions: dict[int, AppSubscription] = field(default_factory=dict)
+    customers: dict[int, Customer] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    # The next order's number (its name is "#1001", "#1002", ...).
+    next_order_number: int = 1001
+    bulk_operations: dict[int, BulkOperation] = field(default_factory=dict)
+    # Admin API mutations by name: applied (no userErrors) and refused (userErrors), so
+    # tests can prove an effect happened exactly once.
+    api_writes: dict[str, int] = field(default_factory=dict)
+    api_refusals: dict[str, int] = field(default_factory=dict)
 
     @property
     def variant_count(self) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -18,6 +20,21 @@ from typing import Generic, TypeVar
 from graphql import GraphQLError
 
 MAX_PAGE_SIZE = 250
+
+# Set while a bulk operation executes its query: connections then need no page size and
+# have no cap, and one without `first`/`last` returns every record, as in Shopify's bulk
+# queries (which ignore `first`).
+_UNBOUNDED: ContextVar[bool] = ContextVar("shopify_sandbox_unbounded_pages", default=False)
+
+
+@contextmanager
+def unbounded_pages() -> Iterator[None]:
+    token = _UNBOUNDED.set(True)
+    try:
+        yield
+    finally:
+        _UNBOUNDED.reset(token)
+
 
 T = TypeVar("T")
 SortValue = str | int | float
@@ -70,6 +87,8 @@ def decode_cursor(cursor: str) -> tuple[SortValue, int]:
 
 def check_page_size(args: PageArgs) -> None:
     """Shopify refuses a connection without a page size, or with one over 250."""
+    if _UNBOUNDED.get():
+        return
     if args.first is None and args.last is None:
         raise GraphQLError(
             "you must provide one of first or last",

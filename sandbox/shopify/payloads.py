@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sandbox.shopify.models import Image, Product, Shop, gid
+from sandbox.shopify.models import (
+    BulkOperation,
+    Customer,
+    Fulfillment,
+    Image,
+    LineItem,
+    MailingAddress,
+    Order,
+    Product,
+    Shop,
+    gid,
+    money,
+)
 
 # Webhook topics as the GraphQL enum names them and as headers/payloads spell them.
 TOPICS: dict[str, str] = {
@@ -26,6 +39,7 @@ TOPICS: dict[str, str] = {
     "ORDERS_PAID": "orders/paid",
     "ORDERS_CANCELLED": "orders/cancelled",
     "ORDERS_FULFILLED": "orders/fulfilled",
+    "ORDERS_DELETE": "orders/delete",
     "PRODUCTS_CREATE": "products/create",
     "PRODUCTS_UPDATE": "products/update",
     "PRODUCTS_DELETE": "products/delete",
@@ -146,6 +160,245 @@ def product_delete_payload(product_id: int) -> dict[str, Any]:
     return {"id": product_id}
 
 
+# -- customers ------------------------------------------------------------------------
+
+
+def address_payload(
+    address: MailingAddress, *, customer_id: int | None = None, default: bool | None = None
+) -> dict[str, Any]:
+    """A REST address: `customer_id` and `default` for a customer's address book, without
+    them (and without an id) for an order's shipping or billing address."""
+    name = " ".join(n for n in (address.first_name, address.last_name) if n)
+    body: dict[str, Any] = {}
+    if customer_id is not None:
+        body |= {"id": address.id, "customer_id": customer_id}
+    body |= {
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "province": address.province,
+        "country": address.country,
+        "zip": address.zip,
+        "phone": address.phone,
+        "name": name,
+        "province_code": address.province_code,
+        "country_code": address.country_code,
+        "country_name": address.country,
+    }
+    if default is not None:
+        body["default"] = default
+    return body
+
+
+def _consent_payload(customer: Customer) -> dict[str, Any] | None:
+    if customer.email is None:
+        return None
+    return {
+        "state": customer.marketing_state.lower(),
+        "opt_in_level": customer.marketing_opt_in_level.lower() if customer.marketing_opt_in_level else None,
+        "consent_updated_at": rest_time(customer.consent_updated_at),
+    }
+
+
+def customer_payload(shop: Shop, customer: Customer, *, with_addresses: bool = True) -> dict[str, Any]:
+    """The `customers/create` and `customers/update` body (and an order's `customer`)."""
+    orders = [o for o in shop.orders.values() if o.customer_id == customer.id]
+    last = max(orders, key=lambda o: o.id) if orders else None
+    spent = sum(
+        (Decimal(o.total_price) for o in orders if o.financial_status == "PAID" and o.cancelled_at is None),
+        Decimal(0),
+    )
+    default = customer.default_address
+    body: dict[str, Any] = {
+        "id": customer.id,
+        "email": customer.email,
+        "created_at": rest_time(customer.created_at),
+        "updated_at": rest_time(customer.updated_at),
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "orders_count": len(orders),
+        "state": "disabled",
+        "total_spent": money(spent),
+        "last_order_id": last.id if last else None,
+        "note": customer.note,
+        "verified_email": customer.email is not None,
+        "multipass_identifier": None,
+        "tax_exempt": False,
+        "tags": ", ".join(customer.tags),
+        "last_order_name": last.name if last else None,
+        "currency": shop.currency_code,
+        "phone": customer.phone,
+        "tax_exemptions": [],
+        "email_marketing_consent": _consent_payload(customer),
+        "sms_marketing_consent": None,
+        "admin_graphql_api_id": gid("Customer", customer.id),
+        "default_address": (
+            address_payload(default, customer_id=customer.id, default=True) if default else None
+        ),
+    }
+    if with_addresses:
+        body["addresses"] = [
+            address_payload(a, customer_id=customer.id, default=i == 0)
+            for i, a in enumerate(customer.addresses)
+        ]
+    return body
+
+
+def customer_delete_payload(customer_id: int) -> dict[str, Any]:
+    """The `customers/delete` body: Shopify sends the id and little else."""
+    return {
+        "id": customer_id,
+        "phone": None,
+        "addresses": [],
+        "tax_exemptions": [],
+        "email_marketing_consent": None,
+        "sms_marketing_consent": None,
+        "admin_graphql_api_id": gid("Customer", customer_id),
+    }
+
+
+# -- orders and fulfillments ----------------------------------------------------------
+
+
+def _price_set(amount: str, currency: str) -> dict[str, Any]:
+    money_json = {"amount": amount, "currency_code": currency}
+    return {"shop_money": money_json, "presentment_money": dict(money_json)}
+
+
+def _rest_fulfillment_status(status: str) -> str | None:
+    # REST: null (nothing fulfilled), "partial" or "fulfilled".
+    return {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial"}.get(status)
+
+
+def line_item_payload(order: Order, item: LineItem, *, quantity: int | None = None) -> dict[str, Any]:
+    fulfilled = order.fulfilled_quantity(item.id)
+    status = "fulfilled" if fulfilled >= item.quantity else ("partial" if fulfilled else None)
+    return {
+        "id": item.id,
+        "admin_graphql_api_id": gid("LineItem", item.id),
+        "variant_id": item.variant_id,
+        "product_id": item.product_id,
+        "title": item.title,
+        "variant_title": item.variant_title,
+        "name": item.name,
+        "sku": item.sku,
+        "vendor": item.vendor,
+        "quantity": item.quantity if quantity is None else quantity,
+        "current_quantity": item.quantity,
+        "fulfillable_quantity": 0 if order.cancelled_at else max(item.quantity - fulfilled, 0),
+        "fulfillment_status": status,
+        "price": item.price,
+        "price_set": _price_set(item.price, order.currency),
+        "total_discount": "0.00",
+        "requires_shipping": item.requires_shipping,
+        "taxable": item.taxable,
+        "gift_card": False,
+        "grams": item.grams,
+        "product_exists": item.product_id is not None,
+        "properties": [],
+        "tax_lines": [],
+        "discount_allocations": [],
+    }
+
+
+def fulfillment_payload(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
+    """The `fulfillments/create` and `fulfillments/update` body (and an order's fulfillments)."""
+    lines = {li.id: li for li in order.line_items}
+    return {
+        "id": fulfillment.id,
+        "admin_graphql_api_id": gid("Fulfillment", fulfillment.id),
+        "order_id": order.id,
+        "name": fulfillment.name,
+        "status": fulfillment.status.lower(),
+        "service": "manual",
+        "shipment_status": None,
+        "location_id": None,
+        "origin_address": None,
+        "tracking_company": fulfillment.tracking_company,
+        "tracking_number": fulfillment.tracking_numbers[0] if fulfillment.tracking_numbers else None,
+        "tracking_numbers": list(fulfillment.tracking_numbers),
+        "tracking_url": fulfillment.tracking_urls[0] if fulfillment.tracking_urls else None,
+        "tracking_urls": list(fulfillment.tracking_urls),
+        "receipt": {},
+        "line_items": [
+            line_item_payload(order, lines[fli.line_item_id], quantity=fli.quantity)
+            for fli in fulfillment.line_items
+            if fli.line_item_id in lines
+        ],
+        "created_at": rest_time(fulfillment.created_at),
+        "updated_at": rest_time(fulfillment.updated_at),
+    }
+
+
+def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
+    """The `orders/create`, `orders/updated`, `orders/paid`, ... body."""
+    customer = shop.customers.get(order.customer_id) if order.customer_id else None
+    total = order.total_price
+    return {
+        "id": order.id,
+        "admin_graphql_api_id": gid("Order", order.id),
+        "name": order.name,
+        "number": order.number - 1000,
+        "order_number": order.number,
+        "email": order.email,
+        "contact_email": order.email,
+        "phone": order.phone,
+        "note": order.note,
+        "note_attributes": [],
+        "tags": ", ".join(order.tags),
+        "po_number": order.po_number,
+        "currency": order.currency,
+        "presentment_currency": order.currency,
+        "total_price": total,
+        "subtotal_price": total,
+        "total_line_items_price": total,
+        "current_total_price": total,
+        "total_tax": "0.00",
+        "total_discounts": "0.00",
+        "total_price_set": _price_set(total, order.currency),
+        "total_weight": sum(li.grams * li.quantity for li in order.line_items),
+        "taxes_included": False,
+        "financial_status": order.financial_status.lower(),
+        "fulfillment_status": _rest_fulfillment_status(order.fulfillment_status),
+        "confirmed": True,
+        "test": False,
+        "source_name": order.source_name,
+        "cancel_reason": order.cancel_reason.lower() if order.cancel_reason else None,
+        "cancelled_at": rest_time(order.cancelled_at),
+        "closed_at": rest_time(order.closed_at),
+        "processed_at": rest_time(order.processed_at),
+        "created_at": rest_time(order.created_at),
+        "updated_at": rest_time(order.updated_at),
+        "customer": customer_payload(shop, customer, with_addresses=False) if customer else None,
+        "shipping_address": address_payload(order.shipping_address) if order.shipping_address else None,
+        "billing_address": address_payload(order.billing_address) if order.billing_address else None,
+        "line_items": [line_item_payload(order, li) for li in order.line_items],
+        "fulfillments": [fulfillment_payload(order, f) for f in order.fulfillments],
+        "shipping_lines": [],
+        "discount_codes": [],
+        "refunds": [],
+    }
+
+
+def order_delete_payload(order_id: int) -> dict[str, Any]:
+    return {"id": order_id}
+
+
+def bulk_operation_finish_payload(operation: BulkOperation) -> dict[str, Any]:
+    """The `bulk_operations/finish` body."""
+    return {
+        "admin_graphql_api_id": gid("BulkOperation", operation.id),
+        "completed_at": rest_time(operation.completed_at),
+        "created_at": rest_time(operation.created_at),
+        "error_code": operation.error_code.lower() if operation.error_code else None,
+        "status": operation.status.lower(),
+        "type": operation.type.lower(),
+    }
+
+
 def shop_payload(shop: Shop) -> dict[str, Any]:
     """The REST shop object: the body of `app/uninstalled` and `shop/update`."""
     return {
@@ -164,8 +417,8 @@ def shop_payload(shop: Shop) -> dict[str, Any]:
     }
 
 
-# Who a compliance request is about when the caller names nobody. Customers are not
-# emulated, so any id/email/phone is accepted as given.
+# Who a compliance request is about when the caller names nobody. Any id/email/phone is
+# accepted as given (they need not be customers of the shop).
 DEFAULT_COMPLIANCE_CUSTOMER: dict[str, Any] = {
     "id": 191167,
     "email": "john@example.com",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from graphql import GraphQLError
-
 from sandbox.shopify import billing
 from sandbox.shopify.catalog import (
     PRODUCT_FIELDS,
@@ -21,9 +19,10 @@ from sandbox.shopify.catalog import (
     validate_variant_creates,
     validate_variant_updates,
 )
+from sandbox.shopify.commerce_resolvers import CommerceRoot
+from sandbox.shopify.graphql_errors import invalid_id, numeric_id
 from sandbox.shopify.models import (
     Product,
-    Shop,
     WebhookSubscription,
     gid,
     gid_kind,
@@ -32,7 +31,6 @@ from sandbox.shopify.models import (
 )
 from sandbox.shopify.pagination import PageArgs
 from sandbox.shopify.payloads import TOPICS
-from sandbox.shopify.runtime import RequestContext
 from sandbox.shopify.views import (
     PRODUCT_SEARCH,
     VARIANT_SEARCH,
@@ -62,39 +60,9 @@ _TOPIC_SCOPES = {
 }
 
 
-def access_denied(field: str, scope: str) -> GraphQLError:
-    return GraphQLError(
-        f"Access denied for {field} field. Required access: `{scope}` access scope.",
-        extensions={
-            "code": "ACCESS_DENIED",
-            "documentation": "https://shopify.dev/api/usage/access-scopes",
-            "requiredAccess": f"`{scope}` access scope.",
-        },
-    )
-
-
-def _numeric_id(value: str, kind: str) -> int | None:
-    """The id in a global id of `kind`; a string that is no global id at all is an error."""
-    if gid_kind(value) is None:
-        raise GraphQLError(
-            f"Invalid global id '{value}'", extensions={"code": "argumentLiteralsIncompatible"}
-        )
-    return parse_gid(value, kind)
-
-
-class Root:
-    """The root value for queries and mutations of one request."""
-
-    def __init__(self, ctx: RequestContext) -> None:
-        self._ctx = ctx
-
-    @property
-    def _shop(self) -> Shop:
-        return self._ctx.shop
-
-    def _require(self, field: str, scope: str) -> None:
-        if not self._ctx.has_scope(scope):
-            raise access_denied(field, scope)
+class Root(CommerceRoot):
+    """The root value for queries and mutations of one request (customers, orders,
+    fulfillments and bulk operations: see CommerceRoot, which also holds the context)."""
 
     # -- queries --------------------------------------------------------------------
 
@@ -107,9 +75,7 @@ class Root:
     def node(self, id: str) -> Any:
         kind = gid_kind(id)
         if kind is None:
-            raise GraphQLError(
-                f"Invalid global id '{id}'", extensions={"code": "argumentLiteralsIncompatible"}
-            )
+            raise invalid_id(id)
         numeric = parse_gid(id, kind)
         assert numeric is not None
         if kind == "Shop":
@@ -120,6 +86,9 @@ class Root:
         if kind == "AppSubscription":
             charge = self._shop.app_subscriptions.get(numeric)
             return billing.subscription_view(charge) if charge else None
+        handled, value = self._commerce_node(kind, numeric)
+        if handled:
+            return value
         self._require("node", "read_products")
         if kind == "Product":
             product = self._shop.products.get(numeric)
@@ -142,7 +111,7 @@ class Root:
 
     def product(self, id: str) -> ProductView | None:
         self._require("product", "read_products")
-        numeric = _numeric_id(id, "Product")
+        numeric = numeric_id(id, "Product")
         product = self._shop.products.get(numeric) if numeric is not None else None
         return ProductView(self._ctx, product) if product else None
 
@@ -177,7 +146,7 @@ class Root:
 
     def product_variant(self, id: str) -> VariantView | None:
         self._require("productVariant", "read_products")
-        numeric = _numeric_id(id, "ProductVariant")
+        numeric = numeric_id(id, "ProductVariant")
         found = self._ctx.sandbox.store.find_variant(self._shop, numeric) if numeric else None
         return VariantView(self._ctx, *found) if found else None
 
@@ -203,7 +172,7 @@ class Root:
 
     def collection(self, id: str) -> CollectionView | None:
         self._require("collection", "read_products")
-        numeric = _numeric_id(id, "Collection")
+        numeric = numeric_id(id, "Collection")
         collection = self._shop.collections.get(numeric) if numeric is not None else None
         return CollectionView(self._ctx, collection) if collection else None
 
@@ -227,7 +196,7 @@ class Root:
         )
 
     def webhook_subscription(self, id: str) -> WebhookSubscriptionView | None:
-        numeric = _numeric_id(id, "WebhookSubscription")
+        numeric = numeric_id(id, "WebhookSubscription")
         sub = self._shop.webhook_subscriptions.get(numeric) if numeric is not None else None
         return WebhookSubscriptionView(sub) if sub else None
 
@@ -261,7 +230,7 @@ class Root:
     # -- mutations ------------------------------------------------------------------
 
     def _product_for(self, raw_id: object, field: list[str]) -> tuple[Product | None, list[Any]]:
-        numeric = _numeric_id(raw_id, "Product") if isinstance(raw_id, str) else None
+        numeric = numeric_id(raw_id, "Product") if isinstance(raw_id, str) else None
         product = self._shop.products.get(numeric) if numeric is not None else None
         if product is None:
             return None, [user_error(field, "Product does not exist")]
@@ -393,7 +362,7 @@ class Root:
         return {"webhookSubscription": WebhookSubscriptionView(sub), "userErrors": []}
 
     def webhook_subscription_delete(self, id: str) -> dict[str, Any]:
-        numeric = _numeric_id(id, "WebhookSubscription")
+        numeric = numeric_id(id, "WebhookSubscription")
         if numeric is None or self._shop.webhook_subscriptions.pop(numeric, None) is None:
             return {
                 "deletedWebhookSubscriptionId": None,
@@ -438,7 +407,7 @@ class Root:
 
     def app_subscription_cancel(self, id: str, prorate: bool | None = False) -> dict[str, Any]:
         # `prorate` is accepted and ignored: the sandbox moves no money.
-        numeric = _numeric_id(id, "AppSubscription")
+        numeric = numeric_id(id, "AppSubscription")
         charge = self._shop.app_subscriptions.get(numeric) if numeric is not None else None
         if charge is None:
             return {

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 from litestar.di import NamedDependency
 
 from sandbox.shopify.bucket import LeakyBucket
+from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.config import LATEST_API_VERSION, ShopifySandboxConfig
 from sandbox.shopify.faults import FaultRegistry
 from sandbox.shopify.install import install_url
@@ -56,6 +57,19 @@ class RequestContext:
         self.changed = True
         self.events.append(("products/delete", product_delete_payload(product_id)))
 
+    def emit_later(self, topic: str, payload: dict[str, Any]) -> None:
+        """Send `topic` once the request is answered (webhooks follow the change)."""
+        self.changed = True
+        self.events.append((topic, payload))
+
+    def record_mutation(self, name: str, payload: object) -> None:
+        """Count an Admin API mutation: applied (no userErrors) or refused (userErrors)."""
+        if not isinstance(payload, Mapping):
+            return
+        counts = self.shop.api_refusals if payload.get("userErrors") else self.shop.api_writes
+        counts[name] = counts.get(name, 0) + 1
+        self.changed = True
+
 
 class ShopifySandbox:
     def __init__(self, config: ShopifySandboxConfig) -> None:
@@ -66,6 +80,7 @@ class ShopifySandbox:
         self.oauth = OAuthServer(config)
         self.buckets: dict[str, LeakyBucket] = {}
         self.dispatcher = WebhookDispatcher(config, self.faults, self._delivery_exhausted)
+        self.bulk = BulkOperations(self)
         self._save_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -78,11 +93,13 @@ class ShopifySandbox:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.bulk.recover()
         await self.dispatcher.start()
         if self.config.state_file is not None and not self.config.state_file.exists():
             await self.save()
 
     async def stop(self) -> None:
+        await self.bulk.stop()
         await self.dispatcher.stop()
         await self.save()
 
@@ -96,6 +113,7 @@ class ShopifySandbox:
             await asyncio.to_thread(write_atomically, path, data)
 
     async def reset(self) -> None:
+        await self.bulk.reset()
         self.store = build_seed_store(self.config.seed, self.config.extra_demo_products)
         self.buckets.clear()
         self.faults.clear()

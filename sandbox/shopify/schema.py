@@ -27,6 +27,7 @@ from graphql import (
     build_schema,
 )
 
+from sandbox.shopify.countries import country_code_enum_sdl
 from sandbox.shopify.models import money
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -121,13 +122,38 @@ def _parse_datetime_literal(node: ValueNode, _variables: Any = None) -> datetime
     return _parse_datetime(_parse_string_literal(node))
 
 
+def serialize_unsigned_int64(value: Any) -> str:
+    # Shopify sends UnsignedInt64 as a string of digits (it does not fit a JSON number).
+    return str(int(value))
+
+
+def _parse_unsigned_int64(value: Any) -> int:
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) >= 2**64:
+        raise GraphQLError(f"Invalid UnsignedInt64: {value!r}")
+    return int(text)
+
+
+def _parse_unsigned_int64_literal(node: ValueNode, _variables: Any = None) -> int:
+    if isinstance(node, StringValueNode | IntValueNode):
+        return _parse_unsigned_int64(node.value)
+    raise GraphQLError("UnsignedInt64 values must be strings or integers.", node)
+
+
 @cache
 def build_admin_schema() -> GraphQLSchema:
     """Built once per process: the schema is never changed after this, so apps share it."""
-    schema = build_schema(SDL_PATH.read_text(encoding="utf-8"))
+    schema = build_schema(SDL_PATH.read_text(encoding="utf-8") + "\n" + country_code_enum_sdl())
     _setup_scalar(schema, "DateTime", serialize_datetime, _parse_datetime, _parse_datetime_literal)
     for name in ("Money", "Decimal"):
         _setup_scalar(schema, name, str, _parse_money, _parse_money_literal)
     for name in ("URL", "HTML"):
         _setup_scalar(schema, name, str, _parse_string, _parse_string_literal)
+    _setup_scalar(
+        schema,
+        "UnsignedInt64",
+        serialize_unsigned_int64,
+        _parse_unsigned_int64,
+        _parse_unsigned_int64_literal,
+    )
     return schema
