@@ -1,33 +1,81 @@
-"""The merchant's billing page: current plan and usage, upgrade, cancel."""
+"""The merchant's billing page (plan, usage, upgrade/downgrade, cancel, payment problems) and
+Stripe's webhook intake."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+import stripe
 import structlog
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
+from piccolo.query.functions.aggregate import Count
 
+from billing.provider import Billing, BillingProvider
 from billing.services import (
     BillingRefused,
-    active_subscription,
-    cancel_subscription,
-    confirm_return,
+    current_subscription,
     entitlements,
-    start_subscription,
+    payment_notice,
+    subscribable_plan,
     subscribable_plans,
+    subscription_of_shop,
 )
-from connectors.errors import ExternalServiceError
-from funnels.tables import Funnel
-from iam.controllers import Iam, ShopDomain, current_shop
+from billing.usage import synced_orders_this_month
+from connectors.errors import ExternalServiceError, Rejected
+from funnels.tables import Funnel, Upsell
+from iam.controllers import ShopDomain, current_shop
+from sync.inbox import IncomingEvent, parse_json_object
+from sync.jobs import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
 
 OUTCOMES = {
     "active": "Your new plan is active.",
+    "trialing": "Your new plan is active, starting with its free trial.",
+    "changed": "Your plan was changed.",
     "declined": "You declined the charge: your plan did not change.",
-    "pending": "Shopify has not confirmed the charge yet. Reload this page in a moment.",
+    "pending": "Your payment provider has not confirmed the subscription yet. Reload this page in a moment.",
+    "checkout_left": "You left the checkout: your plan did not change.",
 }
+NOT_YOURS = "We could not find that subscription for your shop. Reload this page and try again."
+Form = URLEncodedBody[dict[str, str]]
+
+
+def billing_of(state: State) -> Billing:
+    billing: Billing = state.billing
+    return billing
+
+
+async def most_upsells_in_a_funnel(shop_domain: str) -> int:
+    rows = (
+        await Upsell.select(Upsell.funnel, Count(Upsell.id, alias="upsells"))
+        .where(Upsell.funnel.shop_domain == shop_domain)
+        .group_by(Upsell.funnel)
+    )
+    return max((int(row["upsells"]) for row in rows), default=0)
+
+
+async def billing_page_context(shop_domain: str, billing: Billing, now: datetime) -> dict[str, Any]:
+    subscription = await current_subscription(shop_domain)
+    provider = billing.of(subscription["provider"]) if subscription else None
+    return {
+        "limits": await entitlements(shop_domain, now),
+        "now": now,
+        "live_funnels": await Funnel.count().where(
+            (Funnel.shop_domain == shop_domain) & (Funnel.status == "live")
+        ),
+        "synced_orders": await synced_orders_this_month(shop_domain, now),
+        "most_upsells": await most_upsells_in_a_funnel(shop_domain),
+        "subscription": subscription,
+        "subscription_provider": provider.label if provider else None,
+        "new_provider": billing.for_new_subscriptions().name,
+        "payment_notice": await payment_notice(shop_domain, now),
+        "plans": await subscribable_plans(),
+    }
 
 
 class BillingController(Controller):
@@ -37,64 +85,157 @@ class BillingController(Controller):
     async def _page(
         self,
         shop_domain: str,
+        state: State,
         *,
         message: str | None = None,
         problem: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        limits = await entitlements(shop_domain)
-        live = await Funnel.count().where((Funnel.shop_domain == shop_domain) & (Funnel.status == "live"))
+        context = await billing_page_context(shop_domain, billing_of(state), utcnow())
         return Template(
             template_name="billing/billing.html",
-            context={
-                "limits": limits,
-                "live_funnels": live,
-                "subscription": await active_subscription(shop_domain),
-                "plans": await subscribable_plans(),
-                "message": message,
-                "problem": problem,
-            },
+            context={**context, "message": message, "problem": problem},
             status_code=status_code,
         )
 
+    async def _unavailable(
+        self, shop_domain: str, state: State, provider: BillingProvider, error: str
+    ) -> Template:
+        log.warning("billing_provider_failed", shop=shop_domain, provider=provider.name, error=error)
+        return await self._page(
+            shop_domain,
+            state,
+            problem=f"{provider.label} did not answer. Try again in a minute.",
+            status_code=503,
+        )
+
+    async def _named_subscription(self, shop_domain: str, data: dict[str, str]) -> dict[str, Any] | None:
+        """The subscription a form names: it must be the shop's current one."""
+        named = str(data.get("subscription", ""))
+        subscription = await subscription_of_shop(shop_domain, named) if named else None
+        current = await current_subscription(shop_domain)
+        if subscription is None or current is None or current["id"] != subscription["id"]:
+            return None
+        return subscription
+
     @get("/")
-    async def show(self, shop_domain: ShopDomain, outcome: FromQuery[str | None] = None) -> Template:
-        return await self._page(shop_domain, message=OUTCOMES.get(outcome or ""))
+    async def show(
+        self, shop_domain: ShopDomain, state: State, outcome: FromQuery[str | None] = None
+    ) -> Template:
+        return await self._page(shop_domain, state, message=OUTCOMES.get(outcome or ""))
 
     @post("/subscribe", status_code=303)
-    async def subscribe(
-        self, shop_domain: ShopDomain, iam: Iam, state: State, data: URLEncodedBody[dict[str, str]]
-    ) -> Redirect | Template:
-        return_url = f"{iam.app_base_url}/billing/return"
+    async def subscribe(self, shop_domain: ShopDomain, state: State, data: Form) -> Redirect | Template:
+        billing = billing_of(state)
+        provider = billing.for_new_subscriptions()
+        current = await current_subscription(shop_domain)
+        if data.get("subscription") and await self._named_subscription(shop_domain, data) is None:
+            return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400)
         try:
-            confirmation = await start_subscription(
-                iam, shop_domain, str(data.get("plan", "")), return_url, test=not state.settings.is_production
-            )
+            plan = await subscribable_plan(str(data.get("plan", "")))
+            if current is not None and current["provider"] != provider.name:
+                # A change of plan stays with the provider that charges the shop today.
+                provider = billing.of(current["provider"]) or provider
+            next_url = await provider.start(shop_domain, plan, current)
         except BillingRefused as refused:
-            return await self._page(shop_domain, problem=str(refused), status_code=400)
+            return await self._page(shop_domain, state, problem=str(refused), status_code=400)
+        except Rejected as exc:
+            log.warning("billing_provider_refused", shop=shop_domain, provider=provider.name, error=str(exc))
+            problem = f"{provider.label} refused the change: {str(exc).split(': ', 1)[-1]}"
+            return await self._page(shop_domain, state, problem=problem, status_code=400)
         except ExternalServiceError as exc:
-            log.warning("subscribe_failed", shop=shop_domain, error=str(exc))
-            return await self._page(
-                shop_domain, problem="Shopify did not answer. Try again in a minute.", status_code=503
-            )
-        return Redirect(confirmation, status_code=303)
+            return await self._unavailable(shop_domain, state, provider, str(exc))
+        return Redirect(next_url, status_code=303)
 
-    @get("/return")
-    async def returned(self, shop_domain: ShopDomain, iam: Iam, charge_id: FromQuery[str] = "") -> Redirect:
+    async def _returned(
+        self, shop_domain: str, state: State, provider_name: str, query: dict[str, str]
+    ) -> Redirect:
+        provider = billing_of(state).of(provider_name)
+        if provider is None:
+            return Redirect("/billing/")
         try:
-            status = await confirm_return(iam, shop_domain, charge_id)
+            status = await provider.complete(shop_domain, query)
         except ExternalServiceError:
             status = "pending"  # the webhook will tell us
         return Redirect(f"/billing/?outcome={status or 'pending'}")
 
+    @get("/return")
+    async def returned(
+        self, shop_domain: ShopDomain, state: State, charge_id: FromQuery[str] = ""
+    ) -> Redirect:
+        """Back from Shopify's charge confirmation page."""
+        return await self._returned(shop_domain, state, "shopify", {"charge_id": charge_id})
+
+    @get("/checkout/return")
+    async def checkout_returned(
+        self, shop_domain: ShopDomain, state: State, session_id: FromQuery[str] = ""
+    ) -> Redirect:
+        """Back from Stripe's hosted checkout."""
+        return await self._returned(shop_domain, state, "stripe", {"session_id": session_id})
+
     @post("/cancel", status_code=303)
-    async def cancel(self, shop_domain: ShopDomain, iam: Iam) -> Redirect | Template:
+    async def cancel(self, shop_domain: ShopDomain, state: State, data: Form) -> Redirect | Template:
+        subscription = await self._named_subscription(shop_domain, data)
+        if subscription is None:
+            return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400)
+        provider = billing_of(state).of(subscription["provider"])
+        if provider is None:
+            return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400)
         try:
-            await cancel_subscription(iam, shop_domain)
+            next_url = await provider.cancel(shop_domain, subscription)
         except BillingRefused as refused:
-            return await self._page(shop_domain, problem=str(refused), status_code=400)
-        except ExternalServiceError:
-            return await self._page(
-                shop_domain, problem="Shopify did not answer. Try again in a minute.", status_code=503
-            )
-        return Redirect("/billing/", status_code=303)
+            return await self._page(shop_domain, state, problem=str(refused), status_code=400)
+        except ExternalServiceError as exc:
+            return await self._unavailable(shop_domain, state, provider, str(exc))
+        return Redirect(next_url or "/billing/", status_code=303)
+
+    @get("/manage")
+    async def manage(self, shop_domain: ShopDomain, state: State) -> Redirect | Template:
+        """To the provider's page for the payment method (Stripe's portal, Shopify's billing)."""
+        subscription = await current_subscription(shop_domain)
+        billing = billing_of(state)
+        provider = billing.of(subscription["provider"]) if subscription else billing.for_new_subscriptions()
+        if provider is None:
+            return Redirect("/billing/")
+        try:
+            url = await provider.manage_url(shop_domain, subscription)
+        except ExternalServiceError as exc:
+            return await self._unavailable(shop_domain, state, provider, str(exc))
+        return Redirect(url or "/billing/")
+
+
+class StripeWebhookController(Controller):
+    path = "/webhooks/stripe"
+    # Stripe calls this: no session, no CSRF (the signature authenticates it).
+    opt = {"skip_session": True, "exclude_from_csrf": True}
+
+    @post("/", media_type=MediaType.JSON, status_code=200)
+    async def receive(
+        self, request: Request[object, object, State], state: State
+    ) -> Response[dict[str, str]]:
+        """Verify the signature over the raw body, store the event once (by its id), answer."""
+        gateway = billing_of(state).stripe
+        body = await request.body()
+        if gateway is None:
+            return Response({"error": "Stripe is not configured"}, status_code=401)
+        try:
+            gateway.verify(body, request.headers.get("stripe-signature"))
+        except stripe.SignatureVerificationError:
+            return Response({"error": "invalid signature"}, status_code=401)
+        except (ValueError, TypeError, AttributeError):  # signed, but not a JSON event
+            return Response({"error": "not a Stripe event"}, status_code=400)
+        payload = parse_json_object(body)
+        event_id, event_type = (payload or {}).get("id"), (payload or {}).get("type")
+        if (
+            payload is None
+            or payload.get("object") != "event"
+            or not isinstance(event_id, str)
+            or not event_type
+        ):
+            return Response({"error": "not a Stripe event"}, status_code=400)
+        shop_domain = await gateway.shop_of_event(payload)
+        incoming = IncomingEvent("stripe", event_id, str(event_type), shop_domain, payload)
+        stored = await state.inbox.record(incoming)
+        if stored:
+            state.worker.wake()
+        return Response({"status": "stored" if stored else "duplicate"})

@@ -1,55 +1,36 @@
-"""What a shop pays for and what it may do: current plan, entitlements, subscribing.
+"""What a shop pays for and what it may do: its current subscription, its entitlements, and
+the rules every billing provider's news goes through.
 
-Subscribing goes through Shopify's Billing API (required for App Store apps): the
-merchant approves the charge on Shopify's confirmation page, and the app learns the
-outcome from the return redirect and from the `app_subscriptions/update` webhook,
-whichever comes first. Events are applied in the provider's time order, so a late,
-older event never undoes a newer state. Shops without an active subscription have the
-free plan's limits.
+Providers (billing.shopify_billing, billing.stripe_billing) start subscriptions and report
+what happened. `apply_state` records a report when it is at least as new as what we hold:
+the provider's time wins, so a late, older event never undoes a newer one. A failed payment
+starts a grace period (BILLING_GRACE_DAYS): the plan's limits still apply until it ends,
+then the shop has the free plan's limits (nothing is deleted) until a payment goes through.
+Shops without a live subscription have the free plan's limits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+import structlog
+from piccolo.engine.postgres import PostgresEngine
 
 from billing.plans import FREE_PLAN
 from billing.tables import Plan, PlanPrice, Subscription
-from iam.context import IamContext
-from iam.tokens import with_shop_token
-from sync.inbox import InboxEventData
 from sync.jobs import utcnow, write_transaction
 
-ACTIVE, PENDING = "active", "pending"
-SUBSCRIPTION_GID = "gid://shopify/AppSubscription/"
-INTERVAL_TO_SHOPIFY = {"month": "EVERY_30_DAYS", "year": "ANNUAL"}
+log = structlog.get_logger("funnelsync.billing")
 
-CREATE_MUTATION = """
-mutation Subscribe($name: String!, $returnUrl: URL!, $trialDays: Int, $test: Boolean,
-                   $amount: Decimal!, $currency: CurrencyCode!, $interval: AppPricingInterval!) {
-  appSubscriptionCreate(name: $name, returnUrl: $returnUrl, trialDays: $trialDays, test: $test, lineItems: [
-    {plan: {appRecurringPricingDetails: {
-      price: {amount: $amount, currencyCode: $currency}, interval: $interval
-    }}}
-  ]) {
-    appSubscription { id status }
-    confirmationUrl
-    userErrors { field message }
-  }
-}
-"""
-STATUS_QUERY = """
-query SubscriptionStatus($id: ID!) {
-  node(id: $id) { ... on AppSubscription { id status currentPeriodEnd } }
-}
-"""
-CANCEL_MUTATION = """
-mutation Cancel($id: ID!) {
-  appSubscriptionCancel(id: $id) { appSubscription { id status } userErrors { field message } }
-}
-"""
+ACTIVE, PENDING, TRIALING, CANCELLED = "active", "pending", "trialing", "cancelled"
+# Statuses in which a subscription is the shop's plan (FAILING ones only until the grace ends).
+HEALTHY = (ACTIVE, TRIALING)
+FAILING = ("past_due", "unpaid", "frozen")
+LIVE = HEALTHY + FAILING
+DEFAULT_GRACE = timedelta(days=7)
 
 
 class BillingRefused(Exception):
@@ -63,6 +44,8 @@ class Entitlements:
     live_funnels: int
     upsells_per_funnel: int
     synced_orders_per_month: int
+    # True when a payment failed and the grace period ended: the free plan's limits apply.
+    payment_overdue: bool = False
 
 
 async def _free_plan() -> dict[str, Any]:
@@ -71,34 +54,58 @@ async def _free_plan() -> dict[str, Any]:
     return plan
 
 
-async def active_subscription(shop_domain: str) -> dict[str, Any] | None:
+SUBSCRIPTION_COLUMNS = (
+    *Subscription.all_columns(),
+    Subscription.plan.code,
+    Subscription.plan.name,
+    Subscription.plan_price.amount_cents,
+    Subscription.plan_price.currency,
+    Subscription.plan_price.interval,
+)
+
+
+async def current_subscription(shop_domain: str) -> dict[str, Any] | None:
+    """The shop's newest live subscription (active, trialing, or with a payment problem)."""
     row: dict[str, Any] | None = (
-        await Subscription.select(
-            *Subscription.all_columns(),
-            Subscription.plan.code,
-            Subscription.plan.name,
-            Subscription.plan_price.amount_cents,
-            Subscription.plan_price.currency,
-            Subscription.plan_price.interval,
-        )
-        .where((Subscription.shop_domain == shop_domain) & (Subscription.status == ACTIVE))
+        await Subscription.select(*SUBSCRIPTION_COLUMNS)
+        .where((Subscription.shop_domain == shop_domain) & Subscription.status.is_in(list(LIVE)))
         .order_by(Subscription.id, ascending=False)
         .first()
     )
     return row
 
 
-async def entitlements(shop_domain: str) -> Entitlements:
-    subscription = await active_subscription(shop_domain)
-    plan = (
-        await Plan.select().where(Plan.id == subscription["plan"]).first() if subscription else None
-    ) or await _free_plan()
+async def subscription_of_shop(shop_domain: str, external_id: str) -> dict[str, Any] | None:
+    """The subscription a form names, only when it is this shop's: another shop's is None."""
+    row: dict[str, Any] | None = (
+        await Subscription.select(*SUBSCRIPTION_COLUMNS)
+        .where((Subscription.external_id == external_id) & (Subscription.shop_domain == shop_domain))
+        .first()
+    )
+    return row
+
+
+def plan_applies(subscription: dict[str, Any], now: datetime) -> bool:
+    """Whether the subscription's plan limits apply: yes unless an unpaid bill's grace ended."""
+    grace_ends_at: datetime | None = subscription["grace_ends_at"]
+    return grace_ends_at is None or now < grace_ends_at
+
+
+async def entitlements(shop_domain: str, now: datetime | None = None) -> Entitlements:
+    moment = now or utcnow()
+    subscription = await current_subscription(shop_domain)
+    overdue = subscription is not None and not plan_applies(subscription, moment)
+    plan = None
+    if subscription is not None and not overdue:
+        plan = await Plan.select().where(Plan.id == subscription["plan"]).first()
+    plan = plan or await _free_plan()
     return Entitlements(
         plan_code=plan["code"],
         plan_name=plan["name"],
         live_funnels=plan["live_funnels_limit"],
         upsells_per_funnel=plan["upsells_limit"],
         synced_orders_per_month=plan["synced_orders_limit"],
+        payment_overdue=overdue,
     )
 
 
@@ -109,117 +116,256 @@ async def subscribable_plans() -> list[dict[str, Any]]:
     return [{**plan, "price": prices[plan["id"]]} for plan in plans if plan["id"] in prices]
 
 
-async def start_subscription(
-    ctx: IamContext, shop_domain: str, plan_code: str, return_url: str, *, test: bool
-) -> str:
-    """Creates the charge at Shopify; returns the confirmation URL the merchant must visit."""
+async def subscribable_plan(plan_code: str) -> dict[str, Any]:
+    """The plan a form chose; archived, free or unknown plans are refused, forged or not."""
     plan = next((item for item in await subscribable_plans() if item["code"] == plan_code), None)
     if plan is None:
         raise BillingRefused("That plan is not available. Choose one of the plans listed.")
-    price = plan["price"]
-    variables = {
-        "name": plan["name"],
-        "returnUrl": return_url,
-        "trialDays": plan["trial_days"],
-        "test": test,
-        "amount": str(Decimal(price["amount_cents"]) / 100),
-        "currency": price["currency"],
-        "interval": INTERVAL_TO_SHOPIFY[price["interval"]],
-    }
-    result = await with_shop_token(
-        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, CREATE_MUTATION, variables)
-    )
-    payload = result.data["appSubscriptionCreate"]
-    if payload["userErrors"]:
-        raise BillingRefused("Shopify refused the charge: " + payload["userErrors"][0]["message"])
+    return plan
+
+
+# -- recording what providers report ---------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    STALE = "stale"  # older than what we hold: ignored
+    TIE = "tie"  # as old as what we hold and different: the caller asks the provider
+    MISSING = "missing"  # no such subscription (and nothing to create it from)
+    REFUSED = "refused"  # the subscription belongs to another shop
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """A subscription as the provider reports it at `changed_at` (its clock).
+
+    `changed_at=None` means the state was just fetched from the provider: it is current, so
+    it is applied and keeps the time we hold.
+    """
+
+    status: str
+    changed_at: datetime | None
+    period_end: datetime | None = None
+    trial_end: datetime | None = None
+    cancel_at_period_end: bool | None = None
+    # The price the provider now charges, when it says (a plan switch in Stripe's portal).
+    plan_price_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """What a subscription we have not seen yet is made of (Stripe reports them first)."""
+
+    provider: str
+    plan_price_id: int
+
+
+async def _locked(external_id: str) -> dict[str, Any] | None:
+    """The row, locked until the transaction ends (PostgreSQL; SQLite holds the write lock)."""
+    query = Subscription.select().where(Subscription.external_id == external_id)
+    if isinstance(Subscription._meta.db, PostgresEngine):
+        query = query.lock_rows("UPDATE")
+    row: dict[str, Any] | None = await query.first()
+    return row
+
+
+async def _insert(shop_domain: str, external_id: str, new: NewSubscription) -> None:
+    price = await PlanPrice.select().where(PlanPrice.id == new.plan_price_id).first()
+    if price is None:
+        return
+    plan = await Plan.select(Plan.trial_days).where(Plan.id == price["plan"]).first()
     await Subscription.insert(
         Subscription(
             shop_domain=shop_domain,
-            plan=plan["id"],
+            plan=price["plan"],
             plan_price=price["id"],
-            provider="shopify",
-            external_id=payload["appSubscription"]["id"],
+            provider=new.provider,
+            external_id=external_id,
             status=PENDING,
-            trial_days=plan["trial_days"],
+            trial_days=plan["trial_days"] if plan else 0,
         )
+    ).on_conflict(action="DO NOTHING")
+
+
+def _differs(row: dict[str, Any], state: ProviderState) -> bool:
+    return (
+        row["status"] != state.status
+        or (state.plan_price_id is not None and row["plan_price"] != state.plan_price_id)
+        or (
+            state.cancel_at_period_end is not None
+            and row["cancel_at_period_end"] != state.cancel_at_period_end
+        )
+        or (state.period_end is not None and row["current_period_end"] != state.period_end)
     )
-    return str(payload["confirmationUrl"])
 
 
-async def apply_status(
-    shop_domain: str, external_id: str, status: str, changed_at: datetime, period_end: datetime | None = None
-) -> bool:
-    """Records the provider's status if it is newer than what we hold; True when applied."""
+def _payment_values(row: dict[str, Any], status: str, at: datetime, grace: timedelta) -> dict[Any, Any]:
+    """A status that says the bill is unpaid starts the grace period (once); a healthy one,
+    no older than the last payment outcome, ends it."""
+    last = row["payment_event_at"]
+    if last is not None and at < last:
+        return {}
+    if status in FAILING and row["payment_failed_at"] is None:
+        return {
+            Subscription.payment_failed_at: at,
+            Subscription.grace_ends_at: at + grace,
+            Subscription.payment_event_at: at,
+        }
+    if status in HEALTHY and row["payment_failed_at"] is not None:
+        return {
+            Subscription.payment_failed_at: None,
+            Subscription.grace_ends_at: None,
+            Subscription.payment_event_at: at,
+        }
+    return {}
+
+
+async def apply_state(
+    shop_domain: str,
+    external_id: str,
+    state: ProviderState,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    new: NewSubscription | None = None,
+    on_tie: Literal["apply", "report"] = "apply",
+    replaces_others: bool = False,
+) -> Outcome:
+    """Records the provider's state of a subscription if it is not older than what we hold.
+
+    `on_tie="report"`: a different state with the same time as ours is not applied but
+    reported (Outcome.TIE), so the caller can fetch the current state from the provider.
+    `replaces_others`: Shopify replaces the previous plan when a new one is approved.
+    """
     async with write_transaction():
-        row = (
-            await Subscription.select()
-            .where((Subscription.external_id == external_id) & (Subscription.shop_domain == shop_domain))
-            .first()
-        )
+        row = await _locked(external_id)
+        if row is None and new is not None:
+            await _insert(shop_domain, external_id, new)
+            row = await _locked(external_id)
         if row is None:
-            return False
-        if row["provider_updated_at"] is not None and row["provider_updated_at"] > changed_at:
-            return False  # an older event arriving late
-        await Subscription.update(
-            {
-                Subscription.status: status.lower(),
-                Subscription.provider_updated_at: changed_at,
-                Subscription.current_period_end: period_end or row["current_period_end"],
-                Subscription.updated_at: utcnow(),
-            }
-        ).where(Subscription.id == row["id"])
-        if status.lower() == ACTIVE:
-            # Shopify replaces the previous plan when a new one is approved.
+            return Outcome.MISSING
+        if row["shop_domain"] != shop_domain:
+            log.warning("subscription_of_another_shop", shop=shop_domain, subscription=external_id)
+            return Outcome.REFUSED
+        held: datetime | None = row["provider_updated_at"]
+        if state.changed_at is not None and held is not None:
+            if held > state.changed_at:
+                return Outcome.STALE  # an older event arriving late
+            if held == state.changed_at and on_tie == "report" and _differs(row, state):
+                return Outcome.TIE
+        status = state.status.lower()
+        values: dict[Any, Any] = {
+            Subscription.status: status,
+            Subscription.provider_updated_at: state.changed_at or held,
+            Subscription.current_period_end: state.period_end or row["current_period_end"],
+            Subscription.updated_at: utcnow(),
+        }
+        if state.trial_end is not None:
+            values[Subscription.trial_end] = state.trial_end
+        if state.cancel_at_period_end is not None:
+            values[Subscription.cancel_at_period_end] = state.cancel_at_period_end
+        if state.plan_price_id is not None and state.plan_price_id != row["plan_price"]:
+            price = await PlanPrice.select(PlanPrice.plan).where(PlanPrice.id == state.plan_price_id).first()
+            if price is not None:
+                values[Subscription.plan] = price["plan"]
+                values[Subscription.plan_price] = state.plan_price_id
+        if state.changed_at is not None:
+            values.update(_payment_values(row, status, state.changed_at, grace))
+        if replaces_others and status == ACTIVE:
+            if row["trial_days"] and row["trial_end"] is None and state.changed_at is not None:
+                values[Subscription.trial_end] = state.changed_at + timedelta(days=row["trial_days"])
             await Subscription.update(
-                {Subscription.status: "cancelled", Subscription.updated_at: utcnow()}
+                {Subscription.status: CANCELLED, Subscription.updated_at: utcnow()}
             ).where(
                 (Subscription.shop_domain == shop_domain)
                 & (Subscription.status == ACTIVE)
                 & (Subscription.id != row["id"])
             )
-    return True
+        await Subscription.update(values).where(Subscription.id == row["id"])
+    return Outcome.APPLIED
 
 
-async def confirm_return(ctx: IamContext, shop_domain: str, charge_id: str) -> str | None:
-    """After the merchant decided on Shopify's page: asks Shopify what they decided."""
-    if not charge_id.isdigit():
+async def apply_payment(
+    shop_domain: str, external_id: str, *, paid: bool, at: datetime, grace: timedelta = DEFAULT_GRACE
+) -> Outcome:
+    """A payment outcome at the provider's time `at`: a failure starts the grace period (the
+    first failure counts: retries do not extend it), a success ends it. Older outcomes than
+    the last one applied are ignored."""
+    async with write_transaction():
+        row = await _locked(external_id)
+        if row is None:
+            return Outcome.MISSING
+        if row["shop_domain"] != shop_domain:
+            log.warning("payment_of_another_shop", shop=shop_domain, subscription=external_id)
+            return Outcome.REFUSED
+        last: datetime | None = row["payment_event_at"]
+        if last is not None and at < last:
+            return Outcome.STALE
+        values: dict[Any, Any] = {Subscription.payment_event_at: at, Subscription.updated_at: utcnow()}
+        if paid:
+            values.update({Subscription.payment_failed_at: None, Subscription.grace_ends_at: None})
+        elif row["payment_failed_at"] is None:
+            values.update({Subscription.payment_failed_at: at, Subscription.grace_ends_at: at + grace})
+        await Subscription.update(values).where(Subscription.id == row["id"])
+    return Outcome.APPLIED
+
+
+async def apply_status(
+    shop_domain: str,
+    external_id: str,
+    status: str,
+    changed_at: datetime,
+    period_end: datetime | None = None,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+) -> bool:
+    """Shopify's rule: records the status if it is not older than what we hold; True when applied."""
+    state = ProviderState(status=status.lower(), changed_at=changed_at, period_end=period_end)
+    outcome = await apply_state(shop_domain, external_id, state, grace=grace, replaces_others=True)
+    return outcome is Outcome.APPLIED
+
+
+# -- what the merchant sees ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A failed payment, shown on the dashboard and the billing page until it is paid."""
+
+    plan_name: str
+    provider: str
+    failed_at: datetime
+    grace_ends_at: datetime
+    # True once the grace period ended: the free plan's limits apply now.
+    limits_reduced: bool
+
+
+async def payment_notice(shop_domain: str, now: datetime | None = None) -> PaymentNotice | None:
+    subscription = await current_subscription(shop_domain)
+    if subscription is None or subscription["payment_failed_at"] is None:
         return None
-    gid = f"{SUBSCRIPTION_GID}{charge_id}"
-    result = await with_shop_token(
-        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, STATUS_QUERY, {"id": gid})
-    )
-    node = result.data.get("node")
-    if not node:
-        return None
-    period_end = datetime.fromisoformat(node["currentPeriodEnd"]) if node.get("currentPeriodEnd") else None
-    await apply_status(shop_domain, gid, node["status"], utcnow(), period_end)
-    return str(node["status"]).lower()
-
-
-async def cancel_subscription(ctx: IamContext, shop_domain: str) -> None:
-    subscription = await active_subscription(shop_domain)
-    if subscription is None:
-        raise BillingRefused("There is no paid plan to cancel.")
-    gid = subscription["external_id"]
-    result = await with_shop_token(
-        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, CANCEL_MUTATION, {"id": gid})
-    )
-    errors = result.data["appSubscriptionCancel"]["userErrors"]
-    if errors:
-        raise BillingRefused("Shopify refused to cancel: " + errors[0]["message"])
-    await apply_status(shop_domain, gid, "cancelled", utcnow())
-
-
-async def handle_app_subscription_update(event: InboxEventData) -> None:
-    """`app_subscriptions/update`: the latest status wins, by Shopify's `updated_at`."""
-    data = event.payload.get("app_subscription") or {}
-    external_id = str(data.get("admin_graphql_api_id", ""))
-    changed = data.get("updated_at")
-    if not external_id or not event.shop_domain or not changed:
-        return
-    await apply_status(
-        event.shop_domain, external_id, str(data.get("status", "")), datetime.fromisoformat(changed)
+    return PaymentNotice(
+        plan_name=subscription["plan.name"],
+        provider=subscription["provider"],
+        failed_at=subscription["payment_failed_at"],
+        grace_ends_at=subscription["grace_ends_at"],
+        limits_reduced=not plan_applies(subscription, now or utcnow()),
     )
 
 
-TOPIC_HANDLERS = {"shopify:app_subscriptions/update": handle_app_subscription_update}
+async def list_subscriptions(limit: int = 200) -> list[dict[str, Any]]:
+    """Every subscription, newest first, for the admin area."""
+    rows: list[dict[str, Any]] = (
+        await Subscription.select(*SUBSCRIPTION_COLUMNS)
+        .order_by(Subscription.id, ascending=False)
+        .limit(limit)
+    )
+    return rows
+
+
+async def current_subscriptions_by_shop() -> dict[str, dict[str, Any]]:
+    """Each shop's current (newest live) subscription, for the admin's list of shops."""
+    rows = await Subscription.select(*SUBSCRIPTION_COLUMNS).where(Subscription.status.is_in(list(LIVE)))
+    current: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda item: item["id"]):
+        current[row["shop_domain"]] = row
+    return current

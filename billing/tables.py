@@ -1,4 +1,5 @@
-"""Tables of the billing domain: plans and their prices."""
+"""Tables of the billing domain: plans and their prices, subscriptions, the billing
+provider's objects we made, and the synced orders counted against each month's limit."""
 
 from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
@@ -53,6 +54,60 @@ class Subscription(Table):
     provider_updated_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
+    trial_end = Timestamptz(null=True, default=None)
+    cancel_at_period_end = Boolean(null=False, default=False)
+    # A failed payment: when it first failed (the provider's time), and until when the plan's
+    # limits still apply; afterwards the shop has the free plan's limits until a payment goes
+    # through. Cleared by a successful payment.
+    payment_failed_at = Timestamptz(null=True, default=None)
+    grace_ends_at = Timestamptz(null=True, default=None)
+    # The provider's time of the last payment outcome applied (paid or failed), so a late,
+    # older outcome never undoes a newer one.
+    payment_event_at = Timestamptz(null=True, default=None)
 
 
-TABLES: list[type[Table]] = [Plan, PlanPrice, Subscription]
+class ProviderObject(Table):
+    """An object we made at a billing provider for one of ours: a Stripe Product per plan,
+    a Price per plan price, a Customer per shop. Made once, found again by `key`."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    # "{provider}:{kind}:{our id}", e.g. "stripe:customer:demo.myshopify.com".
+    key = Varchar(length=300, unique=True, null=False)
+    provider = Varchar(length=16, null=False)
+    kind = Varchar(length=16, null=False)  # product, price, customer
+    local_id = Varchar(length=255, null=False)
+    external_id = Varchar(length=255, unique=True, null=False)
+    created_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class SyncedOrderMonth(Table):
+    """How many orders a shop synced in one calendar month (UTC); the row is also the lock
+    that serialises claims of that shop and month. Unique on (shop_domain, period): an index
+    made by a migration (Piccolo's composite constraints do not work on SQLite)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False)
+    period = Varchar(length=7, null=False)  # "2026-11"
+    orders = Integer(null=False, default=0)
+    updated_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class SyncedOrderClaim(Table):
+    """One order counted in one month. Unique on (shop_domain, period, order_key), an index
+    made by a migration, so an order synced again in the same month is not counted twice."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False)
+    period = Varchar(length=7, null=False)
+    order_key = Varchar(length=255, null=False)
+    claimed_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+TABLES: list[type[Table]] = [
+    Plan,
+    PlanPrice,
+    Subscription,
+    ProviderObject,
+    SyncedOrderMonth,
+    SyncedOrderClaim,
+]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.errors import Rejected
 from connectors.oauth_service import AccountServiceClient, rejection
 
 
@@ -36,6 +38,34 @@ class CrmClient(AccountServiceClient):
 
     async def upsert_product(self, user_token: str, product: dict[str, Any]) -> dict[str, Any]:
         return await self.upsert("/api/v1/products", product, token=user_token)
+
+    async def upsert_products(
+        self, user_token: str, products: Sequence[dict[str, Any]]
+    ) -> tuple[dict[str, str], dict[str, Rejected]]:
+        """Creates or updates up to 100 products by external id in one call (catalog import).
+
+        Returns the CRM id of each written product and the refusal of each refused one,
+        both by external id.
+        """
+        answer = await self.json(
+            "POST",
+            "/api/v1/products/batch",
+            token=user_token,
+            json={"products": list(products)},
+            ok=(200,),
+        )
+        written = {str(row["external_id"]): str(row["id"]) for row in answer["data"]}
+        refused = {
+            str(products[int(row["index"])].get("external_id")): Rejected(
+                self.system,
+                "; ".join(f"{e.get('field')}: {e.get('message')}" for e in row["errors"]),
+                status_code=422,
+                code="validation_failed",
+                fields={str(e.get("field")): str(e.get("message")) for e in row["errors"]},
+            )
+            for row in answer["errors"]
+        }
+        return written, refused
 
     async def upsert_campaign(self, user_token: str, campaign: dict[str, Any]) -> dict[str, Any]:
         return await self.upsert("/api/v1/campaigns", campaign, token=user_token)
@@ -73,4 +103,44 @@ class CrmClient(AccountServiceClient):
             f"/api/v1/campaigns/{campaign_id}/payment-processors",
             token=user_token,
             json={"processor_ids": processor_ids},
+        )
+
+    async def subscribe_webhooks(self, user_token: str, url: str, topics: Sequence[str]) -> None:
+        """Subscribes once per URL: a repeat meets the CRM's 409 for that URL and keeps the subscription."""
+        await self.create("/api/v1/webhooks", {"url": url, "topics": list(topics)}, token=user_token)
+
+    async def upsert_customer(self, user_token: str, customer: dict[str, Any]) -> dict[str, Any]:
+        return await self.upsert("/api/v1/customers", customer, token=user_token)
+
+    async def find_customer(self, user_token: str, external_id: str) -> dict[str, Any] | None:
+        return await self.find_by_external_id("/api/v1/customers", external_id, token=user_token)
+
+    async def delete_customer(self, user_token: str, customer_id: str) -> None:
+        await self.json("DELETE", f"/api/v1/customers/{customer_id}", token=user_token, ok=(200, 204, 404))
+
+    async def upsert_order(self, user_token: str, order: dict[str, Any]) -> dict[str, Any]:
+        return await self.upsert("/api/v1/orders", order, token=user_token)
+
+    async def find_order(self, user_token: str, external_id: str) -> dict[str, Any] | None:
+        return await self.find_by_external_id("/api/v1/orders", external_id, token=user_token)
+
+    async def get(self, user_token: str, path: str) -> dict[str, Any] | None:
+        response = await self.call("GET", path, token=user_token)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise rejection(self.system, response)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def order_fulfillments(self, user_token: str, order_id: str) -> list[dict[str, Any]]:
+        page = await self.json("GET", f"/api/v1/orders/{order_id}/fulfillments", token=user_token)
+        rows: list[dict[str, Any]] = page["data"]
+        return rows
+
+    async def create_fulfillment(
+        self, user_token: str, order_id: str, fulfillment: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await self.json(
+            "POST", f"/api/v1/orders/{order_id}/fulfillments", token=user_token, json=fulfillment
         )

@@ -27,6 +27,16 @@ class RateLimited(ExternalServiceError):
 class Rejected(ExternalServiceError):
     """The system understood the request and refused it; retrying the same will not help."""
 
-    def __init__(self, system: str, message: str, *, status_code: int | None = None, code: str = "") -> None:
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str = "",
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(system, message, status_code=status_code)
         self.code = code
+        # field -> the service's message about it, for validation answers
+        self.fields = fields or {}

@@ -211,12 +211,17 @@ def rejection(system: str, response: httpx.Response) -> Rejected:
         body = response.json()
     except ValueError:
         body = {}
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if errors:
-        message = "; ".join(f"{error.get('field')}: {error.get('message')}" for error in errors)
+    if not isinstance(body, dict):
+        body = {}
+    errors = body.get("errors")
+    fields = {str(e.get("field")): str(e.get("message")) for e in errors} if isinstance(errors, list) else {}
+    if fields:
+        message = "; ".join(f"{field}: {text}" for field, text in fields.items())
     else:
         message = str(body.get("message") or body.get("error") or f"answered {response.status_code}")
-    return Rejected(system, message, status_code=response.status_code, code=str(body.get("error", "")))
+    return Rejected(
+        system, message, status_code=response.status_code, code=str(body.get("error", "")), fields=fields
+    )
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,21 @@ class ShopifyClient:
                     await self.limiter.sleep(throttled.retry_after_seconds)
         raise RateLimited(SYSTEM, patience)
 
+    async def mutate(
+        self, shop: str, access_token: str, mutation: str, variables: dict[str, Any], root: str
+    ) -> dict[str, Any]:
+        """Runs a mutation and returns its payload; the mutation's userErrors become `Rejected`."""
+        result = await self.graphql(shop, access_token, mutation, variables)
+        payload: dict[str, Any] = result.data.get(root) or {}
+        errors = payload.get("userErrors") or []
+        if errors:
+            fields = {
+                ".".join(map(str, error.get("field") or [])) or root: str(error["message"])
+                for error in errors
+            }
+            raise Rejected(SYSTEM, "; ".join(fields.values()), code="user_errors", fields=fields)
+        return payload
+
     async def _graphql_once(
         self, shop: str, access_token: str, query: str, variables: dict[str, Any] | None
     ) -> GraphQLResult:

@@ -1,70 +1,179 @@
-"""Keep Products Synchronized, Shopify → CRM: a product change updates the funnel's CRM products.
+"""Keep Products Synchronized, both ways, for the variants live funnels sell.
 
-Only live funnels with the setting on, and only the variants they sell, are written.
-Each write is skipped when its content equals what was last written (echo suppression).
+Shopify → CRM: a product created, updated or deleted in Shopify updates the funnel's CRM
+products (a deleted product's CRM products are deactivated, never removed: campaigns
+still refer to them). CRM → Shopify: a price, SKU or barcode edited in the CRM is written
+to the Shopify variant. Each entity's link remembers the synced content, so unchanged
+content and our own writes echoing back are not written again.
+
+An event only says that a product changed: what is synced is the product as its side holds
+it now, read back when the event is handled. Webhooks come more than once and out of order,
+and our own writes echo back late; copying an event's (possibly stale) content would write
+an older price over a newer one, and with several values in flight the two sides would
+echo them back and forth for ever.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 
-from funnels.tables import Funnel, Upsell
+from connectors.errors import Rejected
+from funnels.reconciliation import VARIANTS_QUERY
+from funnels.sync_gate import FunnelSync, live_funnels
 from iam.context import IamContext
 from iam.provisioning import account_user_token
+from iam.tokens import with_shop_token
+from sync import activity, links
 from sync.inbox import InboxEventData
-from sync.jobs import utcnow
-from sync.mappers import content_hash, crm_products_from_shopify
-from sync.tables import SyncState
+from sync.mappers import crm_product_from_graphql, crm_products_from_shopify, product_canonical
 
 log = structlog.get_logger("funnels.product_sync")
-DIRECTION = "shopify-to-crm"
+ENTITY = "product"
+TO_CRM, TO_SHOPIFY = "shopify-to-crm", "crm-to-shopify"
+
+VARIANTS_UPDATE = """
+mutation SyncVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id }
+    userErrors { field message }
+  }
+}
+"""
 
 
-async def _synced_variants(shop_domain: str, product_gid: str) -> dict[str, str]:
-    """Variant ids of this product sold by live funnels that keep products in sync → currency."""
-    funnels = await Funnel.select(
-        Funnel.id, Funnel.currency, Funnel.main_product_id, Funnel.main_variant_id
-    ).where(
-        (Funnel.shop_domain == shop_domain) & (Funnel.status == "live") & Funnel.keep_products_synced.eq(True)
-    )
-    if not funnels:
-        return {}
-    currencies = {row["id"]: row["currency"] for row in funnels}
-    variants = {
-        row["main_variant_id"]: row["currency"] for row in funnels if row["main_product_id"] == product_gid
+def _synced_variants(funnels: list[FunnelSync]) -> dict[str, str]:
+    """Variant ids sold by live funnels that keep products in sync → the funnel's currency."""
+    return {
+        variant: funnel.currency
+        for funnel in funnels
+        if funnel.keep_products_synced
+        for variant in funnel.variant_ids
     }
-    upsells = await Upsell.select(Upsell.variant_id, Upsell.funnel).where(
-        (Upsell.funnel.is_in(list(currencies))) & (Upsell.product_id == product_gid)
-    )
-    variants.update({row["variant_id"]: currencies[row["funnel"]] for row in upsells})
-    return variants
+
+
+def _product_gid(payload: dict[str, Any]) -> str:
+    return str(payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{payload.get('id')}")
 
 
 async def sync_product_to_crm(iam: IamContext, event: InboxEventData) -> None:
     shop_domain = event.shop_domain
-    product_gid = str(
-        event.payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{event.payload.get('id')}"
-    )
     if not shop_domain:
         return
-    variants = await _synced_variants(shop_domain, product_gid)
-    if not variants:
+    variants = _synced_variants(await live_funnels(shop_domain))
+    store_url = iam.shopify.shop_url(shop_domain, "")
+    variant_ids = [
+        body["external_id"]
+        for body in crm_products_from_shopify(event.payload, "", store_url)
+        if body["external_id"] in variants
+    ]
+    if not variant_ids:
+        return
+    current = await with_shop_token(
+        iam,
+        shop_domain,
+        lambda token: iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": variant_ids}),
+    )
+    bodies = [  # as Shopify holds them now; a variant deleted since is the delete flow's
+        crm_product_from_graphql(node["product"], node, variants[node["id"]], store_url)
+        for node in current.data.get("nodes") or []
+        if node and node.get("id") in variants
+    ]
+    if not bodies:
         return
     token = await account_user_token(iam, shop_domain, "crm")
-    store_url = iam.shopify.shop_url(shop_domain, "")
-    currency = next(iter(variants.values()))
-    for body in crm_products_from_shopify(event.payload, currency, store_url, set(variants)):
-        key = f"{DIRECTION}:{shop_domain}:{body['external_id']}"
-        digest = content_hash(body)
-        state = await SyncState.select(SyncState.content_hash).where(SyncState.key == key).first()
-        if state is not None and state["content_hash"] == digest:
+    for body in bodies:
+        canonical = product_canonical(body)
+        link = await links.by_shopify_id(shop_domain, ENTITY, body["external_id"])
+        if link is not None and link.unchanged(canonical):
             continue  # nothing changed for the CRM, or our own write coming back
-        product = await iam.crm.upsert_product(token, body)
-        await SyncState.insert(
-            SyncState(key=key, content_hash=digest, remote_id=str(product["id"]), synced_at=utcnow())
-        ).on_conflict(
-            target=SyncState.key,
-            action="DO UPDATE",
-            values=[SyncState.content_hash, SyncState.remote_id, SyncState.synced_at],
+        try:
+            product = await iam.crm.upsert_product(token, body)
+        except Rejected as refused:
+            await activity.record_rejection(
+                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event.id
+            )
+            continue
+        await links.save(
+            shop_domain,
+            ENTITY,
+            shopify_id=body["external_id"],
+            crm_id=str(product["id"]),
+            canonical=canonical,
         )
-        log.info("product_synced", shop=shop_domain, variant=body["external_id"])
+        await activity.record(shop_domain, ENTITY, TO_CRM, body["external_id"], activity.SYNCED)
+        log.info("product_synced", shop=shop_domain, variant=body["external_id"], direction=TO_CRM)
+
+
+async def deactivate_deleted_product(iam: IamContext, event: InboxEventData) -> None:
+    """A product deleted in Shopify: its funnel variants' CRM products stop being sold."""
+    shop_domain = event.shop_domain
+    if not shop_domain:
+        return
+    funnels = [f for f in await live_funnels(shop_domain) if f.keep_products_synced]
+    product_gid = _product_gid(event.payload)
+    token: str | None = None
+    for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
+        link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
+        if link is None or link.crm_id is None:
+            continue
+        token = token or await account_user_token(iam, shop_domain, "crm")
+        product = await iam.crm.get(token, f"/api/v1/products/{link.crm_id}")
+        if product is None or product.get("product_external_id") != product_gid or not product.get("active"):
+            continue
+        body = {key: product[key] for key in product_canonical(product)} | {"active": False}
+        await iam.crm.upsert_product(token, body)
+        await links.save(
+            shop_domain, ENTITY, shopify_id=variant_id, crm_id=link.crm_id, canonical=product_canonical(body)
+        )
+        await activity.record(
+            shop_domain,
+            ENTITY,
+            TO_CRM,
+            variant_id,
+            activity.SYNCED,
+            "Deleted in Shopify: the CRM product was deactivated.",
+        )
+
+
+async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> None:
+    """A CRM product edit (price, SKU, barcode) written to the Shopify variant it mirrors."""
+    shop_domain = event.shop_domain
+    product = event.payload.get("data") or {}
+    variant_id = str(product.get("external_id") or "")
+    if not shop_domain or not variant_id.startswith("gid://shopify/ProductVariant/"):
+        return
+    if variant_id not in _synced_variants(await live_funnels(shop_domain)):
+        return
+    token = await account_user_token(iam, shop_domain, "crm")
+    product = await iam.crm.get(token, f"/api/v1/products/{product.get('id')}") or {}
+    if product.get("external_id") != variant_id:
+        return  # deleted in the CRM since, or no longer this variant's product
+    canonical = product_canonical(product)
+    link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
+    if link is not None and link.unchanged(canonical):
+        return  # our own write to the CRM, echoing back
+    variant: dict[str, Any] = {"id": variant_id, "price": canonical["price"], "barcode": canonical["barcode"]}
+    if canonical["sku"]:
+        variant["inventoryItem"] = {"sku": canonical["sku"]}
+    try:
+        await with_shop_token(
+            iam,
+            shop_domain,
+            lambda token: iam.shopify.mutate(
+                shop_domain,
+                token,
+                VARIANTS_UPDATE,
+                {"productId": product.get("product_external_id"), "variants": [variant]},
+                "productVariantsBulkUpdate",
+            ),
+        )
+    except Rejected as refused:
+        await activity.record_rejection(shop_domain, ENTITY, TO_SHOPIFY, variant_id, refused, event.id)
+        return
+    await links.save(
+        shop_domain, ENTITY, shopify_id=variant_id, crm_id=str(product.get("id")), canonical=canonical
+    )
+    await activity.record(shop_domain, ENTITY, TO_SHOPIFY, variant_id, activity.SYNCED)
+    log.info("product_synced", shop=shop_domain, variant=variant_id, direction=TO_SHOPIFY)

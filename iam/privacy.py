@@ -11,7 +11,7 @@ from iam.tables import ExternalAccount, OAuthState, PrivacyRequest, Shop
 from iam.tokens import utcnow
 from sync.inbox import InboxEventData
 from sync.jobs import cancel_jobs_of_shop, write_transaction
-from sync.tables import InboxEvent, Job
+from sync.tables import InboxEvent, Job, Reconciliation, SyncActivity, SyncLink
 
 log = structlog.get_logger("funnelsync.privacy")
 
@@ -96,6 +96,15 @@ async def handle_customer_redact(event: InboxEventData) -> None:
             .where(_customer_events(shop_domain, customer_id, order_ids) & (InboxEvent.id != event.id))
             .returning(InboxEvent.id)
         )
+        customer_gid = f"gid://shopify/Customer/{customer_id}"
+        await SyncLink.delete().where(
+            (SyncLink.shop_domain == shop_domain)
+            & (SyncLink.entity_type == "customer")
+            & (SyncLink.shopify_id == customer_gid)
+        )
+        await SyncActivity.delete().where(
+            (SyncActivity.shop_domain == shop_domain) & (SyncActivity.entity_ref == customer_gid)
+        )
         # The request itself names the customer: keep only its id, drop the contact details.
         await InboxEvent.update({InboxEvent.payload: {"customer": {"id": customer_id}}}).where(
             InboxEvent.id == event.id
@@ -117,6 +126,8 @@ async def handle_shop_redact(event: InboxEventData) -> None:
         await end_sessions_of_shop(shop_domain)
         await Job.delete().where(Job.shop_domain == shop_domain)
         await InboxEvent.delete().where(InboxEvent.shop_domain == shop_domain)
+        for table in (SyncLink, SyncActivity, Reconciliation):
+            await table.delete().where(table.shop_domain == shop_domain)
         await OAuthState.delete().where(OAuthState.shop_domain == shop_domain)
         await Shop.delete().where(Shop.domain == shop_domain)  # its accounts cascade
         await PrivacyRequest.insert(

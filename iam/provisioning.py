@@ -8,7 +8,7 @@ Jobs retry with backoff; the merchant watches the progress and can retry a failu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -18,13 +18,26 @@ from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
 from iam.tables import ExternalAccount, Shop
 from iam.tokens import utcnow, with_shop_token
-from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, write_transaction
-from sync.topics import SHOPIFY_WEBHOOK_TOPICS
+from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, schedule_once, write_transaction
+from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE, SHOPIFY_WEBHOOK_TOPICS
 
 log = structlog.get_logger("funnelsync.provisioning")
 
 JOB_PROVISION_ACCOUNT = "iam.provision_account"
 JOB_REGISTER_WEBHOOKS = "iam.register_webhooks"
+JOB_REGISTER_CRM_WEBHOOKS = "iam.register_crm_webhooks"
+FIRST_RECONCILIATION_DELAY = timedelta(hours=1)
+# What the CRM tells us about: the merchant's changes made in the CRM flow back to Shopify.
+CRM_WEBHOOK_TOPICS = (
+    "product.updated",
+    "product.deleted",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.created",
+    "order.updated",
+    "fulfillment.created",
+)
 PROVISION_MAX_ATTEMPTS = 6
 
 SYSTEM_LABELS = {"crm": "CRM account", "templates": "Page builder account"}
@@ -145,7 +158,18 @@ async def provision_account(ctx: IamContext, job: JobContext) -> None:
         status = FAILED if job.is_last_attempt else PENDING
         await _record_failure(where, status, job.attempt, _merchant_message(system, exc))
         raise
-    await store_account_token(ctx, shop_domain, system, account.id, token, attempts=job.attempt)
+    async with write_transaction():
+        await store_account_token(ctx, shop_domain, system, account.id, token, attempts=job.attempt)
+        if system == "crm":
+            await enqueue(
+                JOB_REGISTER_CRM_WEBHOOKS,
+                {},
+                shop_domain=shop_domain,
+                ordering_key=f"crm-webhooks:{shop_domain}",
+            )
+            # The initial catalog import into the CRM (seeds/003), then the first reconciliation.
+            await schedule_once(JOB_IMPORT_CATALOG, shop_domain)
+            await schedule_once(JOB_RECONCILE, shop_domain, delay=FIRST_RECONCILIATION_DELAY)
     log.info("account_provisioned", shop=shop_domain, system=system)
 
 
@@ -229,6 +253,23 @@ class AccountProgress:
     label: str
     status: str
     message: str | None
+
+
+async def register_crm_webhooks(ctx: IamContext, job: JobContext) -> None:
+    shop_domain = str(job.shop_domain)
+    token = await account_user_token(ctx, shop_domain, "crm")
+    await ctx.crm.subscribe_webhooks(token, f"{ctx.app_base_url}/webhooks/crm", CRM_WEBHOOK_TOPICS)
+    log.info("crm_webhooks_registered", shop=shop_domain)
+
+
+async def shop_of_crm_account(account_id: str) -> str | None:
+    """The shop whose CRM user is `account_id` (CRM webhooks name the account, not the shop)."""
+    row = (
+        await ExternalAccount.select(ExternalAccount.shop.domain)
+        .where((ExternalAccount.system == "crm") & (ExternalAccount.remote_id == account_id))
+        .first()
+    )
+    return str(row["shop.domain"]) if row else None
 
 
 async def setup_progress(shop_domain: str) -> list[AccountProgress]:

@@ -22,7 +22,7 @@ from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
 T = TypeVar("T")
-SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103}
+SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103, "stripe": 8104}
 
 
 def migrate() -> None:
@@ -58,7 +58,8 @@ def run_worker() -> None:
     """A worker process of its own (set RUN_WORKER=false on the app processes)."""
 
     async def work(app: Litestar) -> None:
-        await app.state.worker.run_forever()
+        concurrency = app.state.settings.worker_concurrency
+        await asyncio.gather(*(app.state.worker.run_forever() for _ in range(concurrency)))
 
     _with_app(work)
 
@@ -117,6 +118,11 @@ def dev(port: int) -> None:
     os.environ.setdefault("SHOPIFY_SANDBOX_URL", f"{shopify}/")
     os.environ.setdefault("CRM_BASE_URL", sandbox_urls["crm"])
     os.environ.setdefault("TEMPLATES_BASE_URL", sandbox_urls["templates"])
+    # The Stripe sandbox's key and the webhook secret the launcher registers its endpoint with;
+    # BILLING_PROVIDER=stripe makes it charge new subscriptions (Shopify's Billing API otherwise).
+    os.environ.setdefault("STRIPE_API_BASE", sandbox_urls["stripe"])
+    os.environ.setdefault("STRIPE_API_KEY", "sk_test_sandbox")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_sandbox")
     os.environ.setdefault("LOG_JSON", "false")
     load_settings()  # fail before starting anything when a setting is wrong
     migrate()
@@ -134,7 +140,11 @@ def dev(port: int) -> None:
     )
     try:
         print(f"\n  App:              {app_url}/", flush=True)
-        print(f"  Start here (Shopify sandbox): {shopify}/\n", flush=True)
+        print(f"  Start here (Shopify sandbox): {shopify}/", flush=True)
+        print(
+            f"  Stripe sandbox:   {sandbox_urls['stripe']}/ (billing with BILLING_PROVIDER=stripe)\n",
+            flush=True,
+        )
         serve("127.0.0.1", port)
     finally:
         sandboxes.terminate()

@@ -1,4 +1,5 @@
-"""The admin area: its own users and sessions, plans, shops, dead letters and the audit log."""
+"""The admin area: its own users and sessions, plans, shops, subscriptions, dead letters and the
+audit log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
+from piccolo.query.functions.aggregate import Count
 
 from billing.plans import (
     BILLING_CURRENCIES,
@@ -23,10 +25,13 @@ from billing.plans import (
     set_archived,
     update_plan,
 )
+from billing.services import current_subscriptions_by_shop, list_subscriptions
+from funnels.tables import Funnel
 from iam.admin import admin_email, audit_log, authenticate, record_audit
 from iam.sessions import RotatingSessionConfig, rotate_session_id
 from iam.tables import Shop
-from sync.jobs import dead_letters, replay_dead_letter
+from sync.activity import DIRECTION_LABELS, ENTITY_LABELS, sync_overview
+from sync.jobs import dead_letters, replay_dead_letter, utcnow
 
 log = structlog.get_logger("funnelsync.admin")
 
@@ -180,7 +185,37 @@ class AdminController(Controller):
         rows = await Shop.select(
             Shop.domain, Shop.name, Shop.plan_tier, Shop.connection, Shop.installed_at, Shop.uninstalled_at
         ).order_by(Shop.domain)
-        return admin_page("shops", admin, shops=rows)
+        funnels: dict[str, dict[str, int]] = {}
+        for row in await Funnel.select(
+            Funnel.shop_domain, Funnel.status, Count(Funnel.id, alias="n")
+        ).group_by(Funnel.shop_domain, Funnel.status):
+            funnels.setdefault(row["shop_domain"], {})[row["status"]] = int(row["n"])
+        return admin_page(
+            "shops",
+            admin,
+            shops=rows,
+            subscriptions=await current_subscriptions_by_shop(),
+            funnels=funnels,
+            now=utcnow(),
+        )
+
+    @get("/subscriptions")
+    async def subscriptions(self, admin: AdminEmail) -> Template:
+        return admin_page("subscriptions", admin, subscriptions=await list_subscriptions(), now=utcnow())
+
+    @get("/sync")
+    async def sync(self, admin: AdminEmail) -> Template:
+        now = utcnow()
+        shops, failures = await sync_overview(now)
+        return admin_page(
+            "sync",
+            admin,
+            shops=shops,
+            failures=failures,
+            now=now,
+            entity_labels=ENTITY_LABELS,
+            direction_labels=DIRECTION_LABELS,
+        )
 
     @get("/dead-letters")
     async def letters(self, admin: AdminEmail) -> Template:

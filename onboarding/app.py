@@ -21,8 +21,9 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from billing.controllers import BillingController
+from billing.controllers import BillingController, StripeWebhookController
 from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
+from funnels.sync_health import FunnelSyncHealthController
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -34,7 +35,14 @@ from iam.housekeeping import sweep_expired
 from iam.sessions import DatabaseSessionStore, RotatingSessionConfig
 from iam.tables import AdminSession
 from onboarding.admin import ADMIN_SESSION_COOKIE, admin_router
-from onboarding.composition import Transports, build_iam_context, build_worker, close_clients, signing_key
+from onboarding.composition import (
+    Transports,
+    build_billing_providers,
+    build_iam_context,
+    build_worker,
+    close_clients,
+    signing_key,
+)
 from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
 from onboarding.errors import EXCEPTION_HANDLERS
@@ -42,8 +50,10 @@ from onboarding.observability import RequestContext, configure_logging
 from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
+from sync.activity import prune_history
 from sync.controllers import WebhookController
 from sync.inbox import InboxWriter
+from sync.jobs import utcnow
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
@@ -57,7 +67,7 @@ HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
 async def sweep_periodically() -> None:
     while True:
         try:
-            removed = await sweep_expired()
+            removed = await sweep_expired() + await prune_history(utcnow())
             if removed:
                 log.info("expired_rows_removed", rows=removed)
         except Exception:  # a database hiccup must not end housekeeping
@@ -72,12 +82,16 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     bind_tables(engine, registry)
     key = signing_key(settings)
     iam = build_iam_context(settings, key, transports or {})
-    worker = build_worker(iam)
+    billing = build_billing_providers(settings, iam)
+    worker = build_worker(iam, billing, settings)
 
     @asynccontextmanager
     async def background_worker(app: Litestar) -> AsyncIterator[None]:
         tasks = (
-            [asyncio.create_task(worker.run_forever()), asyncio.create_task(sweep_periodically())]
+            [
+                *(asyncio.create_task(worker.run_forever()) for _ in range(settings.worker_concurrency)),
+                asyncio.create_task(sweep_periodically()),
+            ]
             if settings.run_worker
             else []
         )
@@ -89,6 +103,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await close_clients(iam)
+            await billing.aclose()
 
     @asynccontextmanager
     async def database_pool(app: Litestar) -> AsyncIterator[None]:
@@ -145,8 +160,10 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
+            FunnelSyncHealthController,
             admin_router(admin_session_config),
             BillingController,
+            StripeWebhookController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(
@@ -156,7 +173,9 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "signing_key": key,
                 "worker": worker,
                 "iam": iam,
+                "billing": billing,
                 "shopify_webhook_secrets": settings.shopify_webhook_secrets,
+                "crm_webhook_secrets": (settings.crm_client_secret,),
                 "inbox": InboxWriter(),
             }
         ),

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import partial
 
 import httpx
 from joserfc.jwk import ECKey
 
-from billing.services import TOPIC_HANDLERS as BILLING_TOPIC_HANDLERS
+from billing.provider import Billing, build_billing
+from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
-from funnels.product_sync import sync_product_to_crm
+from funnels import catalog_import, crm_changes, order_sync, product_sync, reconciliation
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from iam.context import IamContext
 from iam.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
 from iam.provisioning import (
     JOB_PROVISION_ACCOUNT,
+    JOB_REGISTER_CRM_WEBHOOKS,
     JOB_REGISTER_WEBHOOKS,
     provision_account,
+    register_crm_webhooks,
     register_webhooks,
 )
 from iam.signing import load_or_create_signing_key
@@ -27,6 +31,7 @@ from iam.vault import KeyRing, Vault
 from onboarding.settings import Environment, Settings
 from sync.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
 from sync.jobs import JobHandler, Worker
+from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE
 
 # Tests hand in ASGI transports so the app reaches in-process sandboxes.
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -77,21 +82,76 @@ async def close_clients(iam: IamContext) -> None:
     await iam.templates.aclose()
 
 
-def job_handlers(iam: IamContext) -> dict[str, JobHandler]:
-    sync_product = partial(sync_product_to_crm, iam)
+def sync_topic_handlers(iam: IamContext) -> dict[str, TopicHandler]:
+    """Each webhook topic of the two-way sync and the flow that applies it."""
+    flows = {
+        "shopify:products/create": product_sync.sync_product_to_crm,
+        "shopify:products/update": product_sync.sync_product_to_crm,
+        "shopify:products/delete": product_sync.deactivate_deleted_product,
+        "shopify:customers/create": order_sync.sync_customer_to_crm,
+        "shopify:customers/update": order_sync.sync_customer_to_crm,
+        "shopify:customers/delete": order_sync.delete_customer_in_crm,
+        "shopify:orders/create": order_sync.sync_order_to_crm,
+        "shopify:orders/updated": order_sync.sync_order_to_crm,
+        "shopify:fulfillments/create": order_sync.sync_fulfillment_to_crm,
+        "shopify:fulfillments/update": order_sync.sync_fulfillment_to_crm,
+        "crm:product.updated": product_sync.sync_product_to_shopify,
+        "crm:customer.created": crm_changes.sync_customer_to_shopify,
+        "crm:customer.updated": crm_changes.sync_customer_to_shopify,
+        "crm:customer.deleted": crm_changes.delete_customer_in_shopify,
+        "crm:order.created": crm_changes.sync_order_to_shopify,
+        "crm:fulfillment.created": crm_changes.sync_fulfillment_to_shopify,
+    }
+    return {
+        **{topic: partial(flow, iam) for topic, flow in flows.items()},
+        "shopify:bulk_operations/finish": catalog_import.bulk_operation_finished,
+    }
+
+
+def job_handlers(
+    iam: IamContext, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
+) -> dict[str, JobHandler]:
     topic_handlers: dict[str, TopicHandler] = {
         **PRIVACY_TOPIC_HANDLERS,
-        **BILLING_TOPIC_HANDLERS,
-        "shopify:products/create": sync_product,
-        "shopify:products/update": sync_product,
+        **billing.topic_handlers(),
+        **sync_topic_handlers(iam),
     }
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         JOB_REGISTER_WEBHOOKS: partial(register_webhooks, iam),
+        JOB_REGISTER_CRM_WEBHOOKS: partial(register_crm_webhooks, iam),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, topic_handlers),
         JOB_PUBLISH_FUNNEL: partial(run_publish, iam),
+        JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, iam, refresh=catalog_refresh),
+        catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
+            catalog_import.import_catalog_bulk, iam, refresh=catalog_refresh
+        ),
+        JOB_RECONCILE: partial(reconciliation.reconcile, iam),
     }
 
 
-def build_worker(iam: IamContext) -> Worker:
-    return Worker(job_handlers(iam))
+def build_worker(iam: IamContext, billing: Billing, settings: Settings) -> Worker:
+    return Worker(job_handlers(iam, billing, timedelta(hours=settings.catalog_refresh_hours)))
+
+
+def build_billing_providers(settings: Settings, iam: IamContext) -> Billing:
+    """The billing providers: Shopify always, Stripe when STRIPE_API_KEY is set."""
+    stripe_config = (
+        StripeConfig(
+            api_key=settings.stripe_api_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_version=settings.stripe_api_version,
+            api_base=settings.stripe_api_base,
+            app_base_url=settings.app_base_url,
+            timeout_seconds=settings.external_timeout_seconds,
+        )
+        if settings.stripe_api_key
+        else None
+    )
+    return build_billing(
+        default=settings.billing_provider,
+        iam=iam,
+        grace_days=settings.billing_grace_days,
+        test_charges=not settings.is_production,
+        stripe_config=stripe_config,
+    )

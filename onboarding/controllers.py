@@ -8,6 +8,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.response import Template
 
+from billing.services import payment_notice
 from funnels.services import list_funnels
 from iam.controllers import ShopDomain, current_shop
 from iam.provisioning import READY, setup_progress
@@ -67,5 +68,6 @@ class DashboardController(Controller):
                 "crm_ready": any(item.system == "crm" and item.status == READY for item in progress),
                 "setup_done": all(item.status == READY for item in progress),
                 "funnels": await list_funnels(shop_domain),
+                "payment_notice": await payment_notice(shop_domain),
             },
         )

@@ -21,6 +21,16 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def stripe_page_origins(settings: Settings) -> list[str]:
+    """Stripe's hosted Checkout and Billing Portal, which billing forms redirect to (the
+    sandbox serves both from its API origin)."""
+    if not settings.stripe_api_key:
+        return []
+    if settings.stripe_api_base:
+        return [origin_of(settings.stripe_api_base)]
+    return ["https://checkout.stripe.com", "https://billing.stripe.com"]
+
+
 def content_security_policy(settings: Settings) -> str:
     # Product images come from the shop's CDN (https) or, in development, the sandbox.
     image_sources = ["'self'", "data:", "https:"]
@@ -33,12 +43,13 @@ def content_security_policy(settings: Settings) -> str:
         "style-src": ["'self'"],
         "img-src": image_sources,
         "connect-src": ["'self'"],
-        # "Open CRM" and "Choose plan" are forms answered by a redirect to the CRM or to
-        # Shopify's charge confirmation: browsers check that hop too.
+        # "Open CRM" and "Choose plan" are forms answered by a redirect to the CRM, to
+        # Shopify's charge confirmation or to Stripe's checkout: browsers check that hop too.
         "form-action": [
             "'self'",
             origin_of(settings.crm_base_url),
             origin_of(settings.shopify_shop_base_url),
+            *stripe_page_origins(settings),
         ],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

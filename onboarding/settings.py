@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,8 @@ DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa:
 DEVELOPMENT_SHOPIFY_SECRET = "dev-shopify-secret"  # noqa: S105
 DEVELOPMENT_CRM_SECRET = "dev-crm-secret"  # noqa: S105
 DEVELOPMENT_TEMPLATES_SECRET = "dev-templates-secret"  # noqa: S105
+# The Stripe API version the app speaks (the SDK's requests and the webhook endpoint's events).
+STRIPE_API_VERSION = "2026-10-28.endive"
 # A fixed, public key so development data survives restarts; production refuses it.
 DEVELOPMENT_VAULT_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZXktMzJieXQ"
 SUPPORTED_DATABASE_SCHEMES = ("sqlite:///", "postgres://", "postgresql://")
@@ -89,13 +91,40 @@ class Settings(BaseSettings):
         Path("var/app-signing-key.pem"),
         description="PEM EC P-256 private key signing JWT bearer assertions; created in development",
     )
+    catalog_refresh_hours: float = Field(
+        4.0, gt=0, le=24 * 7, description="How often the store's catalog is refreshed in the CRM"
+    )
     external_timeout_seconds: float = Field(
         10.0, gt=0, le=60, description="Timeout of each call to Shopify, the CRM and the template service"
     )
     run_worker: bool = Field(True, description="Run the job worker inside the app process")
+    worker_concurrency: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Jobs one worker process runs at once (a long import never blocks the rest)",
+    )
     shopify_sandbox_url: str = Field(
         "", description="Development only: the Shopify sandbox's start page, linked from home"
     )
+
+    # Billing: who charges new subscriptions, and Stripe's credentials when it does.
+    billing_provider: Literal["shopify", "stripe"] = Field(
+        "shopify", description="Who charges new subscriptions: shopify (Billing API) or stripe"
+    )
+    billing_grace_days: int = Field(
+        7, ge=0, le=60, description="Days a shop keeps its plan's limits after a failed payment"
+    )
+    stripe_api_key: str = Field(
+        "", description="Stripe secret key (sk_...); required for BILLING_PROVIDER=stripe"
+    )
+    stripe_webhook_secret: str = Field(
+        "", description="Signing secret (whsec_...) of the /webhooks/stripe endpoint; required with Stripe"
+    )
+    stripe_api_base: str = Field(
+        "", description="Stripe API base URL; empty for Stripe itself, the sandbox's URL in development"
+    )
+    stripe_api_version: str = Field(STRIPE_API_VERSION, description="Stripe API version, pinned")
 
     @field_validator("database_url")
     @classmethod
@@ -140,6 +169,17 @@ class Settings(BaseSettings):
             for name, (value, development_value) in development_values.items():
                 if value == development_value:
                     raise ValueError(f"{name} must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _stripe_is_configured(self) -> Self:
+        if self.billing_provider == "stripe":
+            if not self.stripe_api_key:
+                raise ValueError("STRIPE_API_KEY must be set when BILLING_PROVIDER=stripe")
+            if not self.stripe_webhook_secret:
+                raise ValueError("STRIPE_WEBHOOK_SECRET must be set when BILLING_PROVIDER=stripe")
+        if self.stripe_api_base and not self.stripe_api_base.startswith(("http://", "https://")):
+            raise ValueError("STRIPE_API_BASE must be an http(s) URL")
         return self
 
     @property

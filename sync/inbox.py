@@ -35,8 +35,16 @@ class InboxEventData:
 TopicHandler = Callable[[InboxEventData], Awaitable[None]]
 
 
-def entity_id_of(topic: str, payload: Mapping[str, Any]) -> str | None:
-    if topic.startswith("customers/"):
+def resource_of(topic: str) -> str:
+    """products/update (Shopify) and product.updated (CRM) are both about a product."""
+    return topic.replace(".", "/").split("/")[0].removesuffix("s")
+
+
+def entity_id_of(source: str, topic: str, payload: Mapping[str, Any]) -> str | None:
+    if source == "crm":
+        data = payload.get("data")
+        value = data.get("id") if isinstance(data, Mapping) else None
+    elif topic.startswith("customers/"):
         customer = payload.get("customer")
         value = customer.get("id") if isinstance(customer, Mapping) else payload.get("id")
     else:
@@ -75,7 +83,7 @@ async def store_events(events: Sequence[IncomingEvent]) -> list[bool]:
                         delivery_key=key,
                         topic=event.topic,
                         shop_domain=event.shop_domain,
-                        entity_id=entity_id_of(event.topic, event.payload),
+                        entity_id=entity_id_of(event.source, event.topic, event.payload),
                         payload=event.payload,
                     )
                     for key, event in first_of_key.items()
@@ -93,23 +101,15 @@ async def store_events(events: Sequence[IncomingEvent]) -> list[bool]:
 
 
 def inbox_job(event_id: int, event: IncomingEvent) -> Job:
-    entity_id = entity_id_of(event.topic, event.payload)
+    entity_id = entity_id_of(event.source, event.topic, event.payload)
     # Events about one entity are processed in the order they arrived.
-    ordering_key = f"{event.source}:{event.topic.split('/')[0]}:{entity_id}" if entity_id else None
+    ordering_key = f"{event.source}:{resource_of(event.topic)}:{entity_id}" if entity_id else None
     return new_job(
         JOB_PROCESS_INBOX_EVENT,
         {"event_id": event_id},
         shop_domain=event.shop_domain,
         ordering_key=ordering_key,
     )
-
-
-async def record_event(
-    *, source: str, delivery_id: str, topic: str, shop_domain: str | None, payload: dict[str, Any]
-) -> bool:
-    """Stores one event and queues its processing; False when this delivery was already stored."""
-    stored = await store_events([IncomingEvent(source, delivery_id, topic, shop_domain, payload)])
-    return stored[0]
 
 
 class InboxWriter:

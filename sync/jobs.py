@@ -27,6 +27,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from connectors.errors import RateLimited
 from sync.tables import Job
 
 log = structlog.get_logger("funnelsync.jobs")
@@ -139,6 +140,20 @@ async def enqueue(
     rows = await Job.insert(job).returning(Job.id)
     job_id: int = rows[0]["id"]
     return job_id
+
+
+async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
+    """A recurring per-shop job queued at most once: asking again moves it earlier, never adds one."""
+    run_at = utcnow() + delay
+    queued = (
+        await Job.select(Job.id, Job.run_at)
+        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == QUEUED))
+        .first()
+    )
+    if queued is None:
+        await enqueue(kind, {}, shop_domain=shop_domain, ordering_key=f"{kind}:{shop_domain}", run_at=run_at)
+    elif queued["run_at"] > run_at:
+        await Job.update({Job.run_at: run_at}).where(Job.id == queued["id"])
 
 
 @dataclass(frozen=True)
@@ -265,9 +280,11 @@ class Worker:
         heartbeat = asyncio.create_task(_heartbeat(job, self.worker_id, self.lease_seconds))
         try:
             await handler(job)
-        except RetryLater as wait:
-            await self._requeue(job, wait.delay_seconds, str(wait), count_attempt=False)
-            bound.info("job_deferred", delay_seconds=wait.delay_seconds, reason=str(wait))
+        except (RetryLater, RateLimited) as wait:
+            # Being asked to slow down is not a failure of the work: no attempt is used up.
+            delay = wait.delay_seconds if isinstance(wait, RetryLater) else wait.retry_after_seconds
+            await self._requeue(job, delay, str(wait), count_attempt=False)
+            bound.info("job_deferred", delay_seconds=delay, reason=str(wait))
         except PermanentJobError as exc:
             await self._dead(job, str(exc))
             bound.error("job_dead", reason=str(exc))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any
 
 DEFAULT_VARIANT_TITLE = "Default Title"
@@ -59,3 +60,58 @@ def crm_products_from_shopify(
 
 def content_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+PRODUCT_FIELDS = (
+    "external_id",
+    "product_external_id",
+    "sku",
+    "name",
+    "price",
+    "currency",
+    "image_url",
+    "barcode",
+    "options",
+    "active",
+    "stock",
+    "vendor",
+    "url",
+)
+
+
+def product_canonical(product: dict[str, Any]) -> dict[str, Any]:
+    """The synced fields of a CRM product (as sent or as the CRM returns it), comparable across sides."""
+    canonical = {field: product.get(field) for field in PRODUCT_FIELDS}
+    canonical["price"] = str(Decimal(str(canonical["price"])).quantize(Decimal("0.01")))
+    canonical["sku"] = canonical["sku"] or ""
+    canonical["options"] = dict(canonical["options"] or {})
+    canonical["active"] = bool(canonical["active"])
+    return canonical
+
+
+def crm_product_from_graphql(
+    product: dict[str, Any], variant: dict[str, Any], currency: str, store_url: str
+) -> dict[str, Any]:
+    """The CRM product of one variant read through GraphQL (catalog import, bulk JSONL lines).
+
+    Gives the same body as `crm_products_from_shopify` does for the webhook payload, so both
+    paths agree on the content hash.
+    """
+    options = {str(o["name"]): str(o["value"]) for o in variant.get("selectedOptions") or []}
+    image = variant.get("image") or product.get("featuredImage") or {}
+    handle = product.get("handle")
+    return {
+        "external_id": str(variant["id"]),
+        "product_external_id": str(product["id"]),
+        "sku": variant.get("sku") or "",
+        "name": variant_name(str(product.get("title", "")), list(options.values())),
+        "price": str(variant.get("price")),
+        "currency": currency,
+        "image_url": image.get("url"),
+        "barcode": variant.get("barcode"),
+        "options": options,
+        "active": str(product.get("status", "")).upper() == "ACTIVE",
+        "stock": variant.get("inventoryQuantity"),
+        "vendor": product.get("vendor"),
+        "url": f"{store_url}/products/{handle}" if handle else None,
+    }

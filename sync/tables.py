@@ -1,6 +1,6 @@
-"""Tables of the sync domain: the durable job queue and the webhook inbox."""
+"""Tables of the sync domain: job queue, webhook inbox, links between both sides, sync health."""
 
-from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -42,18 +42,52 @@ class InboxEvent(Table):
     processed_at = Timestamptz(null=True, default=None)
 
 
-class SyncState(Table):
-    """What was last written for an entity in one direction, as a content hash.
+class SyncLink(Table):
+    """One entity known on both sides: its Shopify id, its CRM id, and what was last synced.
 
-    A change arriving from the side we just wrote to, with the same content, is our own
-    write echoing back: it is not written again, so no ping-pong.
+    `content_hash` is the hash of the entity's synced fields as both sides last agreed.
+    A change arriving from either side with that same content is our own write echoing
+    back (or no change at all) and is not written again: no ping-pong.
     """
 
     id: Serial  # added by Piccolo; declared for the type checker
-    key = Varchar(length=300, unique=True, null=False)  # "{direction}:{shop}:{entity id}"
-    content_hash = Varchar(length=64, null=False)
-    remote_id = Varchar(length=120, null=True, default=None)
+    shop_domain = Varchar(length=255, null=False, index=True)
+    entity_type = Varchar(length=16, null=False)  # product, customer, order, fulfillment
+    shopify_id = Varchar(length=120, null=True, default=None)
+    crm_id = Varchar(length=120, null=True, default=None)
+    # "{shop}:{entity type}:{id}": one link per entity on each side.
+    shopify_key = Varchar(length=400, null=True, default=None, unique=True)
+    crm_key = Varchar(length=400, null=True, default=None, unique=True)
+    content_hash = Varchar(length=64, null=False, default="")
     synced_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [Job, InboxEvent, SyncState]
+class SyncActivity(Table):
+    """One outcome of syncing one entity: what sync health shows the merchant and operators."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False, index=True)
+    entity_type = Varchar(length=16, null=False)  # product, customer, order, fulfillment
+    direction = Varchar(length=16, null=False)  # shopify-to-crm, crm-to-shopify
+    entity_ref = Varchar(length=120, null=False)  # the entity's id on the side it came from
+    outcome = Varchar(length=16, null=False)  # synced, rejected, held
+    # What went wrong in words the merchant can act on; empty when synced.
+    reason = Text(null=False, default="")
+    inbox_event = Integer(null=True, default=None)  # the event to process again on retry
+    resolved = Boolean(null=False, default=False)
+    occurred_at = Timestamptz(null=False, default=TimestamptzNow(), index=True)
+
+
+class Reconciliation(Table):
+    """One run comparing both sides for a shop, and what it repaired."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False, index=True)
+    started_at = Timestamptz(null=False, default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    checked = Integer(null=False, default=0)
+    repairs = JSON(null=False, default="[]")  # [{"entity_type", "entity_ref", "what"}]
+    error = Text(null=True, default=None)
+
+
+TABLES: list[type[Table]] = [Job, InboxEvent, SyncLink, SyncActivity, Reconciliation]

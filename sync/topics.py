@@ -18,7 +18,12 @@ SHOPIFY_WEBHOOK_TOPICS: dict[str, str] = {
     "ORDERS_UPDATED": "Keep Orders Synchronized",
     "FULFILLMENTS_CREATE": "fulfillments to the CRM when the CRM does not fulfil",
     "FULFILLMENTS_UPDATE": "fulfillments to the CRM when the CRM does not fulfil",
+    "BULK_OPERATIONS_FINISH": "the catalog import's bulk file is ready",
 }
+
+# Queued by iam once the CRM account exists, run by the funnels domain's catalog import.
+JOB_IMPORT_CATALOG = "catalog.import"
+JOB_RECONCILE = "sync.reconcile"
 
 
 def rest_topic(graphql_topic: str) -> str:

@@ -1,20 +1,24 @@
-"""Subscribing through Shopify's Billing API (sandbox), entitlements at publish, webhook order."""
+"""Subscribing through Shopify's Billing API (sandbox), entitlements at publish, webhook order,
+cancelling, frozen subscriptions and their grace period, other shops' charges."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 
 from billing.plans import PlanForm, create_plan, set_archived
 from billing.services import entitlements
 from billing.tables import Subscription
 from funnels.tables import Funnel
+from sync.jobs import utcnow
 from tests.integration.funnels.test_publish import add_payment_processor, complete_wizard
-from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
+from tests.integration.funnels.test_wizard_first_steps import OTHER_SHOP, SHOP, post_form
 from tests.integration.iam.support import install_shop, post_webhook, sign_in
-from tests.stack import Stack, running_stack
+from tests.stack import SHOPIFY_URL, Stack, running_stack
 
 PRO = PlanForm.from_data(
     {
@@ -141,3 +145,82 @@ async def test_out_of_order_webhooks_end_in_the_latest_state(stack: Stack) -> No
     await stack.drain()
     assert (await Subscription.select(Subscription.status).first()) == {"status": "cancelled"}
     assert (await entitlements(SHOP)).plan_code == "free"
+
+
+async def the_subscription() -> dict[str, object]:
+    row = await Subscription.select().where(Subscription.shop_domain == SHOP).first()
+    assert row is not None
+    return row
+
+
+def status_event(gid: str, status: str, at: datetime) -> dict[str, object]:
+    return {"app_subscription": {"admin_graphql_api_id": gid, "status": status, "updated_at": at.isoformat()}}
+
+
+async def test_cancelling_the_paid_plan_returns_to_the_free_plan(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    page = await stack.client.get("/billing/")
+    assert f'name="subscription" value="{gid}"' in page.text
+    cancelled = await post_form(stack, "/billing/cancel", {"subscription": gid})
+    assert cancelled.status_code == 303  # type: ignore[attr-defined]
+    assert cancelled.headers["location"] == "/billing/"  # type: ignore[attr-defined]
+    assert (await the_subscription())["status"] == "cancelled"
+    assert (await entitlements(SHOP)).plan_code == "free"
+
+
+async def test_another_shops_charge_is_refused_in_webhooks_forms_and_returns(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    later = utcnow() + timedelta(minutes=5)
+    await post_webhook(
+        stack.client,
+        "app_subscriptions/update",
+        status_event(gid, "CANCELLED", later),
+        shop_domain=OTHER_SHOP,
+    )
+    await stack.drain()
+    assert (await the_subscription())["status"] == "active"
+
+    minted = await stack.shopify.post(f"/_sandbox/shops/{OTHER_SHOP}/tokens")
+    await install_shop(stack.app, OTHER_SHOP, access_token=minted.json()["access_token"])
+    await sign_in(stack.client, OTHER_SHOP)
+    refused = await post_form(stack, "/billing/cancel", {"subscription": gid})
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "could not find that subscription for your shop" in refused.text  # type: ignore[attr-defined]
+    returned = await stack.client.get(f"/billing/return?charge_id={gid.rsplit('/', 1)[1]}")
+    assert returned.headers["location"] == "/billing/?outcome=pending"
+    assert (await the_subscription())["status"] == "active"
+    assert await Subscription.count().where(Subscription.shop_domain == OTHER_SHOP) == 0
+
+
+async def test_frozen_subscription_warns_then_falls_back_to_free_until_active_again(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    frozen_at = utcnow() + timedelta(seconds=1)
+    await post_webhook(
+        stack.client, "app_subscriptions/update", status_event(gid, "FROZEN", frozen_at), shop_domain=SHOP
+    )
+    await stack.drain()
+    row = await the_subscription()
+    assert (row["status"], row["payment_failed_at"]) == ("frozen", frozen_at)
+    assert (await entitlements(SHOP)).plan_code == "pro"  # in the grace period
+    for path in ("/app/", "/billing/"):
+        page = await stack.client.get(path)
+        assert "Shopify could not charge your Pro plan" in page.text, path
+        assert "Update your payment method in your Shopify admin" in page.text, path
+    manage = await stack.client.get("/billing/manage")
+    assert manage.headers["location"] == f"{SHOPIFY_URL}/shops/{SHOP}/admin/settings/billing"
+
+    with time_machine.travel(frozen_at + timedelta(days=7, hours=1), tick=True):
+        await sign_in(stack.client, SHOP)
+        assert (await entitlements(SHOP)).plan_code == "free"
+        page = await stack.client.get("/billing/")
+        assert "Your shop has the free plan’s limits" in page.text
+        await post_webhook(
+            stack.client, "app_subscriptions/update", status_event(gid, "ACTIVE", utcnow()), shop_domain=SHOP
+        )
+        await stack.drain()
+        assert (await entitlements(SHOP)).plan_code == "pro"
+        assert (await the_subscription())["payment_failed_at"] is None
+        assert "Your last payment failed" not in (await stack.client.get("/app/")).text

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any, cast
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.mappers import content_hash, crm_products_from_shopify, variant_name
+from sync.mappers import (
+    content_hash,
+    crm_product_from_graphql,
+    crm_products_from_shopify,
+    product_canonical,
+    variant_name,
+)
 
 PAYLOAD = {
     "id": 7,
@@ -80,3 +89,44 @@ def test_a_default_variant_is_named_after_the_product_alone() -> None:
 )
 def test_content_hash_ignores_key_order(body: dict[str, object]) -> None:
     assert content_hash(body) == content_hash(dict(reversed(list(body.items()))))
+
+
+def test_the_webhook_and_the_graphql_reads_of_a_variant_agree_on_its_content() -> None:
+    """The catalog import (GraphQL) and the webhook must hash alike, or each would rewrite the other."""
+    from_webhook = crm_products_from_shopify(PAYLOAD, "USD", "https://shop")[0]
+    product = {
+        "id": "gid://shopify/Product/7",
+        "title": "Classic Tee",
+        "handle": "classic-tee",
+        "vendor": "Acme",
+        "status": "ACTIVE",
+        "featuredImage": {"url": "https://cdn/tee.png"},
+    }
+    variant = {
+        "id": "gid://shopify/ProductVariant/1",
+        "sku": "TEE-S-W",
+        "barcode": "123",
+        "price": "19.99",
+        "inventoryQuantity": 4,
+        "selectedOptions": [{"name": "Size", "value": "S"}, {"name": "Color", "value": "White"}],
+        "image": None,
+    }
+    from_graphql = crm_product_from_graphql(product, variant, "USD", "https://shop")
+    assert content_hash(product_canonical(from_graphql)) == content_hash(product_canonical(from_webhook))
+
+
+@given(
+    price=st.decimals(min_value="0.01", max_value="99999", places=2).map(str),
+    sku=st.text(alphabet="ABCDEFGHIJ-0123456789", max_size=12),
+    barcode=st.none() | st.text(alphabet="0123456789", min_size=8, max_size=13),
+)
+def test_a_variant_round_trip_through_the_crm_keeps_the_fields_written_back(
+    price: str, sku: str, barcode: str | None
+) -> None:
+    """Shopify → CRM → Shopify: what the CRM → Shopify flow writes equals what Shopify had."""
+    first = cast(list[dict[str, Any]], PAYLOAD["variants"])[0]
+    payload = {**PAYLOAD, "variants": [{**first, "price": price, "sku": sku, "barcode": barcode}]}
+    crm = product_canonical(crm_products_from_shopify(payload, "USD", "https://shop")[0])
+    assert crm["price"] == str(Decimal(price).quantize(Decimal("0.01")))
+    assert (crm["sku"], crm["barcode"]) == (sku, barcode)
+    assert product_canonical(crm) == crm  # the CRM's copy maps to the same content

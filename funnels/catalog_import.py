@@ -1,0 +1,249 @@
+"""The store's catalog in the CRM: imported on install, refreshed on a schedule and on demand.
+
+Up to 500 variants are read page by page right away (seeds/003). A bigger catalog is
+read with a bulk operation: Shopify prepares a JSON Lines file, announced by the
+`bulk_operations/finish` webhook (or found by polling), which is streamed line by line,
+one product and its variants at a time, so memory stays flat however big the store.
+Variants whose content the CRM already holds are not written again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from connectors.errors import ExternalServiceError, Rejected
+from iam.context import IamContext
+from iam.provisioning import account_user_token
+from iam.tokens import with_shop_token
+from sync import activity, links
+from sync.inbox import InboxEventData
+from sync.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once, utcnow
+from sync.mappers import crm_product_from_graphql, product_canonical
+from sync.tables import Job
+from sync.topics import JOB_IMPORT_CATALOG
+
+log = structlog.get_logger("funnels.catalog_import")
+JOB_IMPORT_CATALOG_BULK = "catalog.import_bulk"
+SYNCHRONOUS_VARIANT_LIMIT = 500
+BULK_POLL_SECONDS = 3.0
+DEFAULT_REFRESH = timedelta(hours=4)
+
+PRODUCT_FIELDS = "id title handle vendor status featuredImage { url }"
+VARIANT_FIELDS = "id title sku barcode price inventoryQuantity selectedOptions { name value } image { url }"
+CATALOG_PAGE = f"""
+query CatalogPage($after: String) {{
+  shop {{ currencyCode }}
+  products(first: 2, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      {PRODUCT_FIELDS}
+      variants(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ {VARIANT_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+BULK_QUERY = (
+    f"{{ products {{ edges {{ node {{ {PRODUCT_FIELDS} "
+    f"variants {{ edges {{ node {{ {VARIANT_FIELDS} }} }} }} }} }} }} }}"
+)
+BULK_RUN = """
+mutation CatalogBulk($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } }
+}
+"""
+BULK_STATUS = """
+query CatalogBulkStatus($id: ID!) {
+  shop { currencyCode }
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
+}
+"""
+
+
+CRM_BATCH = 100
+
+
+async def _shopify(
+    iam: IamContext, shop_domain: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    result = await with_shop_token(
+        iam, shop_domain, lambda token: iam.shopify.graphql(shop_domain, token, query, variables)
+    )
+    return result.data
+
+
+@dataclass
+class CatalogWriter:
+    """Sends changed variants to the CRM a hundred at a time; unchanged ones are not sent."""
+
+    iam: IamContext
+    shop_domain: str
+    variants: int = 0
+    written: int = 0
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    async def add(self, body: dict[str, Any]) -> None:
+        self.variants += 1
+        link = await links.by_shopify_id(self.shop_domain, "product", body["external_id"])
+        if link is not None and link.unchanged(product_canonical(body)):
+            return
+        self.pending.append(body)
+        if len(self.pending) >= CRM_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        token = await account_user_token(self.iam, self.shop_domain, "crm")
+        written, refused = await self.iam.crm.upsert_products(token, batch)
+        for body in batch:
+            crm_id = written.get(body["external_id"])
+            if crm_id is not None:
+                await links.save(
+                    self.shop_domain,
+                    "product",
+                    shopify_id=body["external_id"],
+                    crm_id=crm_id,
+                    canonical=product_canonical(body),
+                )
+        self.written += len(written)
+        self.rejected += len(refused)
+        for external_id, error in refused.items():
+            if len(self.reasons) < 5:
+                name = next(b["name"] for b in batch if b["external_id"] == external_id)
+                self.reasons.append(f"{name}: {activity.plain_reason('product', error)}")
+
+
+async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
+    await writer.flush()
+    shop_domain = writer.shop_domain
+    summary = f"Catalog {how}: {writer.variants} variants read, {writer.written} written to the CRM."
+    if writer.rejected:
+        reasons = " ".join(writer.reasons)
+        summary += f" {writer.rejected} refused by the CRM. {reasons}"
+    outcome = activity.REJECTED if writer.rejected else activity.SYNCED
+    await activity.record(shop_domain, "product", "shopify-to-crm", "catalog", outcome, summary)
+    await schedule_catalog_import(shop_domain, delay=refresh)
+    log.info("catalog_imported", shop=shop_domain, how=how, variants=writer.variants, written=writer.written)
+
+
+async def import_catalog(iam: IamContext, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH) -> None:
+    """Reads the catalog page by page (two products a page keeps each query under Shopify's
+    1,000-point limit); past 500 variants hands over to a bulk operation."""
+    shop_domain = str(job.shop_domain)
+    store_url = iam.shopify.shop_url(shop_domain, "")
+    writer, after = CatalogWriter(iam, shop_domain), None
+    while True:
+        data = await _shopify(iam, shop_domain, CATALOG_PAGE, {"after": after})
+        currency = str(data["shop"]["currencyCode"])
+        page = data["products"]
+        if any(product["variants"]["pageInfo"]["hasNextPage"] for product in page["nodes"]):
+            await _start_bulk(iam, shop_domain)  # a product with more variants than a page holds
+            return
+        for product in page["nodes"]:
+            for variant in product["variants"]["nodes"]:
+                await writer.add(crm_product_from_graphql(product, variant, currency, store_url))
+        if not page["pageInfo"]["hasNextPage"]:
+            await _finish(writer, "imported", refresh)
+            return
+        if writer.variants >= SYNCHRONOUS_VARIANT_LIMIT:
+            await writer.flush()
+            await _start_bulk(iam, shop_domain)
+            return
+        after = page["pageInfo"]["endCursor"]
+
+
+async def _start_bulk(iam: IamContext, shop_domain: str) -> None:
+    try:
+        started = await with_shop_token(
+            iam,
+            shop_domain,
+            lambda token: iam.shopify.mutate(
+                shop_domain, token, BULK_RUN, {"query": BULK_QUERY}, "bulkOperationRunQuery"
+            ),
+        )
+    except Rejected as refused:
+        if "in progress" in str(refused):  # another bulk query of this app is running: try again soon
+            raise RetryLater(30.0, str(refused)) from refused
+        raise
+    operation_id = str(started["bulkOperation"]["id"])
+    await enqueue(
+        JOB_IMPORT_CATALOG_BULK,
+        {"operation_id": operation_id},
+        shop_domain=shop_domain,
+        ordering_key=f"catalog:{shop_domain}",
+        run_at=utcnow() + timedelta(seconds=BULK_POLL_SECONDS),
+        max_attempts=5,
+    )
+    log.info("catalog_bulk_started", shop=shop_domain, operation=operation_id)
+
+
+async def jsonl_records(http: httpx.AsyncClient, url: str) -> AsyncIterator[dict[str, Any]]:
+    """The bulk result's records, one line at a time: never the whole file in memory."""
+    try:
+        async with http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise ExternalServiceError("Shopify", f"bulk result answered {response.status_code}")
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield json.loads(line)
+    except httpx.TransportError as exc:
+        raise ExternalServiceError("Shopify", f"bulk result unreachable ({type(exc).__name__})") from None
+
+
+async def import_catalog_bulk(
+    iam: IamContext, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
+) -> None:
+    """Waits for the bulk operation, then streams its JSONL into the CRM."""
+    shop_domain = str(job.shop_domain)
+    data = await _shopify(iam, shop_domain, BULK_STATUS, {"id": job.payload["operation_id"]})
+    operation = data.get("node") or {}
+    status = operation.get("status")
+    if status in {"CREATED", "RUNNING"}:
+        raise RetryLater(BULK_POLL_SECONDS, f"bulk operation {status.lower()}")
+    if status != "COMPLETED":
+        await activity.record(
+            shop_domain,
+            "product",
+            "shopify-to-crm",
+            "catalog",
+            activity.REJECTED,
+            f"Shopify could not prepare the catalog ({operation.get('errorCode') or status}). "
+            "Use “Sync catalog now” to try again.",
+        )
+        return
+    writer = CatalogWriter(iam, shop_domain)
+    if operation.get("url"):  # an empty catalog has no file
+        currency = str(data["shop"]["currencyCode"])
+        store_url = iam.shopify.shop_url(shop_domain, "")
+        product: dict[str, Any] = {}
+        async for record in jsonl_records(iam.shopify.http, str(operation["url"])):
+            parent = record.get("__parentId")
+            if parent is None:
+                product = record  # variants follow their product's line
+            elif parent == product.get("id"):
+                await writer.add(crm_product_from_graphql(product, record, currency, store_url))
+    await _finish(writer, "imported in bulk", refresh)
+
+
+async def schedule_catalog_import(shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
+    await schedule_once(JOB_IMPORT_CATALOG, shop_domain, delay=delay)
+
+
+async def bulk_operation_finished(event: InboxEventData) -> None:
+    """`bulk_operations/finish`: the waiting import job runs now instead of at its next poll."""
+    if event.shop_domain:
+        await Job.update({Job.run_at: utcnow()}).where(
+            (Job.kind == JOB_IMPORT_CATALOG_BULK)
+            & (Job.shop_domain == event.shop_domain)
+            & (Job.status == QUEUED)
+        )

@@ -1,0 +1,237 @@
+"""Customers, orders and fulfillments from Shopify to the CRM (Keep Orders Synchronized).
+
+Customers travel with orders, so they follow the same setting. An order for a customer
+the CRM does not know creates the customer first. With Fulfilled by CRM on, the CRM is
+the one fulfilling: Shopify's fulfillments are not sent back to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from billing.usage import claim_synced_order
+from connectors.errors import Rejected
+from funnels.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
+from funnels.sync_gate import funnel_of_campaign, funnel_of_order, keeping_orders, live_funnels
+from iam.context import IamContext
+from iam.provisioning import account_user_token
+from iam.tokens import with_shop_token
+from sync import activity, links
+from sync.customer_mapping import Canonical, crm_customer_body, customer_from_crm, customer_from_shopify
+from sync.inbox import InboxEventData
+from sync.jobs import RetryLater, utcnow
+from sync.order_mapping import CRM_ORDER_SOURCE, crm_fulfillment_body, crm_order_body, shopify_order_lines
+
+log = structlog.get_logger("funnels.order_sync")
+TO_CRM = "shopify-to-crm"
+ORDER_LIMIT_PAUSE_SECONDS = 3600.0
+ORDER_NOT_SYNCED_YET_SECONDS = 30.0
+
+
+def gid(kind: str, payload: dict[str, Any]) -> str:
+    return str(payload.get("admin_graphql_api_id") or f"gid://shopify/{kind}/{payload.get('id')}")
+
+
+async def _crm_customer_created_from(
+    iam: IamContext, token: str, shop_domain: str, canonical: Canonical
+) -> str | None:
+    """An unlinked CRM customer with this email and exactly this content: the one this Shopify
+    customer was made from by a customerCreate whose answer was lost (a timeout, a worker killed
+    mid-call), so the link was never saved. Creating it in the CRM would be refused as a
+    duplicate email; it is linked instead. A different customer with the same email is still
+    refused, as seeds/003 says."""
+    if not canonical["email"]:
+        return None
+    page = await iam.crm.json("GET", "/api/v1/customers", token=token, params={"email": canonical["email"]})
+    for row in page.get("data") or []:
+        same = customer_from_crm(row) == canonical
+        if same and await links.by_crm_id(shop_domain, "customer", str(row["id"])) is None:
+            return str(row["id"])
+    return None
+
+
+async def _crm_customer(
+    iam: IamContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
+) -> tuple[str, bool]:
+    """The CRM customer for a Shopify customer, created or updated to `canonical`.
+
+    Returns its CRM id and whether anything was written.
+    """
+    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    if link is not None and link.crm_id and link.unchanged(canonical):
+        return link.crm_id, False
+    if link is None:
+        twin = await _crm_customer_created_from(iam, token, shop_domain, canonical)
+        if twin is not None:
+            await links.save(
+                shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical
+            )
+            return twin, False
+    external_id = customer_gid
+    if link is not None and link.crm_id:
+        # A customer born in the CRM keeps the CRM's external id.
+        existing = await iam.crm.get(token, f"/api/v1/customers/{link.crm_id}")
+        external_id = str((existing or {}).get("external_id") or customer_gid)
+    customer = await iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
+    crm_id = str(customer["id"])
+    await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=crm_id, canonical=canonical)
+    return crm_id, True
+
+
+async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
+    shop_domain = event.shop_domain
+    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+        return
+    customer_gid = gid("Customer", event.payload)
+    # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
+    # and out of order, and a stale copy would undo a later edit and echo back and forth.
+    current = await with_shop_token(
+        iam,
+        shop_domain,
+        lambda token: iam.shopify.graphql(shop_domain, token, CUSTOMERS_QUERY, {"ids": [customer_gid]}),
+    )
+    node = next(iter(current.data.get("nodes") or []), None)
+    if not node:
+        return  # deleted since: customers/delete follows
+    token = await account_user_token(iam, shop_domain, "crm")
+    try:
+        _, written = await _crm_customer(
+            iam, token, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
+        )
+    except Rejected as refused:
+        await activity.record_rejection(shop_domain, "customer", TO_CRM, customer_gid, refused, event.id)
+        return
+    if written:
+        await activity.record(shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED)
+
+
+async def delete_customer_in_crm(iam: IamContext, event: InboxEventData) -> None:
+    """A customer deleted in Shopify is deleted in the CRM, unless an order of theirs is pending."""
+    shop_domain = event.shop_domain
+    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+        return
+    customer_gid = gid("Customer", event.payload)
+    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    if link is None or link.crm_id is None:
+        return
+    token = await account_user_token(iam, shop_domain, "crm")
+    try:
+        await iam.crm.delete_customer(token, link.crm_id)
+    except Rejected as refused:
+        await activity.record(
+            shop_domain,
+            "customer",
+            TO_CRM,
+            customer_gid,
+            activity.HELD,
+            activity.plain_reason("customer", refused),
+            inbox_event=event.id,
+        )
+        return
+    await links.forget(shop_domain, "customer", shopify_id=customer_gid)
+    await activity.record(
+        shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED, "Deleted in the CRM."
+    )
+
+
+def _order_customer(order: dict[str, Any]) -> tuple[str, Canonical]:
+    """The order's customer (a guest checkout is known by its email) with the order's delivery data."""
+    customer = order.get("customer") or {}
+    if not customer.get("email"):
+        customer = {
+            **customer,
+            "email": order.get("email"),
+            "phone": customer.get("phone") or order.get("phone"),
+        }
+    customer_gid = gid("Customer", customer) if customer.get("id") else f"guest:{order.get('email')}"
+    return customer_gid, customer_from_shopify(customer, order.get("shipping_address"))
+
+
+async def _crm_product_ids(shop_domain: str, variant_ids: list[str]) -> dict[str, str]:
+    """Variant gid → CRM product id for the variants the CRM's catalog holds."""
+    found = {}
+    for variant_id in variant_ids:
+        link = await links.by_shopify_id(shop_domain, "product", variant_id)
+        if link is not None and link.crm_id:
+            found[variant_id] = link.crm_id
+    return found
+
+
+async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetime | None = None) -> None:
+    shop_domain, order = event.shop_domain, event.payload
+    if not shop_domain or order.get("source_name") == CRM_ORDER_SOURCE:
+        return  # an order we created from the CRM, echoing back
+    variant_ids = [line["variant_id"] for line in shopify_order_lines(order) if line["variant_id"]]
+    funnel = funnel_of_order(await live_funnels(shop_domain), variant_ids)
+    if funnel is None:
+        return
+    order_gid = gid("Order", order)
+    if not await claim_synced_order(shop_domain, order_gid, now or utcnow()):
+        await activity.record(
+            shop_domain,
+            "order",
+            TO_CRM,
+            order_gid,
+            activity.HELD,
+            "Your plan's synced orders for this month are used up. The order waits and is sent "
+            "as soon as you upgrade or the next month starts.",
+        )
+        raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
+    token = await account_user_token(iam, shop_domain, "crm")
+    customer_gid, customer = _order_customer(order)
+    try:
+        customer_id, _ = await _crm_customer(iam, token, shop_domain, customer_gid, customer)
+        body = crm_order_body(
+            order,
+            customer_id=customer_id,
+            product_ids=await _crm_product_ids(shop_domain, variant_ids),
+            campaign_id=funnel.campaign_id,
+        )
+        link = await links.by_shopify_id(shop_domain, "order", order_gid)
+        if link is not None and link.unchanged(body):
+            return
+        created = await iam.crm.upsert_order(token, body)
+    except Rejected as refused:
+        await activity.record_rejection(shop_domain, "order", TO_CRM, order_gid, refused, event.id)
+        return
+    await links.save(shop_domain, "order", shopify_id=order_gid, crm_id=str(created["id"]), canonical=body)
+    await activity.record(shop_domain, "order", TO_CRM, order_gid, activity.SYNCED)
+    log.info("order_synced", shop=shop_domain, order=order_gid, direction=TO_CRM)
+
+
+async def sync_fulfillment_to_crm(iam: IamContext, event: InboxEventData) -> None:
+    """Shopify's fulfillment (tracking number, carrier) on the CRM order, when the CRM does not fulfil."""
+    shop_domain, fulfillment = event.shop_domain, event.payload
+    if not shop_domain:
+        return
+    funnels = await live_funnels(shop_domain)
+    if not keeping_orders(funnels):
+        return
+    fulfillment_gid = gid("Fulfillment", fulfillment)
+    order_gid = f"gid://shopify/Order/{fulfillment.get('order_id')}"
+    order_link = await links.by_shopify_id(shop_domain, "order", order_gid)
+    if order_link is None or order_link.crm_id is None:
+        raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
+    token = await account_user_token(iam, shop_domain, "crm")
+    crm_order = await iam.crm.get(token, f"/api/v1/orders/{order_link.crm_id}") or {}
+    funnel = funnel_of_campaign(funnels, crm_order.get("campaign_id"))
+    if funnel is not None and funnel.fulfilled_by_crm:
+        return  # the CRM fulfils this funnel's orders; Shopify's copy came from the CRM
+    body = crm_fulfillment_body(fulfillment)
+    existing = await iam.crm.order_fulfillments(token, order_link.crm_id)
+    if any(row.get("external_id") == body["external_id"] for row in existing):
+        return
+    try:
+        created = await iam.crm.create_fulfillment(token, order_link.crm_id, body)
+    except Rejected as refused:
+        await activity.record_rejection(
+            shop_domain, "fulfillment", TO_CRM, fulfillment_gid, refused, event.id
+        )
+        return
+    await links.save(
+        shop_domain, "fulfillment", shopify_id=fulfillment_gid, crm_id=str(created["id"]), canonical=body
+    )
+    await activity.record(shop_domain, "fulfillment", TO_CRM, fulfillment_gid, activity.SYNCED)

@@ -1,0 +1,277 @@
+"""Reconciliation: both sides compared for every linked product and customer, drift repaired.
+
+A webhook can be lost for good (Shopify gives up after its retries; a subscription can
+be removed). Each run reads both sides of every link, compares their content hashes with
+the last synced one and repairs what drifted:
+- one side changed since the last sync: the change is copied to the other side;
+- both changed: for products Shopify's version wins (it is the catalog's source), for
+  customers the CRM's (merchants correct customer data there).
+What was repaired is kept with the run, for the sync health page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from connectors.errors import ExternalServiceError
+from iam.context import IamContext
+from iam.provisioning import account_user_token
+from iam.tokens import with_shop_token
+from sync import links
+from sync.customer_mapping import (
+    crm_customer_body,
+    customer_from_crm,
+    customer_from_shopify,
+    shopify_customer_input,
+)
+from sync.jobs import JobContext, schedule_once, utcnow
+from sync.mappers import content_hash, crm_product_from_graphql, product_canonical
+from sync.tables import Reconciliation, SyncLink
+from sync.topics import JOB_RECONCILE
+
+log = structlog.get_logger("funnels.reconciliation")
+DEFAULT_INTERVAL = timedelta(hours=6)
+BATCH = 50
+
+VARIANTS_QUERY = """
+query ReconcileVariants($ids: [ID!]!) {
+  shop { currencyCode }
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id title sku barcode price inventoryQuantity selectedOptions { name value } image { url }
+      product { id title handle vendor status featuredImage { url } }
+    }
+  }
+}
+"""
+CUSTOMERS_QUERY = """
+query ReconcileCustomers($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on Customer {
+      id firstName lastName email phone tags emailMarketingConsent { marketingState }
+      defaultAddress { firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone }
+    }
+  }
+}
+"""
+VARIANT_UPDATE = """
+mutation ReconcileVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) { userErrors { field message } }
+}
+"""
+CUSTOMER_UPDATE = """
+mutation ReconcileCustomer($input: CustomerInput!) {
+  customerUpdate(input: $input) { customer { id } userErrors { field message } }
+}
+"""
+
+
+def customer_from_graphql(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL customer in the webhook payload's shape, for the one customer mapper."""
+    address = node.get("defaultAddress")
+    consent = (node.get("emailMarketingConsent") or {}).get("marketingState")
+    return {
+        "id": node["id"],
+        "first_name": node.get("firstName"),
+        "last_name": node.get("lastName"),
+        "email": node.get("email"),
+        "phone": node.get("phone"),
+        "tags": node.get("tags") or [],
+        "email_marketing_consent": {"state": str(consent or "").lower()},
+        "default_address": {
+            "first_name": address.get("firstName"),
+            "last_name": address.get("lastName"),
+            "address1": address.get("address1"),
+            "address2": address.get("address2"),
+            "city": address.get("city"),
+            "province_code": address.get("provinceCode"),
+            "zip": address.get("zip"),
+            "country_code": address.get("countryCodeV2"),
+            "phone": address.get("phone"),
+        }
+        if address
+        else None,
+    }
+
+
+class Run:
+    def __init__(self, iam: IamContext, shop_domain: str, crm_token: str) -> None:
+        self.iam = iam
+        self.shop_domain = shop_domain
+        self.crm_token = crm_token
+        self.checked = 0
+        self.repairs: list[dict[str, str]] = []
+
+    def repaired(self, entity_type: str, entity_ref: str, what: str) -> None:
+        self.repairs.append({"entity_type": entity_type, "entity_ref": entity_ref, "what": what})
+
+    async def shopify(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        result = await with_shop_token(
+            self.iam,
+            self.shop_domain,
+            lambda token: self.iam.shopify.graphql(self.shop_domain, token, query, variables),
+        )
+        return result.data
+
+    async def crm_records(self, collection: str) -> dict[str, dict[str, Any]]:
+        """Every record of a CRM collection by id, read a hundred at a time (few calls, within limits)."""
+        records: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            page = await self.iam.crm.json("GET", collection, token=self.crm_token, params=params)
+            records.update({str(row["id"]): row for row in page["data"]})
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return records
+
+    async def mutate(self, mutation: str, variables: dict[str, Any], root: str) -> None:
+        await with_shop_token(
+            self.iam,
+            self.shop_domain,
+            lambda token: self.iam.shopify.mutate(self.shop_domain, token, mutation, variables, root),
+        )
+
+
+async def _linked(shop_domain: str, entity_type: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await SyncLink.select(
+        SyncLink.shopify_id, SyncLink.crm_id, SyncLink.content_hash
+    ).where(
+        (SyncLink.shop_domain == shop_domain)
+        & (SyncLink.entity_type == entity_type)
+        & SyncLink.shopify_id.is_not_null()
+        & SyncLink.crm_id.is_not_null()
+    )
+    return rows
+
+
+async def _reconcile_products(run: Run) -> None:
+    rows = await _linked(run.shop_domain, "product")
+    if not rows:
+        return
+    crm_products = await run.crm_records("/api/v1/products")
+    store_url = run.iam.shopify.shop_url(run.shop_domain, "")
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        data = await run.shopify(VARIANTS_QUERY, {"ids": [row["shopify_id"] for row in batch]})
+        currency = str(data["shop"]["currencyCode"])
+        variants = {node["id"]: node for node in data["nodes"] if node}
+        for row in batch:
+            run.checked += 1
+            variant = variants.get(row["shopify_id"])
+            crm_product = crm_products.get(row["crm_id"])
+            if variant is None or crm_product is None:
+                continue  # deleted on one side: the delete flows handle it
+            shopify_body = crm_product_from_graphql(variant["product"], variant, currency, store_url)
+            shopify_body["currency"] = crm_product.get("currency") or currency
+            from_shopify, from_crm = product_canonical(shopify_body), product_canonical(crm_product)
+            if content_hash(from_shopify) == content_hash(from_crm):
+                if row["content_hash"] != content_hash(from_shopify):
+                    await links.save(
+                        run.shop_domain,
+                        "product",
+                        shopify_id=row["shopify_id"],
+                        crm_id=row["crm_id"],
+                        canonical=from_shopify,
+                    )
+                continue
+            if content_hash(from_shopify) == row["content_hash"]:  # only the CRM changed
+                variant_input: dict[str, Any] = {
+                    "id": row["shopify_id"],
+                    "price": from_crm["price"],
+                    "barcode": from_crm["barcode"],
+                }
+                if from_crm["sku"]:
+                    variant_input["inventoryItem"] = {"sku": from_crm["sku"]}
+                await run.mutate(
+                    VARIANT_UPDATE,
+                    {"productId": variant["product"]["id"], "variants": [variant_input]},
+                    "productVariantsBulkUpdate",
+                )
+                run.repaired("product", shopify_body["name"], "Shopify variant updated from the CRM's edit")
+                synced = from_crm
+            else:
+                await run.iam.crm.upsert_product(run.crm_token, shopify_body)
+                run.repaired("product", shopify_body["name"], "CRM product updated from Shopify")
+                synced = from_shopify
+            await links.save(
+                run.shop_domain,
+                "product",
+                shopify_id=row["shopify_id"],
+                crm_id=row["crm_id"],
+                canonical=synced,
+            )
+
+
+async def _reconcile_customers(run: Run) -> None:
+    rows = await _linked(run.shop_domain, "customer")
+    if not rows:
+        return
+    crm_customers = await run.crm_records("/api/v1/customers")
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        data = await run.shopify(CUSTOMERS_QUERY, {"ids": [row["shopify_id"] for row in batch]})
+        customers = {node["id"]: node for node in data["nodes"] if node}
+        for row in batch:
+            run.checked += 1
+            node = customers.get(row["shopify_id"])
+            crm_customer = crm_customers.get(row["crm_id"])
+            if node is None or crm_customer is None:
+                continue
+            from_crm = customer_from_crm(crm_customer)
+            from_shopify = customer_from_shopify(customer_from_graphql(node))
+            if content_hash(from_shopify) == content_hash(from_crm):
+                continue
+            name = " ".join(filter(None, [from_crm["first_name"], from_crm["last_name"]])) or row["crm_id"]
+            if content_hash(from_crm) == row["content_hash"]:  # only Shopify changed
+                external_id = str(crm_customer.get("external_id") or row["shopify_id"])
+                await run.iam.crm.upsert_customer(run.crm_token, crm_customer_body(from_shopify, external_id))
+                run.repaired("customer", name, "CRM customer updated from Shopify")
+                synced = from_shopify
+            else:
+                await run.mutate(
+                    CUSTOMER_UPDATE,
+                    {"input": shopify_customer_input(from_crm, row["shopify_id"])},
+                    "customerUpdate",
+                )
+                run.repaired("customer", name, "Shopify customer updated from the CRM")
+                synced = from_crm
+            await links.save(
+                run.shop_domain,
+                "customer",
+                shopify_id=row["shopify_id"],
+                crm_id=row["crm_id"],
+                canonical=synced,
+            )
+
+
+async def reconcile(iam: IamContext, job: JobContext, *, interval: timedelta = DEFAULT_INTERVAL) -> None:
+    shop_domain = str(job.shop_domain)
+    rows = await Reconciliation.insert(
+        Reconciliation(shop_domain=shop_domain, started_at=utcnow())
+    ).returning(Reconciliation.id)
+    run_id = rows[0]["id"]
+    run = Run(iam, shop_domain, await account_user_token(iam, shop_domain, "crm"))
+    error = None
+    try:
+        await _reconcile_products(run)
+        await _reconcile_customers(run)
+    except ExternalServiceError as exc:
+        error = f"{exc} — the next run picks up from here."
+    await Reconciliation.update(
+        {
+            Reconciliation.finished_at: utcnow(),
+            Reconciliation.checked: run.checked,
+            Reconciliation.repairs: run.repairs,
+            Reconciliation.error: error,
+        }
+    ).where(Reconciliation.id == run_id)
+    log.info("reconciled", shop=shop_domain, checked=run.checked, repaired=len(run.repairs), error=error)
+    await schedule_reconciliation(shop_domain, delay=interval)
+
+
+async def schedule_reconciliation(shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
+    await schedule_once(JOB_RECONCILE, shop_domain, delay=delay)

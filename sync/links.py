@@ -1,0 +1,98 @@
+"""Links between an entity's Shopify id and its CRM id, with the hash of what was last synced."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.columns import Column
+
+from sync.jobs import utcnow
+from sync.mappers import content_hash
+from sync.tables import SyncLink
+
+
+@dataclass(frozen=True)
+class Link:
+    shopify_id: str | None
+    crm_id: str | None
+    content_hash: str
+
+    def unchanged(self, canonical: dict[str, Any]) -> bool:
+        """True when this content is what both sides already hold (or our own write echoing)."""
+        return self.content_hash == content_hash(canonical)
+
+
+def _key(shop_domain: str, entity_type: str, remote_id: str | None) -> str | None:
+    return f"{shop_domain}:{entity_type}:{remote_id}" if remote_id else None
+
+
+async def _find(column: Any, key: str | None) -> Link | None:
+    if key is None:
+        return None
+    row = (
+        await SyncLink.select(SyncLink.shopify_id, SyncLink.crm_id, SyncLink.content_hash)
+        .where(column == key)
+        .first()
+    )
+    return Link(row["shopify_id"], row["crm_id"], row["content_hash"]) if row else None
+
+
+async def by_shopify_id(shop_domain: str, entity_type: str, shopify_id: str) -> Link | None:
+    return await _find(SyncLink.shopify_key, _key(shop_domain, entity_type, shopify_id))
+
+
+async def by_crm_id(shop_domain: str, entity_type: str, crm_id: str) -> Link | None:
+    return await _find(SyncLink.crm_key, _key(shop_domain, entity_type, crm_id))
+
+
+async def save(
+    shop_domain: str,
+    entity_type: str,
+    *,
+    shopify_id: str | None,
+    crm_id: str | None,
+    canonical: dict[str, Any],
+) -> None:
+    """Records that both sides now hold `canonical` for this entity."""
+    shopify_key = _key(shop_domain, entity_type, shopify_id)
+    crm_key = _key(shop_domain, entity_type, crm_id)
+    values: dict[Column | str, Any] = {
+        SyncLink.content_hash: content_hash(canonical),
+        SyncLink.synced_at: utcnow(),
+    }
+    if shopify_id:
+        values |= {SyncLink.shopify_id: shopify_id, SyncLink.shopify_key: shopify_key}
+    if crm_id:
+        values |= {SyncLink.crm_id: crm_id, SyncLink.crm_key: crm_key}
+    matches = [
+        column == key
+        for column, key in ((SyncLink.shopify_key, shopify_key), (SyncLink.crm_key, crm_key))
+        if key
+    ]
+    existing = await SyncLink.select(SyncLink.id).where(functools.reduce(operator.or_, matches)).first()
+    if existing:
+        await SyncLink.update(values).where(SyncLink.id == existing["id"])
+        return
+    await SyncLink.insert(
+        SyncLink(
+            shop_domain=shop_domain,
+            entity_type=entity_type,
+            shopify_id=shopify_id,
+            crm_id=crm_id,
+            shopify_key=shopify_key,
+            crm_key=crm_key,
+            content_hash=content_hash(canonical),
+        )
+    )
+
+
+async def forget(
+    shop_domain: str, entity_type: str, *, shopify_id: str | None = None, crm_id: str | None = None
+) -> None:
+    if shopify_id:
+        await SyncLink.delete().where(SyncLink.shopify_key == _key(shop_domain, entity_type, shopify_id))
+    if crm_id:
+        await SyncLink.delete().where(SyncLink.crm_key == _key(shop_domain, entity_type, crm_id))

@@ -1,0 +1,142 @@
+"""Orders and fulfillments between Shopify and the CRM (seeds/003).
+
+Shopify → CRM: customer data, line items, the delivery address (never billing), the
+note as the CRM's operator comment. A line that is not a catalog product stays on the
+order as a plain line and never enters the catalog. CRM → Shopify: the funnel's order
+becomes a Shopify order; the CRM's later edits of an order are not sent (seeds/003).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sync.customer_mapping import Canonical, address_from_crm, address_from_shopify, shopify_address_input
+
+# Orders the app creates in Shopify carry this source name: their orders/create webhook
+# is our own write coming back, not a new order for the CRM.
+CRM_ORDER_SOURCE = "funnelsync-crm"
+
+
+def crm_order_tag(crm_order_id: str) -> str:
+    """The tag of the Shopify order made from a CRM order: how a retried create finds it."""
+    return f"crm-order:{crm_order_id}"
+
+
+def money(value: Any) -> str:
+    try:
+        return str(Decimal(str(value)).quantize(Decimal("0.01")))
+    except (InvalidOperation, ValueError):
+        return "0.00"
+
+
+def shopify_order_lines(order: dict[str, Any]) -> list[Canonical]:
+    return [
+        {
+            "variant_id": (
+                f"gid://shopify/ProductVariant/{line['variant_id']}" if line.get("variant_id") else None
+            ),
+            "name": str(line.get("name") or line.get("title") or ""),
+            "sku": str(line.get("sku") or ""),
+            "quantity": int(line.get("quantity") or 1),
+            "price": money(line.get("price")),
+        }
+        for line in order.get("line_items") or []
+    ]
+
+
+def order_status(financial_status: str | None, fulfillment_status: str | None) -> str:
+    if fulfillment_status == "fulfilled":
+        return "fulfilled"
+    return "paid" if financial_status in {"paid", "partially_refunded"} else "pending"
+
+
+def crm_order_body(
+    order: dict[str, Any],
+    *,
+    customer_id: str,
+    product_ids: dict[str, str],
+    campaign_id: str | None,
+) -> dict[str, Any]:
+    """The CRM order of a Shopify order webhook; `product_ids` maps variant gids to CRM products."""
+    items = [
+        {
+            "product_id": product_ids.get(line["variant_id"] or ""),
+            "name": line["name"],
+            "sku": line["sku"],
+            "quantity": line["quantity"],
+            "price": line["price"],
+        }
+        for line in shopify_order_lines(order)
+    ]
+    shipping = address_from_shopify(order.get("shipping_address"))
+    shipping_phone = (order.get("shipping_address") or {}).get("phone")
+    body: dict[str, Any] = {
+        "external_id": str(order.get("admin_graphql_api_id") or f"gid://shopify/Order/{order['id']}"),
+        "customer_id": customer_id,
+        "currency": order.get("currency"),
+        "items": items,
+        "shipping_address": {**shipping, "phone": shipping_phone} if shipping else None,
+        "operator_comment": order.get("note") or None,
+        "status": order_status(order.get("financial_status"), order.get("fulfillment_status")),
+        "source": "shopify",
+    }
+    if campaign_id:
+        body["campaign_id"] = campaign_id
+    return body
+
+
+def shopify_order_input(
+    order: dict[str, Any], customer: dict[str, Any], variant_ids: dict[str, str]
+) -> dict[str, Any]:
+    """`OrderCreateOrderInput` for a CRM order; `variant_ids` maps CRM product ids to variant gids."""
+    lines = []
+    for item in order.get("items") or []:
+        variant_id = variant_ids.get(str(item.get("product_id") or ""))
+        line: dict[str, Any] = {"quantity": int(item.get("quantity") or 1)}
+        if variant_id:
+            line["variantId"] = variant_id
+        else:  # not a catalog product: kept on the order as a custom line
+            line |= {
+                "title": str(item.get("name") or "Item"),
+                "sku": item.get("sku") or None,
+                "priceSet": {
+                    "shopMoney": {"amount": money(item.get("price")), "currencyCode": order.get("currency")}
+                },
+            }
+        lines.append(line)
+    shipping = address_from_crm(order.get("shipping_address"))
+    shipping_phone = (order.get("shipping_address") or {}).get("phone")
+    body: dict[str, Any] = {
+        "email": customer.get("email"),
+        "phone": customer.get("phone"),
+        "currency": order.get("currency"),
+        "note": order.get("operator_comment"),
+        "sourceName": CRM_ORDER_SOURCE,
+        "tags": [crm_order_tag(str(order["id"]))],
+        "financialStatus": "PAID" if order.get("status") in {"paid", "fulfilled"} else "PENDING",
+        "lineItems": lines,
+        "customer": {
+            "toUpsert": {
+                "email": customer.get("email"),
+                "firstName": customer.get("first_name"),
+                "lastName": customer.get("last_name"),
+                "phone": customer.get("phone"),
+            }
+        },
+    }
+    address = shopify_address_input(shipping, shipping_phone)
+    if address:
+        body["shippingAddress"] = address
+    return body
+
+
+def crm_fulfillment_body(fulfillment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "external_id": str(
+            fulfillment.get("admin_graphql_api_id") or f"gid://shopify/Fulfillment/{fulfillment['id']}"
+        ),
+        "tracking_number": fulfillment.get("tracking_number"),
+        "carrier": fulfillment.get("tracking_company"),
+        "status": "cancelled" if fulfillment.get("status") == "cancelled" else "success",
+    }

@@ -1,0 +1,116 @@
+"""Keep Products Synchronized both ways: edits cross once, echoes stop, drift is repaired, health shows it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sync.tables import SyncLink
+from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
+from tests.integration.sync.sync_support import (
+    T_SHIRT_GID,
+    T_SHIRT_PRODUCT,
+    T_SHIRT_VARIANT,
+    crm_product,
+    crm_writes,
+    live_funnel,
+    settle,
+    shopify_graphql,
+    user_id,
+)
+from tests.stack import Stack, running_stack
+
+VARIANT_PRICE = "query($id: ID!) { productVariant(id: $id) { price sku } }"
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with running_stack(database_url) as running:
+        running.funnel_id = await live_funnel(running)  # type: ignore[attr-defined]
+        yield running
+
+
+async def shopify_price(stack: Stack) -> str:
+    data = await shopify_graphql(stack, VARIANT_PRICE, {"id": T_SHIRT_GID})
+    return str(data["productVariant"]["price"])
+
+
+async def edit_in_crm(stack: Stack, **changes: object) -> None:
+    product = await crm_product(stack)
+    path = f"/_sandbox/users/{await user_id(stack)}/products/{product['id']}"
+    edited = await stack.crm.put(path, json=changes)
+    assert edited.status_code == 200, edited.text
+    await settle(stack)
+
+
+async def edit_in_shopify(stack: Stack, price: str) -> None:
+    edited = await stack.shopify.patch(
+        f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}",
+        json={"variants": [{"id": T_SHIRT_VARIANT, "price": price}]},
+    )
+    assert edited.status_code == 200, edited.text
+    await settle(stack)
+
+
+async def shopify_writes(stack: Stack) -> dict[str, int]:
+    counts: dict[str, int] = (await stack.shopify.get(f"/_sandbox/shops/{SHOP}/writes")).json()["writes"]
+    return counts
+
+
+async def test_the_catalog_is_imported_into_the_crm_on_install(stack: Stack) -> None:
+    products = (await stack.crm.get("/_sandbox/products")).json()["data"]
+    variants = await SyncLink.count().where(SyncLink.entity_type == "product")
+    assert len(products) == variants > 100  # every variant of the seeded store, linked
+    health = await stack.client.get(f"/funnels/{stack.funnel_id}/sync/")  # type: ignore[attr-defined]
+    assert "Catalog imported" not in health.text  # the summary is an activity, not a failure
+    assert "Nothing failed in the last 24 hours." in health.text
+
+
+async def test_a_price_edited_in_the_crm_reaches_shopify_and_does_not_bounce_back(stack: Stack) -> None:
+    crm_before, shopify_before = await crm_writes(stack), await shopify_writes(stack)
+    await edit_in_crm(stack, price="21.50")
+
+    assert await shopify_price(stack) == "21.50"
+    shopify_after = await shopify_writes(stack)
+    variant_updates = shopify_after.get("productVariantsBulkUpdate", 0)
+    assert variant_updates == shopify_before.get("productVariantsBulkUpdate", 0) + 1
+    # Shopify's products/update for our write arrives, maps to what the CRM holds, and stops.
+    assert (await crm_writes(stack)).get("products.update", 0) == crm_before.get("products.update", 0)
+
+
+async def test_edits_on_both_sides_settle_without_ping_pong(stack: Stack) -> None:
+    await edit_in_shopify(stack, "30.00")
+    await edit_in_crm(stack, price="31.00")
+    await edit_in_shopify(stack, "32.00")
+    crm_settled, shopify_settled = await crm_writes(stack), await shopify_writes(stack)
+
+    await settle(stack)  # nothing left to bounce
+    assert await crm_writes(stack) == crm_settled
+    assert await shopify_writes(stack) == shopify_settled
+    assert (await crm_product(stack))["price"] == "32.00"
+    assert await shopify_price(stack) == "32.00"
+
+
+async def test_the_crm_to_shopify_flow_is_off_with_keep_products_synchronized_off(stack: Stack) -> None:
+    funnel_id = stack.funnel_id  # type: ignore[attr-defined]
+    await post_form(stack, f"/funnels/{funnel_id}/settings/", {"keep_orders_synced": "on"})
+    await edit_in_crm(stack, price="44.00")
+    assert await shopify_price(stack) == "19.99"
+
+
+async def test_reconciliation_repairs_a_change_whose_webhook_was_lost(stack: Stack) -> None:
+    funnel_id = stack.funnel_id  # type: ignore[attr-defined]
+    # The CRM's webhook for this edit never arrives: the receiver is down for every attempt.
+    down = await stack.crm.post("/_sandbox/webhooks/faults", json={"kind": "receiver_down", "count": 10})
+    assert down.status_code in (200, 201), down.text
+    await edit_in_crm(stack, price="27.00")
+    assert await shopify_price(stack) == "19.99"
+    await stack.crm.delete("/_sandbox/webhooks/faults")
+
+    await post_form(stack, f"/funnels/{funnel_id}/sync/reconcile")
+    await settle(stack)
+
+    assert await shopify_price(stack) == "27.00"
+    page = await stack.client.get(f"/funnels/{funnel_id}/sync/")
+    assert "Shopify variant updated from the CRM" in page.text
