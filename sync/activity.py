@@ -142,7 +142,11 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
             .first()
         )
         last_synced[entity_type] = row["occurred_at"] if row else None
-    backlog = await Job.count().where((Job.shop_domain == shop_domain) & Job.status.is_in([QUEUED, RUNNING]))
+    # Due work only: the next scheduled refresh or reconciliation is not a backlog.
+    backlog = await Job.count().where(
+        (Job.shop_domain == shop_domain)
+        & (((Job.status == QUEUED) & (Job.run_at <= now)) | (Job.status == RUNNING))
+    )
     dead_jobs = await Job.count().where(
         (Job.shop_domain == shop_domain) & (Job.status == DEAD) & (Job.finished_at >= now - timedelta(days=1))
     )
@@ -246,7 +250,7 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
     backlog = {
         row["shop_domain"]: int(row["n"])
         for row in await Job.select(Job.shop_domain, Count(Job.id, alias="n"))
-        .where(Job.status.is_in([QUEUED, RUNNING]) & (Job.run_at <= now))
+        .where(((Job.status == QUEUED) & (Job.run_at <= now)) | (Job.status == RUNNING))
         .group_by(Job.shop_domain)
     }
     dead = {

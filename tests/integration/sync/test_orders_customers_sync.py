@@ -7,6 +7,10 @@ from typing import Any
 
 import pytest
 
+from billing.plans import FREE_PLAN
+from billing.tables import Plan
+from sync.jobs import utcnow
+from sync.tables import Job
 from tests.conftest import asgi_client
 from tests.integration.billing.test_admin_plans import signed_in_admin
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
@@ -302,3 +306,21 @@ async def test_a_customer_with_a_pending_crm_order_is_not_deleted_and_health_say
         overview = await operator.get("/admin/sync")
     assert SHOP in overview.text
     assert "have an order that is still pending" in overview.text
+
+
+async def test_orders_over_the_plan_limit_wait_and_sync_after_an_upgrade(stack: Stack) -> None:
+    await Plan.update({Plan.synced_orders_limit: 1}).where(Plan.code == FREE_PLAN)
+    await checkout(stack)
+    await checkout(stack, email="second@example.com", firstName="Sam")
+
+    assert len(await crm_orders(stack)) == 1  # the second waits, nothing is dropped
+    page = await stack.client.get(f"/funnels/{funnel_of(stack)}/sync/")
+    assert "synced orders for this month are used up" in page.text
+
+    await Plan.update({Plan.synced_orders_limit: 100}).where(Plan.code == FREE_PLAN)  # the upgrade
+    await Job.update({Job.run_at: utcnow()}).where(Job.status == "queued")  # its next try comes due
+    await settle(stack)
+
+    assert len(await crm_orders(stack)) == 2
+    page = await stack.client.get(f"/funnels/{funnel_of(stack)}/sync/")
+    assert "used up" not in page.text
