@@ -25,7 +25,7 @@ from iam.tokens import with_shop_token
 from sync import activity, links
 from sync.inbox import InboxEventData
 from sync.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once, utcnow
-from sync.mappers import crm_product_from_graphql, product_canonical
+from sync.mappers import content_hash, crm_product_from_graphql, product_canonical
 from sync.tables import Job
 from sync.topics import JOB_IMPORT_CATALOG
 
@@ -92,22 +92,30 @@ class CatalogWriter:
 
     async def add(self, body: dict[str, Any]) -> None:
         self.variants += 1
-        link = await links.by_shopify_id(self.shop_domain, "product", body["external_id"])
-        if link is not None and link.unchanged(product_canonical(body)):
-            return
         self.pending.append(body)
         if len(self.pending) >= CRM_BATCH:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self.pending:
+        candidates, self.pending = self.pending, []
+        synced = await links.hashes_by_shopify_id(
+            self.shop_domain, "product", [body["external_id"] for body in candidates]
+        )
+        batch = [
+            body
+            for body in candidates
+            if synced.get(body["external_id"]) != content_hash(product_canonical(body))
+        ]
+        if not batch:
             return
-        batch, self.pending = self.pending, []
         token = await account_user_token(self.iam, self.shop_domain, "crm")
         written, refused = await self.iam.crm.upsert_products(token, batch)
+        first_links = []
         for body in batch:
             crm_id = written.get(body["external_id"])
-            if crm_id is not None:
+            if crm_id is None:
+                continue
+            if body["external_id"] in synced:
                 await links.save(
                     self.shop_domain,
                     "product",
@@ -115,6 +123,9 @@ class CatalogWriter:
                     crm_id=crm_id,
                     canonical=product_canonical(body),
                 )
+            else:
+                first_links.append((body["external_id"], crm_id, product_canonical(body)))
+        await links.save_new(self.shop_domain, "product", first_links)
         self.written += len(written)
         self.rejected += len(refused)
         for external_id, error in refused.items():

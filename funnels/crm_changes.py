@@ -104,17 +104,22 @@ async def _graphql(
     return result.data
 
 
-async def _created_before(iam: IamContext, shop_domain: str, canonical: Canonical) -> str | None:
-    """An unlinked Shopify customer with this email and exactly this content: our own earlier
-    customerCreate whose answer was lost (a timeout, a worker killed mid-call). Creating again
-    would be refused ("Email has already been taken"); it is linked instead. A different
-    customer with the same email is still refused, as seeds/003 says."""
+async def _same_customer_in_shopify(
+    iam: IamContext, shop_domain: str, crm_id: str, canonical: Canonical
+) -> str | None:
+    """After Shopify refused to create the customer because its email is taken: the Shopify
+    customer that is this very one, if any. Either our own earlier customerCreate made it and
+    its answer was lost (a timeout, a worker killed mid-call), so it is unlinked and holds
+    exactly this content; or another job of this customer running alongside (its order's)
+    made and linked it. A different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
     found = await _graphql(iam, shop_domain, FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
     for node in (found.get("customers") or {}).get("nodes") or []:
-        same = customer_from_shopify(customer_from_graphql(node)) == canonical
-        if same and await links.by_shopify_id(shop_domain, "customer", str(node["id"])) is None:
+        link = await links.by_shopify_id(shop_domain, "customer", str(node["id"]))
+        if link is not None and link.crm_id == crm_id:
+            return str(node["id"])
+        if link is None and customer_from_shopify(customer_from_graphql(node)) == canonical:
             return str(node["id"])
     return None
 
@@ -137,8 +142,7 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
             "customerUpdate",
         )
     else:
-        shopify_id = await _created_before(iam, shop_domain, canonical)
-        if shopify_id is None:
+        try:
             created = await _mutate(
                 iam,
                 shop_domain,
@@ -147,6 +151,10 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
                 "customerCreate",
             )
             shopify_id = str(created["customer"]["id"])
+        except Rejected:
+            shopify_id = await _same_customer_in_shopify(iam, shop_domain, crm_id, canonical)
+            if shopify_id is None:
+                raise
     await links.save(shop_domain, "customer", shopify_id=shopify_id, crm_id=crm_id, canonical=canonical)
     await activity.record(shop_domain, "customer", TO_SHOPIFY, crm_id, activity.SYNCED)
     return shopify_id
@@ -240,7 +248,7 @@ async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
     # all the same: the Shopify order carries the CRM order's tag, so look for it first.
     found = await _graphql(iam, shop_domain, FIND_ORDER, {"query": f'tag:"{crm_order_tag(crm_id)}"'})
     existing = (found.get("orders") or {}).get("nodes") or []
-    if existing and False:
+    if existing:
         await links.save(
             shop_domain,
             "order",

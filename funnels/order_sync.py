@@ -35,20 +35,22 @@ def gid(kind: str, payload: dict[str, Any]) -> str:
     return str(payload.get("admin_graphql_api_id") or f"gid://shopify/{kind}/{payload.get('id')}")
 
 
-async def _crm_customer_created_from(
-    iam: IamContext, token: str, shop_domain: str, canonical: Canonical
+async def _same_customer_in_crm(
+    iam: IamContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
 ) -> str | None:
-    """An unlinked CRM customer with this email and exactly this content: the one this Shopify
-    customer was made from by a customerCreate whose answer was lost (a timeout, a worker killed
-    mid-call), so the link was never saved. Creating it in the CRM would be refused as a
-    duplicate email; it is linked instead. A different customer with the same email is still
-    refused, as seeds/003 says."""
+    """After the CRM refused to create the customer because its email is taken: the CRM
+    customer that is this very one, if any. The Shopify customer was made from it by our own
+    customerCreate whose answer was lost (a timeout, a worker killed mid-call), so it is
+    unlinked and holds exactly this content; or another job linked the two meanwhile. A
+    different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
     page = await iam.crm.json("GET", "/api/v1/customers", token=token, params={"email": canonical["email"]})
     for row in page.get("data") or []:
-        same = customer_from_crm(row) == canonical
-        if same and await links.by_crm_id(shop_domain, "customer", str(row["id"])) is None:
+        link = await links.by_crm_id(shop_domain, "customer", str(row["id"]))
+        if link is not None and link.shopify_id == customer_gid:
+            return str(row["id"])
+        if link is None and customer_from_crm(row) == canonical:
             return str(row["id"])
     return None
 
@@ -63,19 +65,19 @@ async def _crm_customer(
     link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
     if link is not None and link.crm_id and link.unchanged(canonical):
         return link.crm_id, False
-    if link is None:
-        twin = await _crm_customer_created_from(iam, token, shop_domain, canonical)
-        if twin is not None:
-            await links.save(
-                shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical
-            )
-            return twin, False
     external_id = customer_gid
     if link is not None and link.crm_id:
         # A customer born in the CRM keeps the CRM's external id.
         existing = await iam.crm.get(token, f"/api/v1/customers/{link.crm_id}")
         external_id = str((existing or {}).get("external_id") or customer_gid)
-    customer = await iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
+    try:
+        customer = await iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
+    except Rejected:
+        twin = None if link else await _same_customer_in_crm(iam, token, shop_domain, customer_gid, canonical)
+        if twin is None:
+            raise
+        await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical)
+        return twin, False
     crm_id = str(customer["id"])
     await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=crm_id, canonical=canonical)
     return crm_id, True

@@ -84,6 +84,7 @@ async def record(
     reason: str = "",
     *,
     inbox_event: int | None = None,
+    label: str = "",
 ) -> None:
     # The newest outcome speaks for the entity: a success settles its earlier failures, and a
     # new failure replaces them (one entry per entity for the merchant to act on).
@@ -103,6 +104,7 @@ async def record(
             outcome=outcome,
             reason=reason,
             inbox_event=inbox_event,
+            label=label[:200],
             resolved=outcome == SYNCED,
         )
     )
@@ -114,6 +116,7 @@ class Failure:
     entity_type: str
     direction: str
     entity_ref: str
+    label: str
     reason: str
     occurred_at: datetime
     retryable: bool
@@ -167,6 +170,7 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
             row["entity_type"],
             row["direction"],
             row["entity_ref"],
+            row["label"] or row["entity_ref"],
             row["reason"],
             row["occurred_at"],
             row["inbox_event"] is not None,
@@ -206,7 +210,14 @@ async def retry_failure(shop_domain: str, activity_id: int) -> bool:
 
 
 async def record_rejection(
-    shop_domain: str, entity_type: str, direction: str, entity_ref: str, error: Rejected, inbox_event: int
+    shop_domain: str,
+    entity_type: str,
+    direction: str,
+    entity_ref: str,
+    error: Rejected,
+    inbox_event: int,
+    *,
+    label: str = "",
 ) -> None:
     """A refusal retrying cannot fix: kept for the merchant with its reason and a retry after the fix."""
     await record(
@@ -217,6 +228,7 @@ async def record_rejection(
         REJECTED,
         plain_reason(entity_type, error),
         inbox_event=inbox_event,
+        label=label,
     )
 
 

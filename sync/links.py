@@ -96,3 +96,31 @@ async def forget(
         await SyncLink.delete().where(SyncLink.shopify_key == _key(shop_domain, entity_type, shopify_id))
     if crm_id:
         await SyncLink.delete().where(SyncLink.crm_key == _key(shop_domain, entity_type, crm_id))
+
+
+async def hashes_by_shopify_id(shop_domain: str, entity_type: str, shopify_ids: list[str]) -> dict[str, str]:
+    """The synced content hash of each of these entities that has a link, in one query."""
+    keys = [_key(shop_domain, entity_type, shopify_id) for shopify_id in shopify_ids]
+    rows = await SyncLink.select(SyncLink.shopify_id, SyncLink.content_hash).where(
+        SyncLink.shopify_key.is_in([key for key in keys if key] or ["-"])
+    )
+    return {str(row["shopify_id"]): str(row["content_hash"]) for row in rows}
+
+
+async def save_new(shop_domain: str, entity_type: str, pairs: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Links for entities linked for the first time, (Shopify id, CRM id, canonical), in one insert."""
+    if pairs:
+        await SyncLink.insert(
+            *(
+                SyncLink(
+                    shop_domain=shop_domain,
+                    entity_type=entity_type,
+                    shopify_id=shopify_id,
+                    crm_id=crm_id,
+                    shopify_key=_key(shop_domain, entity_type, shopify_id),
+                    crm_key=_key(shop_domain, entity_type, crm_id),
+                    content_hash=content_hash(canonical),
+                )
+                for shopify_id, crm_id, canonical in pairs
+            )
+        )

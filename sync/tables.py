@@ -70,6 +70,7 @@ class SyncActivity(Table):
     entity_type = Varchar(length=16, null=False)  # product, customer, order, fulfillment
     direction = Varchar(length=16, null=False)  # shopify-to-crm, crm-to-shopify
     entity_ref = Varchar(length=120, null=False)  # the entity's id on the side it came from
+    label = Varchar(length=200, null=False, default="")  # how the merchant knows it: "#1001", an email
     outcome = Varchar(length=16, null=False)  # synced, rejected, held
     # What went wrong in words the merchant can act on; empty when synced.
     reason = Text(null=False, default="")
