@@ -1,0 +1,63 @@
+"""A worker process for test_worker_processes: the product's job queue and Worker, one test handler.
+
+Run as `python -m tests.e2e.counting_worker` with DATABASE_URL (PostgreSQL), WORKER_ID and
+LEASE_SECONDS. Only the handler is the test's: leasing, heartbeats and finishing are
+sync.jobs' own. Each execution of a `test.count` job inserts a row into `job_execution`
+(which worker ran which job, at which attempt), sleeps a moment, then records the job's
+effect in `job_effect`, keyed by job id, so a job run twice still has one effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from piccolo.engine.postgres import PostgresEngine
+
+from onboarding.observability import configure_logging
+from sync.jobs import JobContext, Worker
+from sync.tables import Job
+
+KIND = "test.count"
+TABLES_DDL = (
+    "CREATE TABLE job_execution (id SERIAL PRIMARY KEY, job_id INTEGER NOT NULL,"
+    " worker_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
+    "CREATE TABLE job_effect (job_id INTEGER PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
+    "CREATE TABLE worker_ready (worker_id TEXT PRIMARY KEY, pid INTEGER NOT NULL)",
+)
+
+
+async def count(worker_id: str, job: JobContext) -> None:
+    await Job.raw(
+        "INSERT INTO job_execution (job_id, worker_id, attempt) VALUES ({}, {}, {})",
+        job.id,
+        worker_id,
+        job.attempt,
+    )
+    await asyncio.sleep(float(job.payload.get("seconds", 0.005)))
+    # The effect is idempotent by job id: at-least-once delivery, exactly-once effect.
+    await Job.raw("INSERT INTO job_effect (job_id) VALUES ({}) ON CONFLICT (job_id) DO NOTHING", job.id)
+
+
+async def main() -> None:
+    configure_logging("WARNING", json_lines=False)
+    engine = PostgresEngine(config={"dsn": os.environ["DATABASE_URL"]})
+    Job._meta.db = engine
+    await engine.start_connection_pool(min_size=1, max_size=4)
+    worker_id = os.environ["WORKER_ID"]
+
+    async def handler(job: JobContext) -> None:
+        await count(worker_id, job)
+
+    worker = Worker(
+        {KIND: handler},
+        worker_id=worker_id,
+        lease_seconds=float(os.environ.get("LEASE_SECONDS", "60")),
+        poll_interval_seconds=0.05,
+    )
+    await Job.raw("INSERT INTO worker_ready (worker_id, pid) VALUES ({}, {})", worker_id, os.getpid())
+    await worker.run_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
