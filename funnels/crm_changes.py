@@ -174,7 +174,10 @@ async def sync_customer_to_shopify(iam: IamContext, event: InboxEventData) -> No
     try:
         await _shopify_customer(iam, shop_domain, customer)
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, "customer", TO_SHOPIFY, crm_id, refused, event.id)
+        label = str(customer.get("email") or "")
+        await activity.record_rejection(
+            shop_domain, "customer", TO_SHOPIFY, crm_id, refused, event.id, label=label
+        )
 
 
 async def delete_customer_in_shopify(iam: IamContext, event: InboxEventData) -> None:

@@ -104,7 +104,10 @@ async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
             iam, token, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
         )
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, "customer", TO_CRM, customer_gid, refused, event.id)
+        label = str(event.payload.get("email") or "")
+        await activity.record_rejection(
+            shop_domain, "customer", TO_CRM, customer_gid, refused, event.id, label=label
+        )
         return
     if written:
         await activity.record(shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED)
@@ -197,7 +200,9 @@ async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetim
             return
         created = await iam.crm.upsert_order(token, body)
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, "order", TO_CRM, order_gid, refused, event.id)
+        await activity.record_rejection(
+            shop_domain, "order", TO_CRM, order_gid, refused, event.id, label=str(order.get("name") or "")
+        )
         return
     await links.save(shop_domain, "order", shopify_id=order_gid, crm_id=str(created["id"]), canonical=body)
     await activity.record(shop_domain, "order", TO_CRM, order_gid, activity.SYNCED)

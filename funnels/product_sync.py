@@ -92,7 +92,7 @@ async def sync_product_to_crm(iam: IamContext, event: InboxEventData) -> None:
             product = await iam.crm.upsert_product(token, body)
         except Rejected as refused:
             await activity.record_rejection(
-                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event.id
+                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event.id, label=body["name"]
             )
             continue
         await links.save(
@@ -170,7 +170,15 @@ async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> Non
             ),
         )
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, ENTITY, TO_SHOPIFY, variant_id, refused, event.id)
+        await activity.record_rejection(
+            shop_domain,
+            ENTITY,
+            TO_SHOPIFY,
+            variant_id,
+            refused,
+            event.id,
+            label=str(product.get("name") or ""),
+        )
         return
     await links.save(
         shop_domain, ENTITY, shopify_id=variant_id, crm_id=str(product.get("id")), canonical=canonical
