@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     iam = build_iam_context(settings, key, transports or {})
     billing = build_billing_providers(settings, iam)
     worker = build_worker(iam, billing, settings)
+    inbox = InboxWriter()
 
     @asynccontextmanager
     async def background_worker(app: Litestar) -> AsyncIterator[None]:
@@ -102,6 +103,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await inbox.drain()
             await close_clients(iam)
             await billing.aclose()
 
@@ -176,7 +178,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "billing": billing,
                 "shopify_webhook_secrets": settings.shopify_webhook_secrets,
                 "crm_webhook_secrets": (settings.crm_client_secret,),
-                "inbox": InboxWriter(),
+                "inbox": inbox,
             }
         ),
         dependencies={"iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False)},

@@ -131,6 +131,11 @@ class InboxWriter:
             self._flusher = asyncio.create_task(self._flush())
         return await asyncio.shield(future)
 
+    async def drain(self) -> None:
+        """Waits for the commit in progress: on shutdown no stored-but-unanswered write is cut off."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+
     async def _flush(self) -> None:
         while self._pending:
             await asyncio.sleep(0)  # let requests already in flight join this batch

@@ -1,10 +1,12 @@
 """A worker process for test_worker_processes: the product's job queue and Worker, one test handler.
 
-Run as `python -m tests.e2e.counting_worker` with DATABASE_URL (PostgreSQL), WORKER_ID and
-LEASE_SECONDS. Only the handler is the test's: leasing, heartbeats and finishing are
+Run as `python -m tests.integration.sync.counting_worker` with DATABASE_URL (PostgreSQL), WORKER_ID,
+LEASE_SECONDS and WORKER_CONCURRENCY (loops in the process, as `python -m onboarding worker`
+runs them). Only the handler is the test's: leasing, heartbeats and finishing are
 sync.jobs' own. Each execution of a `test.count` job inserts a row into `job_execution`
 (which worker ran which job, at which attempt), sleeps a moment, then records the job's
-effect in `job_effect`, keyed by job id, so a job run twice still has one effect.
+effect in `job_effect`, keyed by job id, so a job run twice still has one effect, and
+sleeps a moment more before the job is finished.
 """
 
 from __future__ import annotations
@@ -34,16 +36,18 @@ async def count(worker_id: str, job: JobContext) -> None:
         worker_id,
         job.attempt,
     )
-    await asyncio.sleep(float(job.payload.get("seconds", 0.005)))
+    pause = float(job.payload.get("seconds", 0.005)) / 2
+    await asyncio.sleep(pause)
     # The effect is idempotent by job id: at-least-once delivery, exactly-once effect.
     await Job.raw("INSERT INTO job_effect (job_id) VALUES ({}) ON CONFLICT (job_id) DO NOTHING", job.id)
+    await asyncio.sleep(pause)  # the job is still running after its effect, as real work is
 
 
 async def main() -> None:
     configure_logging("WARNING", json_lines=False)
     engine = PostgresEngine(config={"dsn": os.environ["DATABASE_URL"]})
     Job._meta.db = engine
-    await engine.start_connection_pool(min_size=1, max_size=4)
+    await engine.start_connection_pool(min_size=1, max_size=10)
     worker_id = os.environ["WORKER_ID"]
 
     async def handler(job: JobContext) -> None:
@@ -56,7 +60,8 @@ async def main() -> None:
         poll_interval_seconds=0.05,
     )
     await Job.raw("INSERT INTO worker_ready (worker_id, pid) VALUES ({}, {})", worker_id, os.getpid())
-    await worker.run_forever()
+    concurrency = int(os.environ.get("WORKER_CONCURRENCY", "4"))
+    await asyncio.gather(*(worker.run_forever() for _ in range(concurrency)))
 
 
 if __name__ == "__main__":
