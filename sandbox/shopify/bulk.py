@@ -564,7 +564,8 @@ class BulkOperations:
         """Run the query batch by batch, appending lines to the file; an error code or None."""
         path = self.path(operation.id)
         cursor: str | None = None
-        out = await asyncio.to_thread(path.open, "wb")
+        # Opened and closed on the loop: a cancelled task must never leave the file open.
+        out = path.open("wb")
         try:
             while True:
                 self._check_cancel(operation)
@@ -586,7 +587,7 @@ class BulkOperations:
                     return None
                 cursor = page.get("endCursor")
         finally:
-            await asyncio.to_thread(out.close)
+            out.close()
 
     def _batch(
         self, ctx: RequestContext, plan: BulkQuery, cursor: str | None, root_factory: Callable[[Any], object]
