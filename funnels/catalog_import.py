@@ -3,8 +3,8 @@
 Up to 500 variants are read page by page right away (seeds/003). A bigger catalog is
 read with a bulk operation: Shopify prepares a JSON Lines file, announced by the
 `bulk_operations/finish` webhook (or found by polling), which is streamed line by line,
-one product and its variants at a time, so memory stays flat however big the store.
-Variants whose content the CRM already holds are not written again.
+one product and its collections and variants at a time, so memory stays flat however big
+the store. Variants whose content the CRM already holds are not written again.
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ from iam.tokens import with_shop_token
 from sync import activity, links
 from sync.inbox import InboxEventData
 from sync.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once, utcnow
-from sync.mappers import content_hash, crm_product_from_graphql, product_canonical
+from sync.mappers import (
+    GRAPHQL_PRODUCT_COLLECTIONS,
+    GRAPHQL_PRODUCT_FIELDS,
+    GRAPHQL_VARIANT_FIELDS,
+    MAX_COLLECTIONS,
+    content_hash,
+    crm_product_from_graphql,
+    product_canonical,
+)
 from sync.tables import Job
 from sync.topics import JOB_IMPORT_CATALOG
 
@@ -35,27 +43,36 @@ SYNCHRONOUS_VARIANT_LIMIT = 500
 BULK_POLL_SECONDS = 3.0
 DEFAULT_REFRESH = timedelta(hours=4)
 
-PRODUCT_FIELDS = "id title handle vendor status featuredImage { url }"
-VARIANT_FIELDS = "id title sku barcode price inventoryQuantity selectedOptions { name value } image { url }"
+# Two products a page, each with up to 60 variants and 25 collections, requests 785 of the
+# 1,000 points a query may cost (a variant's weight alone is three objects: inventory item,
+# measurement, weight). A product with more variants than a page holds goes to bulk.
 CATALOG_PAGE = f"""
 query CatalogPage($after: String) {{
   shop {{ currencyCode }}
   products(first: 2, after: $after) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
-      {PRODUCT_FIELDS}
-      variants(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ {VARIANT_FIELDS} }} }}
+      {GRAPHQL_PRODUCT_FIELDS} {GRAPHQL_PRODUCT_COLLECTIONS}
+      variants(first: 60) {{ pageInfo {{ hasNextPage }} nodes {{ {GRAPHQL_VARIANT_FIELDS} }} }}
     }}
   }}
 }}
 """
+# A bulk query ignores `first`: each variant and collection is a line of its own after its
+# product's line, told apart by the type in its id, in no order the import relies on.
 BULK_QUERY = (
-    f"{{ products {{ edges {{ node {{ {PRODUCT_FIELDS} "
-    f"variants {{ edges {{ node {{ {VARIANT_FIELDS} }} }} }} }} }} }} }}"
+    f"{{ products {{ edges {{ node {{ {GRAPHQL_PRODUCT_FIELDS} "
+    f"variants {{ edges {{ node {{ {GRAPHQL_VARIANT_FIELDS} }} }} }} "
+    "collections { edges { node { id title } } } } } } }"
 )
+# Grouped: each product's lines come together, so the file streams one product at a time
+# (since 2026-01 Shopify groups them only when asked).
 BULK_RUN = """
 mutation CatalogBulk($query: String!) {
-  bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } }
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
 }
 """
 BULK_STATUS = """
@@ -211,6 +228,44 @@ async def jsonl_records(http: httpx.AsyncClient, url: str) -> AsyncIterator[dict
         raise ExternalServiceError("Shopify", f"bulk result unreachable ({type(exc).__name__})") from None
 
 
+@dataclass
+class BulkProduct:
+    """One product of the bulk file and its child lines, held until the next product's line:
+    a variant is only mapped once its product's collections (which may follow it) are known."""
+
+    line: dict[str, Any]
+    collections: list[str] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, record: dict[str, Any]) -> None:
+        child_id = str(record.get("id") or "")
+        if child_id.startswith("gid://shopify/Collection/"):
+            if len(self.collections) < MAX_COLLECTIONS:
+                self.collections.append(str(record.get("title") or ""))
+        elif child_id.startswith("gid://shopify/ProductVariant/"):
+            self.variants.append(record)
+
+    async def write(self, writer: CatalogWriter, currency: str, store_url: str) -> None:
+        product = self.line | {"collections": {"nodes": [{"title": t} for t in self.collections]}}
+        for variant in self.variants:
+            await writer.add(crm_product_from_graphql(product, variant, currency, store_url))
+
+
+async def write_bulk_records(
+    records: AsyncIterator[dict[str, Any]], writer: CatalogWriter, currency: str, store_url: str
+) -> None:
+    """The grouped bulk file's products to the CRM, holding one product's lines at a time."""
+    product = BulkProduct({})
+    async for record in records:
+        parent = record.get("__parentId")
+        if parent is None:  # the previous product's lines are all read: its variants can go
+            await product.write(writer, currency, store_url)
+            product = BulkProduct(record)
+        elif parent == product.line.get("id"):
+            product.add(record)
+    await product.write(writer, currency, store_url)
+
+
 async def import_catalog_bulk(
     iam: IamContext, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
 ) -> None:
@@ -236,13 +291,8 @@ async def import_catalog_bulk(
     if operation.get("url"):  # an empty catalog has no file
         currency = str(data["shop"]["currencyCode"])
         store_url = iam.shopify.shop_url(shop_domain, "")
-        product: dict[str, Any] = {}
-        async for record in jsonl_records(iam.shopify.http, str(operation["url"])):
-            parent = record.get("__parentId")
-            if parent is None:
-                product = record  # variants follow their product's line
-            elif parent == product.get("id"):
-                await writer.add(crm_product_from_graphql(product, record, currency, store_url))
+        records = jsonl_records(iam.shopify.http, str(operation["url"]))
+        await write_bulk_records(records, writer, currency, store_url)
     await _finish(writer, "imported in bulk", refresh)
 
 

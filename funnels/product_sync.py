@@ -2,8 +2,8 @@
 
 Shopify → CRM: a product created, updated or deleted in Shopify updates the funnel's CRM
 products (a deleted product's CRM products are deactivated, never removed: campaigns
-still refer to them). CRM → Shopify: a price, SKU or barcode edited in the CRM is written
-to the Shopify variant. Each entity's link remembers the synced content, so unchanged
+still refer to them). CRM → Shopify: a price, SKU, barcode or weight edited in the CRM is
+written to the Shopify variant. Each entity's link remembers the synced content, so unchanged
 content and our own writes echoing back are not written again.
 
 An event only says that a product changed: what is synced is the product as its side holds
@@ -27,7 +27,13 @@ from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
 from sync import activity, links
 from sync.inbox import InboxEventData
-from sync.mappers import crm_product_from_graphql, crm_products_from_shopify, product_canonical
+from sync.mappers import (
+    PRODUCT_BODY_FIELDS,
+    crm_product_from_graphql,
+    crm_products_from_shopify,
+    product_canonical,
+    shopify_variant_input,
+)
 
 log = structlog.get_logger("funnels.product_sync")
 ENTITY = "product"
@@ -122,7 +128,7 @@ async def deactivate_deleted_product(iam: IamContext, event: InboxEventData) -> 
         product = await iam.crm.get(token, f"/api/v1/products/{link.crm_id}")
         if product is None or product.get("product_external_id") != product_gid or not product.get("active"):
             continue
-        body = {key: product[key] for key in product_canonical(product)} | {"active": False}
+        body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
         await iam.crm.upsert_product(token, body)
         await links.save(
             shop_domain, ENTITY, shopify_id=variant_id, crm_id=link.crm_id, canonical=product_canonical(body)
@@ -138,7 +144,7 @@ async def deactivate_deleted_product(iam: IamContext, event: InboxEventData) -> 
 
 
 async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> None:
-    """A CRM product edit (price, SKU, barcode) written to the Shopify variant it mirrors."""
+    """A CRM product edit (price, SKU, barcode, weight) written to the Shopify variant it mirrors."""
     shop_domain = event.shop_domain
     product = event.payload.get("data") or {}
     variant_id = str(product.get("external_id") or "")
@@ -154,9 +160,7 @@ async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> Non
     link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
     if link is not None and link.unchanged(canonical):
         return  # our own write to the CRM, echoing back
-    variant: dict[str, Any] = {"id": variant_id, "price": canonical["price"], "barcode": canonical["barcode"]}
-    if canonical["sku"]:
-        variant["inventoryItem"] = {"sku": canonical["sku"]}
+    variant = shopify_variant_input(product)
     try:
         await with_shop_token(
             iam,

@@ -28,7 +28,15 @@ from sync.customer_mapping import (
     shopify_customer_input,
 )
 from sync.jobs import JobContext, schedule_once, utcnow
-from sync.mappers import content_hash, crm_product_from_graphql, product_canonical
+from sync.mappers import (
+    GRAPHQL_PRODUCT_COLLECTIONS,
+    GRAPHQL_PRODUCT_FIELDS,
+    GRAPHQL_VARIANT_FIELDS,
+    content_hash,
+    crm_product_from_graphql,
+    product_canonical,
+    shopify_variant_input,
+)
 from sync.tables import Reconciliation, SyncLink
 from sync.topics import JOB_RECONCILE
 
@@ -36,16 +44,16 @@ log = structlog.get_logger("funnels.reconciliation")
 DEFAULT_INTERVAL = timedelta(hours=6)
 BATCH = 50
 
-VARIANTS_QUERY = """
-query ReconcileVariants($ids: [ID!]!) {
-  shop { currencyCode }
-  nodes(ids: $ids) {
-    ... on ProductVariant {
-      id title sku barcode price inventoryQuantity selectedOptions { name value } image { url }
-      product { id title handle vendor status featuredImage { url } }
-    }
-  }
-}
+VARIANTS_QUERY = f"""
+query ReconcileVariants($ids: [ID!]!) {{
+  shop {{ currencyCode }}
+  nodes(ids: $ids) {{
+    ... on ProductVariant {{
+      {GRAPHQL_VARIANT_FIELDS}
+      product {{ {GRAPHQL_PRODUCT_FIELDS} {GRAPHQL_PRODUCT_COLLECTIONS} }}
+    }}
+  }}
+}}
 """
 CUSTOMERS_QUERY = """
 query ReconcileCustomers($ids: [ID!]!) {
@@ -179,13 +187,7 @@ async def _reconcile_products(run: Run) -> None:
                     )
                 continue
             if content_hash(from_shopify) == row["content_hash"]:  # only the CRM changed
-                variant_input: dict[str, Any] = {
-                    "id": row["shopify_id"],
-                    "price": from_crm["price"],
-                    "barcode": from_crm["barcode"],
-                }
-                if from_crm["sku"]:
-                    variant_input["inventoryItem"] = {"sku": from_crm["sku"]}
+                variant_input = shopify_variant_input(crm_product | {"external_id": row["shopify_id"]})
                 await run.mutate(
                     VARIANT_UPDATE,
                     {"productId": variant["product"]["id"], "variants": [variant_input]},

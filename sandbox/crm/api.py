@@ -59,6 +59,7 @@ def apply_product(product: Product, data: ProductInput, now: float) -> None:
     product.stock = data.stock
     product.vendor = data.vendor
     product.url = data.url
+    product.collections = list(data.collections)
     product.updated_at = now
 
 

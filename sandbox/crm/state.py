@@ -101,6 +101,8 @@ class Product:
     url: str | None
     created_at: float
     updated_at: float
+    # Product groups (the store's collections), by title.
+    collections: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,7 @@ class Product:
             "stock": self.stock,
             "vendor": self.vendor,
             "url": self.url,
+            "collections": list(self.collections),
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }

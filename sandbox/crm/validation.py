@@ -22,6 +22,8 @@ MAX_CAMPAIGN_NAME = 120
 MAX_CAMPAIGN_DESCRIPTION = 2000
 MAX_HEADLINE = 200
 MAX_PROCESSOR_NAME = 120
+MAX_COLLECTIONS = 250
+MAX_COLLECTION_TITLE = 255
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,24 @@ class ProductInput:
     stock: int | None
     vendor: str | None
     url: str | None
+    collections: list[str]
+
+
+def _collections(f: Fields, body: dict[str, Any]) -> list[str]:
+    """Product groups: a list of titles (null or absent reads as none)."""
+    value = body.get("collections")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(title, str) for title in value):
+        f.fail("collections", "Must be a list of strings.")
+        return []
+    if len(value) > MAX_COLLECTIONS:
+        f.fail("collections", f"At most {MAX_COLLECTIONS} product groups.")
+        return []
+    if any(not title.strip() or len(title) > MAX_COLLECTION_TITLE for title in value):
+        f.fail("collections", f"Titles must not be blank; at most {MAX_COLLECTION_TITLE} characters.")
+        return []
+    return list(value)
 
 
 def read_product(body: dict[str, Any]) -> ProductInput:
@@ -66,6 +86,7 @@ def read_product(body: dict[str, Any]) -> ProductInput:
     stock = f.integer("stock", nullable=True)
     vendor = f.optional_text("vendor", max_length=255)
     url = f.url("url")
+    collections = _collections(f, body)
     f.raise_if_any()
     return ProductInput(
         external_id=external_id,
@@ -83,6 +104,7 @@ def read_product(body: dict[str, Any]) -> ProductInput:
         stock=stock,
         vendor=vendor,
         url=url,
+        collections=collections,
     )
 
 

@@ -6,6 +6,9 @@ connection must select `id`. `first` (and the other paging arguments) are ignore
 a bulk query: every record is returned. The result is JSON Lines: one line per node, a
 nested connection's nodes on lines of their own after their parent's line, carrying the
 parent's id as `__parentId` (the connection fields are left out of the parent's line).
+Since 2026-01 a node's lines come right after it only with `groupObjects: true`; by default
+each batch's lines are written level by level (its top-level nodes, then their children,
+...), so a child is after its parent but rarely next to it, as in Shopify's ungrouped files.
 
 The query runs in a background task, 250 root objects at a time through the normal
 resolvers (scopes apply: a missing one fails the operation with ACCESS_DENIED), each
@@ -24,7 +27,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -398,6 +401,22 @@ def flatten(value: object, plan: ConnectionPlan, parent_id: str | None = None) -
             yield from flatten(child_value, child_plan, own_id if isinstance(own_id, str) else None)
 
 
+def ungrouped(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A batch's lines without `groupObjects`: each nesting level after the one above it."""
+    depth: dict[str, int] = {}
+    levels: list[list[dict[str, Any]]] = []
+    for line in lines:
+        parent = line.get("__parentId")
+        level = 0 if parent is None else depth.get(str(parent), 0) + 1
+        own_id = line.get("id")
+        if isinstance(own_id, str):
+            depth[own_id] = level
+        while len(levels) <= level:
+            levels.append([])
+        levels[level].append(line)
+    return [line for level in levels for line in level]
+
+
 def encode_line(line: Mapping[str, Any]) -> bytes:
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
@@ -487,7 +506,13 @@ class BulkOperations:
         )
 
     def start(
-        self, ctx: RequestContext, query: str, plan: BulkQuery, root_factory: Callable[[Any], object]
+        self,
+        ctx: RequestContext,
+        query: str,
+        plan: BulkQuery,
+        root_factory: Callable[[Any], object],
+        *,
+        group_objects: bool = False,
     ) -> BulkOperation:
         operation = BulkOperation(
             id=self._sandbox.store.allocate_id(), status="CREATED", query=query, created_at=utcnow()
@@ -495,7 +520,7 @@ class BulkOperations:
         ctx.shop.bulk_operations[operation.id] = operation
         self._cancel_requests[operation.id] = asyncio.Event()
         task = asyncio.get_running_loop().create_task(
-            self._run(ctx, operation, plan, root_factory), name=f"shopify-bulk-{operation.id}"
+            self._run(ctx, operation, plan, root_factory, group_objects), name=f"shopify-bulk-{operation.id}"
         )
         self._tasks[operation.id] = task
         task.add_done_callback(lambda _t: self._finished(operation.id))
@@ -523,6 +548,7 @@ class BulkOperations:
         operation: BulkOperation,
         plan: BulkQuery,
         root_factory: Callable[[Any], object],
+        group_objects: bool,
     ) -> None:
         started = time.monotonic()
         shop = ctx.shop
@@ -530,7 +556,7 @@ class BulkOperations:
             await asyncio.sleep(0)
             self._check_cancel(operation)
             operation.status = "RUNNING"
-            failure = await self._write(ctx, operation, plan, root_factory)
+            failure = await self._write(ctx, operation, plan, root_factory, group_objects)
             if failure is None:
                 wait = self._sandbox.config.bulk_operation_duration - (time.monotonic() - started)
                 request = self._cancel_requests.get(operation.id)
@@ -560,6 +586,7 @@ class BulkOperations:
         operation: BulkOperation,
         plan: BulkQuery,
         root_factory: Callable[[Any], object],
+        group_objects: bool,
     ) -> str | None:
         """Run the query batch by batch, appending lines to the file; an error code or None."""
         path = self.path(operation.id)
@@ -574,7 +601,8 @@ class BulkOperations:
                     return _error_code(list(result.errors))
                 connection = (result.data or {}).get(plan.top_key)
                 chunk = bytearray()
-                for line in flatten(connection, plan.plan):
+                lines = flatten(connection, plan.plan)
+                for line in lines if group_objects else ungrouped(lines):
                     chunk += encode_line(line)
                     operation.object_count += 1
                     if "__parentId" not in line:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.shopify.models import (
+    GRAMS_PER_UNIT,
     Product,
     ProductOption,
     ProductStatus,
@@ -201,6 +202,27 @@ def _price_errors(prefix: list[str], changes: Mapping[str, Any]) -> list[UserErr
     return errors
 
 
+def _weight_errors(prefix: list[str], changes: Mapping[str, Any]) -> list[UserError]:
+    item = changes.get("inventoryItem")
+    measurement = item.get("measurement") if isinstance(item, Mapping) else None
+    weight = measurement.get("weight") if isinstance(measurement, Mapping) else None
+    if weight is None:
+        return []
+    path = [*prefix, "inventoryItem", "measurement", "weight"]
+    if not isinstance(weight, Mapping):
+        return [user_error(path, "Weight must be an object with a value and a unit", "INVALID_INPUT")]
+    errors = []
+    value = weight.get("value")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 2**31:
+        errors.append(
+            user_error([*path, "value"], "Weight must be greater than or equal to 0", "INVALID_INPUT")
+        )
+    if weight.get("unit") not in GRAMS_PER_UNIT:
+        units = ", ".join(GRAMS_PER_UNIT)
+        errors.append(user_error([*path, "unit"], f"Weight unit must be one of {units}", "INVALID_INPUT"))
+    return errors
+
+
 def validate_variant_updates(
     product: Product, inputs: Sequence[Mapping[str, Any]], *, merchant: bool = False
 ) -> dict[int, list[UserError]]:
@@ -228,6 +250,7 @@ def validate_variant_updates(
                 )
             )
         errors += _price_errors(prefix, changes)
+        errors += _weight_errors(prefix, changes)
         if changes.get("inventoryQuantities") is not None:
             errors.append(
                 user_error(

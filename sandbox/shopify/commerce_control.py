@@ -427,13 +427,23 @@ async def merchant_edit_variant(
     sandbox: SandboxDep,
 ) -> Response[bytes]:
     """The merchant edits one variant: any of price, compareAtPrice, sku, barcode,
-    inventoryQuantity, taxable, inventoryPolicy. Emits products/update."""
+    inventoryQuantity, taxable, inventoryPolicy, and inventoryItem (its sku, tracked and
+    measurement.weight {value, unit}). Emits products/update."""
     shop = _shop(sandbox, shop_domain)
     product = _product(shop, product_id)
     variant = next((v for v in product.variants if str(v.id) == variant_id), None)
     if variant is None:
         raise NotFoundException(detail=f"No variant {variant_id} on product {product.id}")
-    allowed = ("price", "compareAtPrice", "sku", "barcode", "inventoryQuantity", "taxable", "inventoryPolicy")
+    allowed = (
+        "price",
+        "compareAtPrice",
+        "sku",
+        "barcode",
+        "inventoryQuantity",
+        "taxable",
+        "inventoryPolicy",
+        "inventoryItem",
+    )
     changes = {k: v for k, v in (await _body(request)).items() if k in allowed}
     changes["id"] = variant.id
     errors = [

@@ -363,7 +363,7 @@ class CommerceRoot:
             plan = plan_bulk_query(self._ctx.sandbox.schema, query)
         except BulkQueryError as exc:
             return {"bulkOperation": None, "userErrors": [user_error(["query"], str(exc), "INVALID")]}
-        operation = bulk.start(self._ctx, query, plan, type(self))
+        operation = bulk.start(self._ctx, query, plan, type(self), group_objects=bool(group_objects))
         self._ctx.changed = True
         return {"bulkOperation": bulk_operation_view(bulk, operation), "userErrors": []}
 

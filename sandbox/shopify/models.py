@@ -113,6 +113,16 @@ class ProductOption:
     values: list[str]
 
 
+# Shopify's WeightUnit: grams in one unit, and the unit's name in REST payloads.
+GRAMS_PER_UNIT: dict[str, float] = {
+    "GRAMS": 1.0,
+    "KILOGRAMS": 1000.0,
+    "OUNCES": 28.349523125,
+    "POUNDS": 453.59237,
+}
+REST_WEIGHT_UNITS: dict[str, str] = {"GRAMS": "g", "KILOGRAMS": "kg", "OUNCES": "oz", "POUNDS": "lb"}
+
+
 @dataclass
 class Variant:
     id: int
@@ -134,6 +144,11 @@ class Variant:
     taxable: bool = True
     inventory_policy: str = "DENY"
     tracked: bool = True
+
+    @property
+    def grams(self) -> int:
+        """The weight in whole grams, as REST payloads and order lines carry it."""
+        return round(self.weight * GRAMS_PER_UNIT.get(self.weight_unit, 1.0))
 
 
 @dataclass

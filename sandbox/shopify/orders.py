@@ -67,7 +67,6 @@ FINANCIAL_STATUSES = (
 )
 INVENTORY_BEHAVIOURS = ("BYPASS", "DECREMENT_IGNORING_POLICY", "DECREMENT_OBEYING_POLICY")
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")
-_GRAMS_PER_UNIT = {"GRAMS": 1.0, "KILOGRAMS": 1000.0, "OUNCES": 28.349523125, "POUNDS": 453.59237}
 
 
 def order_error(field: Sequence[str] | None, message: str, code: str = "INVALID") -> UserError:
@@ -287,10 +286,6 @@ def validate_order_create(
     return errors + customer_errors
 
 
-def _grams(variant: Variant) -> int:
-    return round(variant.weight * _GRAMS_PER_UNIT.get(variant.weight_unit, 1.0))
-
-
 def _line_item(store: Store, shop: Shop, raw: Mapping[str, Any]) -> LineItem:
     quantity = int(raw["quantity"])
     amount, _currency = _money_input(raw.get("priceSet"))
@@ -311,7 +306,7 @@ def _line_item(store: Store, shop: Shop, raw: Mapping[str, Any]) -> LineItem:
             vendor=str(raw.get("vendor") or product.vendor),
             requires_shipping=raw.get("requiresShipping") is not False,
             taxable=variant.taxable if raw.get("taxable") is None else bool(raw["taxable"]),
-            grams=_grams(variant),
+            grams=variant.grams,
         )
     return LineItem(
         id=store.allocate_id(),

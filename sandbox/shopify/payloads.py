@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.shopify.models import (
+    REST_WEIGHT_UNITS,
     BulkOperation,
+    Collection,
     Customer,
     Fulfillment,
     Image,
@@ -97,6 +99,9 @@ def product_payload(product: Product, public_base: str) -> dict[str, Any]:
                 "inventory_item_id": variant.inventory_item_id,
                 "inventory_quantity": variant.inventory_quantity,
                 "old_inventory_quantity": variant.inventory_quantity,
+                "grams": variant.grams,
+                "weight": float(variant.weight),
+                "weight_unit": REST_WEIGHT_UNITS.get(variant.weight_unit, "kg"),
                 "created_at": rest_time(variant.created_at),
                 "updated_at": rest_time(variant.updated_at),
             }
@@ -158,6 +163,22 @@ def product_payload(product: Product, public_base: str) -> dict[str, Any]:
 
 def product_delete_payload(product_id: int) -> dict[str, Any]:
     return {"id": product_id}
+
+
+def collection_payload(collection: Collection) -> dict[str, Any]:
+    """The `collections/create` and `collections/update` body (no member list, as in Shopify)."""
+    return {
+        "id": collection.id,
+        "admin_graphql_api_id": gid("Collection", collection.id),
+        "handle": collection.handle,
+        "title": collection.title,
+        "body_html": collection.description_html,
+        "sort_order": "manual",
+        "template_suffix": None,
+        "published_scope": "web",
+        "published_at": rest_time(collection.updated_at),
+        "updated_at": rest_time(collection.updated_at),
+    }
 
 
 # -- customers ------------------------------------------------------------------------

@@ -79,5 +79,6 @@ async def csrf_token(client: httpx.AsyncClient) -> str:
 
 
 async def make_queued_jobs_due() -> None:
-    """Skips the retry backoff: every queued job becomes due now."""
-    await Job.update({Job.run_at: Job.created_at}).where(Job.status == "queued")
+    """Skips the retry backoff: every queued job waiting to be retried becomes due now (the
+    periodic catalog refresh and reconciliation, which have not failed, keep their hours)."""
+    await Job.update({Job.run_at: Job.created_at}).where((Job.status == "queued") & (Job.attempts > 0))

@@ -294,6 +294,51 @@ async def test_variants_bulk_update_rejects_a_negative_price_and_changes_nothing
     assert check["data"]["productVariant"]["price"] != "1.00"
 
 
+WEIGHT = """query($id: ID!) { productVariant(id: $id) {
+  inventoryItem { measurement { weight { value unit } } }
+  product { collections(first: 25) { nodes { title } } }
+} }"""
+
+
+async def test_variants_bulk_update_sets_the_weight_on_the_inventory_item(admin: AdminApi) -> None:
+    product_id, variant_id = await _first_variant(admin)
+    weight = {"value": 0.25, "unit": "KILOGRAMS"}
+    body = await admin.graphql(
+        BULK,
+        {
+            "productId": product_id,
+            "variants": [{"id": variant_id, "inventoryItem": {"measurement": {"weight": weight}}}],
+        },
+    )
+    assert body["data"]["productVariantsBulkUpdate"]["userErrors"] == []
+    variant = (await admin.graphql(WEIGHT, {"id": variant_id}))["data"]["productVariant"]
+    assert variant["inventoryItem"]["measurement"]["weight"] == weight
+    # The seeded T-shirt is in the seeded collections a best-selling apparel item belongs to.
+    titles = [c["title"] for c in variant["product"]["collections"]["nodes"]]
+    assert titles == ["Home page", "Best sellers", "Under 30", "Apparel"]
+
+
+async def test_a_negative_weight_is_a_user_error_and_changes_nothing(admin: AdminApi) -> None:
+    product_id, variant_id = await _first_variant(admin)
+    negative = {"value": -1.0, "unit": "GRAMS"}
+    body = await admin.graphql(
+        BULK,
+        {
+            "productId": product_id,
+            "variants": [{"id": variant_id, "inventoryItem": {"measurement": {"weight": negative}}}],
+        },
+    )
+    assert body["data"]["productVariantsBulkUpdate"]["userErrors"] == [
+        {
+            "field": ["variants", "0", "inventoryItem", "measurement", "weight", "value"],
+            "message": "Weight must be greater than or equal to 0",
+            "code": "INVALID_INPUT",
+        }
+    ]
+    variant = (await admin.graphql(WEIGHT, {"id": variant_id}))["data"]["productVariant"]
+    assert variant["inventoryItem"]["measurement"]["weight"] == {"value": 180.0, "unit": "GRAMS"}
+
+
 async def test_token_without_the_scope_gets_access_denied(client: httpx.AsyncClient) -> None:
     token = await mint_token(client, MAIN_SHOP, scopes="read_orders")
     body = await AdminApi(client, MAIN_SHOP, token).graphql("{ products(first: 1) { nodes { id } } }")

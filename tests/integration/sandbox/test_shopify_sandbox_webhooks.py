@@ -131,6 +131,43 @@ async def test_merchant_edit_delivers_a_signed_products_update(
     assert {"id", "sku", "price", "inventory_quantity", "updated_at"} <= variant.keys()
     assert isinstance(variant["id"], int)
     assert isinstance(variant["price"], str)
+    # The seeded T-shirt weighs 180 g: REST carries whole grams and the weight in its unit.
+    assert (variant["grams"], variant["weight"], variant["weight_unit"]) == (180, 180.0, "g")
+
+
+async def test_a_merchants_new_collection_delivers_collections_create_without_members(
+    admin: AdminApi, client: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    await subscribe(admin, "COLLECTIONS_CREATE")
+    product_id = await first_product(admin)
+    added = await client.post(
+        f"/_sandbox/shops/{MAIN_SHOP}/collections", json={"title": "Summer", "productIds": [product_id]}
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["productIds"] == [product_id]
+    await eventually(lambda: len(receiver.received) == 1)
+
+    delivery = receiver.received[0]
+    assert delivery.headers["x-shopify-topic"] == "collections/create"
+    payload = json.loads(delivery.body)
+    assert (payload["title"], payload["handle"]) == ("Summer", "summer")
+    assert payload["admin_graphql_api_id"] == f"gid://shopify/Collection/{payload['id']}"
+    assert not {"products", "productIds"} & payload.keys()
+    body = await admin.graphql(
+        "query($id: ID!) { product(id: $id) { collections(first: 25) { nodes { title } } } }",
+        {"id": f"gid://shopify/Product/{product_id}"},
+    )
+    assert "Summer" in [c["title"] for c in body["data"]["product"]["collections"]["nodes"]]
+
+
+async def test_a_collection_needs_a_title_and_known_products(client: httpx.AsyncClient) -> None:
+    blank = await client.post(f"/_sandbox/shops/{MAIN_SHOP}/collections", json={"title": " "})
+    assert blank.status_code == 422
+    assert blank.json()["userErrors"] == [{"field": ["title"], "message": "Title can't be blank"}]
+    unknown = await client.post(
+        f"/_sandbox/shops/{MAIN_SHOP}/collections", json={"title": "Tees", "productIds": [1]}
+    )
+    assert unknown.status_code == 404
 
 
 async def test_api_mutation_delivers_products_create_and_delete(

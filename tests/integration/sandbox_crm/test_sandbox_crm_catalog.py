@@ -44,6 +44,7 @@ def product_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
         "stock": 12,
         "vendor": "Acme",
         "url": "https://acme.example.com/products/mug",
+        "collections": ["Kitchen", "Gifts"],
         **overrides,
     }
 
@@ -153,6 +154,31 @@ async def test_product_reports_every_bad_field_at_once(acme: Merchant) -> None:
         "weight_unit",
         "options",
     }
+
+
+async def test_product_groups_are_kept_as_sent_and_replaced_by_a_put(acme: Merchant) -> None:
+    created = await acme.created("/api/v1/products", product_body())
+    assert created["collections"] == ["Kitchen", "Gifts"]
+    without = product_body()
+    del without["collections"]  # a body from before product groups: it has none
+    updated = (await acme.put(f"/api/v1/products/{created['id']}", without)).json()
+    assert updated["collections"] == []
+    assert (await acme.get(f"/api/v1/products/{created['id']}")).json()["collections"] == []
+
+
+@pytest.mark.parametrize(
+    "collections",
+    ["Kitchen", [1], ["Kitchen", None], [""], ["  "], ["x" * 256], ["g"] * 251, {"Kitchen": True}],
+)
+async def test_product_groups_must_be_a_list_of_titles(acme: Merchant, collections: object) -> None:
+    response = await acme.post("/api/v1/products", product_body(collections=collections))
+    assert list(errors_of(response)) == ["collections"]
+
+
+@pytest.mark.parametrize("weight", ["0.4", -1, True])
+async def test_product_weight_must_be_a_non_negative_number(acme: Merchant, weight: object) -> None:
+    response = await acme.post("/api/v1/products", product_body(weight=weight))
+    assert list(errors_of(response)) == ["weight"]
 
 
 async def test_product_delete_removes_it(acme: Merchant) -> None:

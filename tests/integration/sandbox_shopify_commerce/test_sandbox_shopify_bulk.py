@@ -24,8 +24,8 @@ from tests.integration.sandbox_shopify_commerce.commerce_support import (
     wait_for,
 )
 
-RUN = """mutation($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+RUN = """mutation($query: String!, $groupObjects: Boolean!) {
+  bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) {
     bulkOperation { id status }
     userErrors { field message code }
   }
@@ -49,8 +49,8 @@ async def generate(client: httpx.AsyncClient, products: int, variants: int) -> d
     return body
 
 
-async def run(admin: AdminApi, query: str) -> dict[str, Any]:
-    body = await admin.graphql(RUN, {"query": query})
+async def run(admin: AdminApi, query: str, *, grouped: bool = False) -> dict[str, Any]:
+    body = await admin.graphql(RUN, {"query": query, "groupObjects": grouped})
     assert "errors" not in body, body
     result: dict[str, Any] = body["data"]["bulkOperationRunQuery"]
     return result
@@ -80,7 +80,7 @@ async def test_bulk_query_end_to_end(
 ) -> None:
     await generate(client, 50, 3)
     await subscribe(admin, "BULK_OPERATIONS_FINISH")
-    started = await run(admin, PRODUCTS_WITH_VARIANTS)
+    started = await run(admin, PRODUCTS_WITH_VARIANTS, grouped=True)
     assert started["userErrors"] == []
     operation = started["bulkOperation"]
     assert operation["id"].startswith("gid://shopify/BulkOperation/")
@@ -126,7 +126,7 @@ async def test_bulk_query_end_to_end(
     variants = [line for line in lines if "__parentId" in line]
     assert len(products) == 50
     assert len(variants) == 150
-    # A product line, then its variant lines: `first` is ignored, connections are flattened.
+    # Grouped: a product line, then its variant lines (`first` is ignored, connections are flattened).
     parent = None
     per_product: dict[str, int] = {}
     for line in lines:
@@ -150,6 +150,47 @@ async def test_bulk_query_end_to_end(
 
     # Once finished, another may run.
     assert (await run(admin, PRODUCTS_WITH_VARIANTS))["userErrors"] == []
+
+
+PRODUCTS_WITH_COLLECTIONS_AND_WEIGHTS = """{
+  products(query: "tag:generated") {
+    edges { node {
+      id
+      collections { edges { node { id title } } }
+      variants { edges { node { id inventoryItem { measurement { weight { value unit } } } } } }
+    } }
+  }
+}"""
+
+
+async def test_ungrouped_by_default_every_child_still_names_its_parent_and_follows_it(
+    admin: AdminApi, client: httpx.AsyncClient
+) -> None:
+    """Since 2026-01 `groupObjects` is false unless asked: children are after their parent, not by it."""
+    created = await generate(client, 3, 2)
+    tees = created["productIds"][:2]
+    added = await client.post(f"{SHOP_URL}/collections", json={"title": "Tees", "productIds": tees})
+    assert added.status_code == 201, added.text
+    query = PRODUCTS_WITH_COLLECTIONS_AND_WEIGHTS
+    for grouped in (False, True):
+        operation = (await run(admin, query, grouped=grouped))["bulkOperation"]
+        _, lines = await download(client, (await finished(admin, operation["id"]))["url"])
+        seen: set[str] = set()
+        for line in lines:
+            assert line.get("__parentId", line["id"]) in seen | {line["id"]}  # its parent came first
+            seen.add(line["id"])
+        collections = [line for line in lines if line["id"].startswith("gid://shopify/Collection/")]
+        assert [c["title"] for c in collections] == ["Tees", "Tees"]
+        assert {c["__parentId"] for c in collections} == {f"gid://shopify/Product/{n}" for n in tees}
+        weights = [v["inventoryItem"]["measurement"]["weight"] for v in lines if "inventoryItem" in v]
+        assert weights == [{"value": 100.0, "unit": "GRAMS"}] * 6
+        kinds = [line["id"].split("/")[3] for line in lines]
+        if grouped:  # each product's lines together
+            tee = ["Product", "Collection", "ProductVariant", "ProductVariant"]
+            assert kinds == [*tee, *tee, "Product", "ProductVariant", "ProductVariant"]
+        else:  # the batch's products first, then their children
+            assert kinds[:3] == ["Product"] * 3
+            assert "Product" not in kinds[3:]
 
 
 async def test_nodes_style_and_nested_collections(admin: AdminApi, client: httpx.AsyncClient) -> None:

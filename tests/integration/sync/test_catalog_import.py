@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from sync.jobs import utcnow
 from sync.tables import Job, SyncLink
 from sync.topics import JOB_IMPORT_CATALOG
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
-from tests.integration.sync.sync_support import crm_writes, live_funnel, settle
+from tests.integration.sync.sync_support import crm_writes, live_funnel, settle, shopify_graphql
 from tests.stack import Stack, running_stack
 
 
@@ -59,6 +60,72 @@ async def test_a_big_catalog_is_imported_through_a_bulk_operation(stack: Stack) 
     assert await Job.count().where((Job.kind == JOB_IMPORT_CATALOG) & (Job.status == "queued")) == 1
     page = await stack.client.get(f"/funnels/{stack.funnel_id}/sync/")  # type: ignore[attr-defined]
     assert "Nothing failed in the last 24 hours." in page.text
+
+
+VARIANT_WEIGHTS = """query($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id
+      inventoryItem { measurement { weight { value unit } } }
+      product { collections(first: 25) { nodes { title } } }
+    }
+  }
+}"""
+UNITS = {"GRAMS": "g", "KILOGRAMS": "kg", "OUNCES": "oz", "POUNDS": "lb"}
+
+
+async def crm_products_by_variant(stack: Stack) -> dict[str, dict[str, Any]]:
+    return {p["external_id"]: p for p in (await stack.crm.get("/_sandbox/products")).json()["data"]}
+
+
+async def test_the_paged_import_carries_each_variants_weight_and_its_products_collections(
+    stack: Stack,
+) -> None:
+    in_crm = await crm_products_by_variant(stack)
+    assert len(in_crm) > 100
+    nodes = (await shopify_graphql(stack, VARIANT_WEIGHTS, {"ids": list(in_crm)}))["nodes"]
+    units = set()
+    for variant in nodes:
+        weight = variant["inventoryItem"]["measurement"]["weight"]
+        crm = in_crm[variant["id"]]
+        assert (crm["weight"], crm["weight_unit"]) == (weight["value"], UNITS[weight["unit"]])
+        assert crm["collections"] == sorted(c["title"] for c in variant["product"]["collections"]["nodes"])
+        units.add(crm["weight_unit"])
+    assert len(nodes) == len(in_crm)
+    assert units == {"g", "kg"}  # the seed weighs some products in grams, some in kilograms
+
+
+async def test_the_bulk_import_carries_weights_and_collections_and_agrees_with_the_paged_one(
+    stack: Stack,
+) -> None:
+    generated = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/catalog/generate", json={"products": 200, "variants_per_product": 3}
+    )
+    assert generated.status_code == 201, generated.text
+    tees = generated.json()["productIds"][:2]
+    added = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/collections", json={"title": "Tees", "productIds": tees}
+    )
+    assert added.status_code == 201, added.text
+    seeded = await crm_products_by_variant(stack)
+    writes = await crm_writes(stack)
+
+    await post_form(stack, f"/funnels/{stack.funnel_id}/sync/catalog")  # type: ignore[attr-defined]
+    await settle_bulk(stack)
+
+    after = await crm_writes(stack)
+    assert after.get("products.create", 0) - writes.get("products.create", 0) == 600
+    # What the paged import wrote on install maps to the same content from the bulk file.
+    assert after.get("products.update", 0) == writes.get("products.update", 0)
+    in_crm = await crm_products_by_variant(stack)
+    assert all(in_crm[variant] == product for variant, product in seeded.items())
+    generated_products = [p for v, p in in_crm.items() if v not in seeded]
+    tee_products = {f"gid://shopify/Product/{n}" for n in tees}
+    in_tees = [p for p in generated_products if p["product_external_id"] in tee_products]
+    assert len(in_tees) == 6
+    assert all(p["collections"] == ["Tees"] for p in in_tees)
+    assert sum(p["collections"] == [] for p in generated_products) == 600 - 6
+    assert {(p["weight"], p["weight_unit"]) for p in generated_products} == {(100.0, "g")}
 
 
 async def test_a_refresh_writes_only_what_changed(stack: Stack) -> None:

@@ -114,3 +114,90 @@ async def test_reconciliation_repairs_a_change_whose_webhook_was_lost(stack: Sta
     assert await shopify_price(stack) == "27.00"
     page = await stack.client.get(f"/funnels/{funnel_id}/sync/")
     assert "Shopify variant updated from the CRM" in page.text
+
+
+VARIANT_WEIGHT = """query($id: ID!) { productVariant(id: $id) {
+  inventoryItem { measurement { weight { value unit } } }
+} }"""
+# The collections the seed puts a best-selling apparel item under 30 in.
+T_SHIRT_COLLECTIONS = ["Apparel", "Best sellers", "Home page", "Under 30"]
+
+
+async def shopify_weight(stack: Stack) -> dict[str, object]:
+    data = await shopify_graphql(stack, VARIANT_WEIGHT, {"id": T_SHIRT_GID})
+    weight: dict[str, object] = data["productVariant"]["inventoryItem"]["measurement"]["weight"]
+    return weight
+
+
+async def test_the_crm_product_carries_the_variants_weight_and_the_products_collections(stack: Stack) -> None:
+    product = await crm_product(stack)
+    assert (product["weight"], product["weight_unit"]) == (180.0, "g")
+    assert product["collections"] == T_SHIRT_COLLECTIONS
+
+
+async def test_weight_and_collections_changed_in_shopify_reach_the_crm_once(stack: Stack) -> None:
+    # Collection changes send collections/* (not products/update): the next product event
+    # (here the weight edit) reads the product as it is now, collections included.
+    summer = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/collections", json={"title": "Summer", "productIds": [T_SHIRT_PRODUCT]}
+    )
+    assert summer.status_code == 201, summer.text
+    crm_before, shopify_before = await crm_writes(stack), await shopify_writes(stack)
+    edited = await stack.shopify.put(
+        f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}/variants/{T_SHIRT_VARIANT}",
+        json={"inventoryItem": {"measurement": {"weight": {"value": 0.2, "unit": "KILOGRAMS"}}}},
+    )
+    assert edited.status_code == 200, edited.text
+    await settle(stack)
+
+    product = await crm_product(stack)
+    assert (product["weight"], product["weight_unit"]) == (0.2, "kg")
+    assert product["collections"] == sorted([*T_SHIRT_COLLECTIONS, "Summer"])
+    crm_after = await crm_writes(stack)
+    assert crm_after.get("products.update", 0) == crm_before.get("products.update", 0) + 1
+    # The CRM's product.updated for our write comes back and stops: nothing is written to Shopify.
+    assert await shopify_writes(stack) == shopify_before
+
+
+async def test_a_weight_edited_in_the_crm_reaches_shopify_in_its_unit_and_does_not_bounce_back(
+    stack: Stack,
+) -> None:
+    crm_before, shopify_before = await crm_writes(stack), await shopify_writes(stack)
+    await edit_in_crm(stack, weight=0.25, weight_unit="kg")
+
+    assert await shopify_weight(stack) == {"value": 0.25, "unit": "KILOGRAMS"}
+    shopify_after = await shopify_writes(stack)
+    variant_updates = shopify_after.get("productVariantsBulkUpdate", 0)
+    assert variant_updates == shopify_before.get("productVariantsBulkUpdate", 0) + 1
+    assert (await crm_writes(stack)).get("products.update", 0) == crm_before.get("products.update", 0)
+
+
+async def test_a_price_edited_in_the_crm_leaves_shopifys_weight_as_it_was(stack: Stack) -> None:
+    await edit_in_crm(stack, price="22.00")
+    assert await shopify_price(stack) == "22.00"
+    assert await shopify_weight(stack) == {"value": 180.0, "unit": "GRAMS"}
+
+
+async def test_collections_are_shopifys_a_crm_edit_of_them_is_put_back(stack: Stack) -> None:
+    await edit_in_crm(stack, collections=["Chosen in the CRM"])
+    assert (await crm_product(stack))["collections"] == T_SHIRT_COLLECTIONS
+    crm_settled, shopify_settled = await crm_writes(stack), await shopify_writes(stack)
+    await settle(stack)  # and nothing keeps bouncing
+    assert (await crm_writes(stack), await shopify_writes(stack)) == (crm_settled, shopify_settled)
+
+
+async def test_reconciliation_brings_a_collection_change_that_sent_no_product_event(stack: Stack) -> None:
+    funnel_id = stack.funnel_id  # type: ignore[attr-defined]
+    summer = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/collections", json={"title": "Summer", "productIds": [T_SHIRT_PRODUCT]}
+    )
+    assert summer.status_code == 201, summer.text
+    await settle(stack)
+    assert (await crm_product(stack))["collections"] == T_SHIRT_COLLECTIONS
+
+    await post_form(stack, f"/funnels/{funnel_id}/sync/reconcile")
+    await settle(stack)
+
+    assert (await crm_product(stack))["collections"] == sorted([*T_SHIRT_COLLECTIONS, "Summer"])
+    page = await stack.client.get(f"/funnels/{funnel_id}/sync/")
+    assert "CRM product updated from Shopify" in page.text
