@@ -24,7 +24,9 @@ class LeakyBucket:
     """Points refill at `restore_rate` per second up to `capacity`; queries spend them.
 
     The level is settled lazily from the clock whenever it is read, so no timer runs
-    and a fake clock moves it exactly.
+    and a fake clock moves it exactly. For the control API, `spent` counts the points
+    queries actually cost (taken minus refunded) and `left_after_last_query` what the last
+    one left in the bucket.
     """
 
     def __init__(self, capacity: float, restore_rate: float, clock: Callable[[], float]) -> None:
@@ -33,6 +35,8 @@ class LeakyBucket:
         self._clock = clock
         self._level = capacity  # a shop starts with a full bucket
         self._at = clock()
+        self.spent = 0.0
+        self.left_after_last_query = capacity
 
     def available(self) -> float:
         now = self._clock()
@@ -46,11 +50,15 @@ class LeakyBucket:
         if self.available() < cost:
             return False
         self._level -= cost
+        self.spent += cost
+        self.left_after_last_query = self._level
         return True
 
     def refund(self, points: float) -> None:
         self.available()
         self._level = min(self.capacity, self._level + max(0.0, points))
+        self.spent -= max(0.0, points)
+        self.left_after_last_query = self._level
 
     def drain(self) -> None:
         self.available()

@@ -22,22 +22,25 @@ from sandbox.shopify.catalog import (
     create_product,
     delete_product,
     find_variant_in,
+    user_error,
     validate_product,
     validate_variant_updates,
 )
 from sandbox.shopify.config import LATEST_API_VERSION
 from sandbox.shopify.faults import ANY_SHOP, FaultKind, PathKind
-from sandbox.shopify.models import PlanTier, Product, Shop
+from sandbox.shopify.models import Collection, PlanTier, Product, Shop, utcnow
 from sandbox.shopify.payloads import (
     COMPLIANCE_TOPICS,
     DEFAULT_COMPLIANCE_CUSTOMER,
     TOPICS,
+    collection_payload,
     customers_data_request_payload,
     customers_redact_payload,
     product_payload,
     shop_redact_payload,
 )
 from sandbox.shopify.runtime import SandboxDep
+from sandbox.shopify.seed import handleize
 from sandbox.shopify.tokens import malformed_scopes, parse_scopes
 
 
@@ -89,6 +92,10 @@ def shop_summary(sandbox: SandboxDep, shop: Shop) -> dict[str, Any]:
         "installUrl": sandbox.install_url(shop),
         "installRoute": f"{base_url}/admin/apps/install",
         "throttleStatus": bucket.status().as_json(),
+        # Not Shopify's: the points the shop's queries actually cost since its bucket was made,
+        # and what the last query left in the bucket (for benchmarks of restore-rate use).
+        "pointsSpent": bucket.spent,
+        "availableAfterLastQuery": bucket.left_after_last_query,
     }
 
 
@@ -263,6 +270,23 @@ async def set_plan(
     return shop_summary(sandbox, shop)
 
 
+@put("/_sandbox/shops/{shop_domain:str}/bucket", status_code=200)
+async def set_bucket(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> dict[str, Any]:
+    """Body: {"maximumAvailable": points}. Resizes the shop's bucket, keeping its tier's
+    restore rate and what it holds (capped at the new size), so a benchmark can work
+    through a smaller bucket than Shopify's 20 seconds' worth. Not part of Shopify; lasts
+    until the next plan change or reset."""
+    shop = _shop(sandbox, shop_domain)
+    maximum = (await _body(request)).get("maximumAvailable")
+    if isinstance(maximum, bool) or not isinstance(maximum, int | float) or not 0 < maximum < float("inf"):
+        raise ClientException(detail="maximumAvailable must be a positive number of points")
+    bucket = sandbox.bucket(shop)
+    bucket.resize(float(maximum), bucket.restore_rate)
+    return shop_summary(sandbox, shop)
+
+
 # -- merchant edits -------------------------------------------------------------------
 
 
@@ -328,6 +352,41 @@ async def merchant_delete_product(
     delete_product(shop, product)
     sandbox.emit(shop, "products/delete", {"id": product.id})
     await sandbox.save()
+
+
+@post("/_sandbox/shops/{shop_domain:str}/collections", status_code=201)
+async def merchant_create_collection(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> Response[bytes]:
+    """The merchant adds a manual collection: {"title", "productIds"?: [id]}; emits
+    collections/create (whose body, as in Shopify, does not list the products)."""
+    shop = _shop(sandbox, shop_domain)
+    body = await _body(request)
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return json_response({"userErrors": [user_error(["title"], "Title can't be blank")]}, 422)
+    raw_ids = body.get("productIds") or []
+    if not isinstance(raw_ids, list):
+        raise ClientException(detail="productIds must be a list of product ids")
+    product_ids = [_product(shop, str(raw)).id for raw in raw_ids]
+    handle = handleize(title)
+    taken = {c.handle for c in shop.collections.values()}
+    suffix = 1
+    while handle in taken:
+        suffix += 1
+        handle = f"{handleize(title)}-{suffix}"
+    collection = Collection(
+        id=sandbox.store.allocate_id(),
+        title=title.strip(),
+        handle=handle,
+        description_html="",
+        product_ids=list(dict.fromkeys(product_ids)),
+        updated_at=utcnow(),
+    )
+    shop.collections[collection.id] = collection
+    sandbox.emit(shop, "collections/create", collection_payload(collection))
+    await sandbox.save()
+    return json_response({**collection_payload(collection), "productIds": collection.product_ids}, 201)
 
 
 # -- faults ---------------------------------------------------------------------------
@@ -488,9 +547,11 @@ CONTROL_HANDLERS = [
     customers_redact,
     customers_data_request,
     set_plan,
+    set_bucket,
     merchant_create_product,
     merchant_edit_product,
     merchant_delete_product,
+    merchant_create_collection,
     list_faults,
     add_fault,
     clear_faults,

@@ -102,3 +102,29 @@ async def test_buckets_are_per_shop(client: httpx.AsyncClient, admin: AdminApi) 
     )
     status = throttle_status(await other.graphql("{ __typename }"))
     assert status["currentlyAvailable"] == 4000
+
+
+async def test_a_resized_bucket_keeps_the_tier_s_restore_rate_and_counts_points_spent(
+    client: httpx.AsyncClient, admin: AdminApi
+) -> None:
+    resized = await client.put(f"/_sandbox/shops/{MAIN_SHOP}/bucket", json={"maximumAvailable": 1000})
+    assert resized.status_code == 200, resized.text
+    body = await admin.graphql(HEAVY)
+    status = throttle_status(body)
+    assert (status["maximumAvailable"], status["restoreRate"]) == (1000.0, 100.0)
+    assert status["currentlyAvailable"] == 1000 - HEAVY_COST
+    summary = (await client.get(f"/_sandbox/shops/{MAIN_SHOP}")).json()
+    assert summary["pointsSpent"] == HEAVY_COST
+    assert summary["availableAfterLastQuery"] == 1000 - HEAVY_COST
+    assert "errors" in await admin.graphql(HEAVY)  # the smaller bucket throttles sooner
+
+
+@pytest.mark.parametrize("size", [0, -5, "big", True, None])
+async def test_a_bucket_size_that_is_not_a_positive_number_is_refused(
+    client: httpx.AsyncClient, size: object
+) -> None:
+    refused = await client.put(f"/_sandbox/shops/{MAIN_SHOP}/bucket", json={"maximumAvailable": size})
+    assert refused.status_code == 400
+    assert "maximumAvailable must be a positive number" in refused.text
+    missing = await client.put("/_sandbox/shops/nowhere.myshopify.com/bucket", json={"maximumAvailable": 5})
+    assert missing.status_code == 404
