@@ -72,21 +72,30 @@ async def save(
         for column, key in ((SyncLink.shopify_key, shopify_key), (SyncLink.crm_key, crm_key))
         if key
     ]
-    existing = await SyncLink.select(SyncLink.id).where(functools.reduce(operator.or_, matches)).first()
-    if existing:
-        await SyncLink.update(values).where(SyncLink.id == existing["id"])
-        return
-    await SyncLink.insert(
-        SyncLink(
-            shop_domain=shop_domain,
-            entity_type=entity_type,
-            shopify_id=shopify_id,
-            crm_id=crm_id,
-            shopify_key=shopify_key,
-            crm_key=crm_key,
-            content_hash=content_hash(canonical),
+    # Twice at most: a job running alongside (workers run several at once) may insert this
+    # entity's link between our look and our insert; then ours updates it instead.
+    for _ in range(2):
+        existing = await SyncLink.select(SyncLink.id).where(functools.reduce(operator.or_, matches)).first()
+        if existing:
+            await SyncLink.update(values).where(SyncLink.id == existing["id"])
+            return
+        inserted = (
+            await SyncLink.insert(
+                SyncLink(
+                    shop_domain=shop_domain,
+                    entity_type=entity_type,
+                    shopify_id=shopify_id,
+                    crm_id=crm_id,
+                    shopify_key=shopify_key,
+                    crm_key=crm_key,
+                    content_hash=content_hash(canonical),
+                )
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(SyncLink.id)
         )
-    )
+        if inserted:
+            return
 
 
 async def forget(

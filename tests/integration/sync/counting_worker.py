@@ -45,10 +45,14 @@ async def count(worker_id: str, job: JobContext) -> None:
 
 async def main() -> None:
     configure_logging("WARNING", json_lines=False)
-    engine = PostgresEngine(config={"dsn": os.environ["DATABASE_URL"]})
+    worker_id = os.environ["WORKER_ID"]
+    # Its sessions carry the worker's id, so the test can tell when a frozen worker's
+    # statements have all finished (pg_stat_activity.application_name).
+    engine = PostgresEngine(
+        config={"dsn": os.environ["DATABASE_URL"], "server_settings": {"application_name": worker_id}}
+    )
     Job._meta.db = engine
     await engine.start_connection_pool(min_size=1, max_size=10)
-    worker_id = os.environ["WORKER_ID"]
 
     async def handler(job: JobContext) -> None:
         await count(worker_id, job)

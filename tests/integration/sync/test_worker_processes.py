@@ -207,11 +207,21 @@ async def test_a_killed_worker_s_jobs_run_again_after_their_leases_with_one_effe
     await poll_until("a tenth of the jobs done", some_effects, interval=0.005)
 
     # Kill the doomed worker at the worst moment: it holds jobs, and one of them has had its
-    # effect but is not finished, so it must run again. Freeze it, read in the database what
-    # it holds (frozen, it can neither finish a job nor take one), then SIGKILL; if that moment
-    # has not come yet, let it go on for a moment and look again.
+    # effect but is not finished, so it must run again. Freeze it, let the statements it had
+    # already sent finish, read in the database what it holds (frozen, it can neither finish a
+    # job nor take one), then SIGKILL; if that moment has not come yet, let it go on for a
+    # moment and look again.
+    async def statements_finished() -> bool:
+        # A statement the worker sent just before it froze still runs to its end in PostgreSQL.
+        active = await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+            doomed.worker_id,
+        )
+        return int(active) == 0
+
     async def kill_after_an_effect() -> list[asyncpg.Record] | None:
         os.kill(doomed.process.pid, signal.SIGSTOP)
+        await poll_until("the frozen worker's last statements to finish", statements_finished, interval=0.001)
         held: list[asyncpg.Record] = await db.fetch(
             "SELECT id, locked_until, EXISTS (SELECT 1 FROM job_effect WHERE job_id = job.id) AS effect"
             " FROM job WHERE status = 'running' AND locked_by = $1",
