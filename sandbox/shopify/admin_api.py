@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLResolveInfo,
@@ -236,4 +237,12 @@ async def admin_graphql(
         sandbox.emit(shop, topic, payload)
     if ctx.changed:
         await sandbox.save()
+    mutations = (
+        [field.name.value for field in operation.selection_set.selections if isinstance(field, FieldNode)]
+        if operation.operation is OperationType.MUTATION
+        else []
+    )
+    lost = sandbox.faults.take(shop.domain, PathKind.GRAPHQL, (FaultKind.LOST_ANSWER,), mutations)
+    if lost is not None:
+        await sandbox.config.fault_sleep(lost.seconds)  # applied; the answer comes too late
     return json_response(body, 200, headers)

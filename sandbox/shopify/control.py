@@ -403,7 +403,9 @@ async def add_fault(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dic
 
     Path `oauth` is the token endpoint (`/admin/oauth/access_token`): http_500 and timeout.
     Kinds: http_500, timeout (stall `seconds`, then answer normally), throttle (drained bucket),
-    webhook_duplicate, webhook_out_of_order (`count` webhooks held, then sent last-first).
+    lost_answer (apply, then stall `seconds` before answering; `"mutation": name` limits it to
+    requests running that mutation), webhook_duplicate, webhook_out_of_order (`count` webhooks
+    held, then sent last-first).
     """
     body = await _body(request)
     try:
@@ -414,8 +416,13 @@ async def add_fault(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dic
             detail=f"kind must be one of {[k.value for k in FaultKind]}; "
             f"path one of {[p.value for p in PathKind]}"
         ) from exc
-    if kind is FaultKind.THROTTLE and path is PathKind.OAUTH:
-        raise ClientException(detail="throttle faults apply to graphql; oauth takes http_500 and timeout")
+    if kind in (FaultKind.THROTTLE, FaultKind.LOST_ANSWER) and path is PathKind.OAUTH:
+        raise ClientException(
+            detail=f"{kind.value} faults apply to graphql; oauth takes http_500 and timeout"
+        )
+    mutation = body.get("mutation")
+    if mutation is not None and (kind is not FaultKind.LOST_ANSWER or not isinstance(mutation, str)):
+        raise ClientException(detail="mutation (a mutation's name) is for lost_answer faults only")
     shop = str(body.get("shop", ANY_SHOP))
     if shop != ANY_SHOP:
         shop = _shop(sandbox, shop).domain
@@ -425,7 +432,9 @@ async def add_fault(request: Request[Any, Any, Any], sandbox: SandboxDep) -> dic
         raise ClientException(detail="count must be a positive integer")
     if not isinstance(seconds, int | float) or seconds < 0:
         raise ClientException(detail="seconds must be a non-negative number")
-    fault = sandbox.faults.add(kind, shop=shop, path=path, count=count, seconds=float(seconds))
+    fault = sandbox.faults.add(
+        kind, shop=shop, path=path, count=count, seconds=float(seconds), mutation=mutation
+    )
     return fault.as_json()
 
 

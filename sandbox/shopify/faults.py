@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ class FaultKind(enum.StrEnum):
     THROTTLE = "throttle"  # the next N requests find the shop's bucket drained
     WEBHOOK_DUPLICATE = "webhook_duplicate"  # the next N webhooks are delivered twice
     WEBHOOK_OUT_OF_ORDER = "webhook_out_of_order"  # the next N webhooks arrive reversed
+    # The next N requests (with `mutation`: those running that mutation) are applied, then the
+    # answer stalls `seconds`: a client that gives up first never learns what happened.
+    LOST_ANSWER = "lost_answer"
 
     @property
     def is_webhook_fault(self) -> bool:
@@ -40,6 +44,7 @@ class Fault:
     path: PathKind
     remaining: int
     seconds: float = 0.0
+    mutation: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,20 +55,34 @@ class FaultRegistry:
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
 
-    def add(self, kind: FaultKind, *, shop: str, path: PathKind, count: int, seconds: float = 0.0) -> Fault:
+    def add(
+        self,
+        kind: FaultKind,
+        *,
+        shop: str,
+        path: PathKind,
+        count: int,
+        seconds: float = 0.0,
+        mutation: str | None = None,
+    ) -> Fault:
         if kind.is_webhook_fault:
             path = PathKind.WEBHOOKS
-        fault = Fault(next(self._ids), kind, shop.lower(), path, max(1, count), seconds)
+        fault = Fault(next(self._ids), kind, shop.lower(), path, max(1, count), seconds, mutation)
         self._faults.append(fault)
         return fault
 
-    def take(self, shop: str, path: PathKind, kinds: tuple[FaultKind, ...]) -> Fault | None:
-        """Use up one request's worth of the oldest matching fault (one fault per request)."""
+    def take(
+        self, shop: str, path: PathKind, kinds: tuple[FaultKind, ...], mutations: Collection[str] = ()
+    ) -> Fault | None:
+        """Use up one request's worth of the oldest matching fault (one fault per request).
+
+        A fault naming a mutation matches only a request running it (`mutations`)."""
         for fault in self._faults:
             if (
                 fault.kind in kinds
                 and fault.shop in (ANY_SHOP, shop.lower())
                 and fault.path in (PathKind.ANY, path)
+                and (fault.mutation is None or fault.mutation in mutations)
             ):
                 fault.remaining -= 1
                 if fault.remaining <= 0:

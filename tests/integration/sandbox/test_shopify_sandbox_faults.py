@@ -76,3 +76,34 @@ async def test_unknown_fault_kind_is_a_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/_sandbox/faults", json={"kind": "meteor"})
     assert response.status_code == 400
     assert "http_500" in response.json()["detail"]
+
+
+CUSTOMER_CREATE = """
+mutation { customerCreate(input: {email: "lost@example.com", firstName: "Lou"}) {
+  customer { id } userErrors { field message } } }
+"""
+
+
+async def test_a_lost_answer_fault_applies_the_named_mutation_and_stalls_its_answer(
+    client: httpx.AsyncClient, admin: AdminApi
+) -> None:
+    await add_fault(client, kind="lost_answer", shop=MAIN_SHOP, mutation="customerCreate", seconds=30)
+    assert (await admin.post(QUERY)).status_code == 200  # not that mutation: answered at once
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await admin.post(CUSTOMER_CREATE)
+    assert (await client.get("/_sandbox/faults")).json() == []  # used up by the applied request
+    writes = (await client.get(f"/_sandbox/shops/{MAIN_SHOP}/writes")).json()["writes"]
+    assert writes["customerCreate"] == 1
+    found = (
+        await admin.post('{ customers(first: 1, query: "email:lost@example.com") { nodes { id } } }')
+    ).json()
+    assert len(found["data"]["customers"]["nodes"]) == 1
+
+
+async def test_only_a_lost_answer_fault_names_a_mutation(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/_sandbox/faults", json={"kind": "timeout", "shop": MAIN_SHOP, "mutation": "customerCreate"}
+    )
+    assert response.status_code == 400
+    assert "lost_answer" in response.json()["detail"]
