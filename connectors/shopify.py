@@ -14,6 +14,7 @@ from connectors.shopify_limits import ShopifyRateLimiter
 SYSTEM = "Shopify"
 # THROTTLED answers waited out per call before giving up (each wait is exact, so few are needed).
 THROTTLE_RETRIES = 5
+MIN_RETRY_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,11 @@ class ShopifyClient:
                     raise
                 if throttled.retry_after_seconds:  # a 429; THROTTLED waits in wait_for instead
                     await self.limiter.sleep(throttled.retry_after_seconds)
-        raise RateLimited(SYSTEM, patience)
+        # Given up: the caller (a job put back in the queue) comes back when the bucket, as last
+        # seen, affords the query, not a whole patience later; never at once, as other callers
+        # drew the points it was waiting for.
+        ready_in = self.limiter.seconds_until(shop, self.limiter.estimate(query))
+        raise RateLimited(SYSTEM, max(MIN_RETRY_AFTER_SECONDS, ready_in))
 
     async def mutate(
         self, shop: str, access_token: str, mutation: str, variables: dict[str, Any], root: str

@@ -66,6 +66,10 @@ class ShopifyRateLimiter:
         bucket.refill(self.clock())
         return bucket
 
+    def seconds_until(self, shop: str, cost: float) -> float:
+        """How long until the shop's bucket, as last seen, can afford `cost`."""
+        return self._bucket(shop).seconds_until(cost)
+
     async def wait_for(self, shop: str, cost: float, max_wait_seconds: float | None = None) -> bool:
         """Waits until the shop's bucket can afford `cost`, then reserves it.
 

@@ -114,3 +114,24 @@ async def test_a_refused_token_is_unauthorized() -> None:
     client = limited_client([httpx.Response(401, json={"errors": "[API] Invalid API key"})], RecordedSleep())
     with pytest.raises(Unauthorized):
         await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+
+
+async def test_giving_up_on_throttling_says_when_the_bucket_affords_the_query_not_the_whole_patience() -> (
+    None
+):
+    sleep = RecordedSleep()
+    # Other callers keep draining the bucket: every attempt finds it THROTTLED.
+    client = limited_client([THROTTLED] * 6, sleep, max_wait=30)
+    with pytest.raises(RateLimited) as limited:
+        await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+    # The last answer left 100 of the 300 points the query costs, restored at 100 a second.
+    assert limited.value.retry_after_seconds == pytest.approx(2.0)
+
+
+async def test_a_query_the_bucket_cannot_afford_within_patience_is_deferred_for_the_missing_points() -> None:
+    sleep = RecordedSleep()
+    client = limited_client([THROTTLED], sleep, max_wait=1)
+    with pytest.raises(RateLimited) as limited:
+        await client.graphql("a.myshopify.com", "token", "{ shop { name } }")
+    assert limited.value.retry_after_seconds == pytest.approx(2.0)
+    assert sleep.waits == []
