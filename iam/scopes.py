@@ -12,6 +12,9 @@ REQUIRED_SCOPES: dict[str, str] = {
     "write_customers": "keep customers in sync both ways",
     "write_orders": "create Shopify orders for funnel orders placed in the CRM",
     "write_fulfillments": "write the CRM's tracking numbers to Shopify orders",
+    # An order's fulfillment orders (what fulfillmentCreate fulfils) at the shop's own
+    # locations are readable and fulfillable only with this scope.
+    "write_merchant_managed_fulfillment_orders": "fulfil orders shipped from your own locations",
     "read_discounts": "read the discounts your upsell offers refer to",
 }
 

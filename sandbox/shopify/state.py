@@ -31,6 +31,8 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "write_customers",
     "read_fulfillments",
     "write_fulfillments",
+    "read_merchant_managed_fulfillment_orders",
+    "write_merchant_managed_fulfillment_orders",
     "read_discounts",
     "write_discounts",
 )

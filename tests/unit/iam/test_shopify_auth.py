@@ -97,6 +97,8 @@ def test_write_scope_implies_read_and_missing_ones_are_listed() -> None:
             "read_orders",
             "write_fulfillments",
             "read_fulfillments",
+            "write_merchant_managed_fulfillment_orders",
+            "read_merchant_managed_fulfillment_orders",
             "read_discounts",
         ]
     )
