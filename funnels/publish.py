@@ -15,12 +15,17 @@ from typing import Any
 import structlog
 
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
-from funnels.catalog import VariantChoice, find_variant
+from funnels.catalog import VariantChoice
+from funnels.product_sync import ENTITY as PRODUCT_ENTITY
+from funnels.reconciliation import VARIANTS_QUERY
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import Funnel, PublishStep
 from iam.context import IamContext
 from iam.provisioning import account_user_token
+from iam.tokens import with_shop_token
+from sync import links
 from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, utcnow, write_transaction
+from sync.mappers import crm_product_from_graphql, product_canonical
 
 log = structlog.get_logger("funnels.publish")
 
@@ -51,31 +56,38 @@ class SagaContext:
 Step = Callable[[SagaContext], Awaitable[dict[str, Any]]]
 
 
-def crm_product(choice: VariantChoice, currency: str) -> dict[str, Any]:
-    return {
-        "external_id": choice.variant_id,
-        "product_external_id": choice.product_id,
-        "sku": choice.sku,
-        "name": choice.display_name,
-        "price": choice.price,
-        "currency": currency,
-        "image_url": choice.image_url,
-        "active": choice.active,
-        "stock": choice.inventory,
-        "options": {},
-    }
-
-
 async def map_products(saga: SagaContext) -> dict[str, Any]:
-    """Main and upsell variants become CRM products, from Shopify's current data."""
-    variant_ids = [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
+    """Main and upsell variants become CRM products, from Shopify's current data.
+
+    Mapped as product sync maps them, every field of seeds/003, and linked: the sync that
+    follows finds the CRM already holding this content and does not write it again.
+    """
+    variant_ids = list(
+        dict.fromkeys(
+            [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
+        )
+    )
+    shopify = saga.iam.shopify
+    current = await with_shop_token(
+        saga.iam,
+        saga.shop_domain,
+        lambda token: shopify.graphql(saga.shop_domain, token, VARIANTS_QUERY, {"ids": variant_ids}),
+    )
+    nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
+    store_url = shopify.shop_url(saga.shop_domain, "")
     mapped: dict[str, str] = {}
-    for variant_id in dict.fromkeys(variant_ids):
-        choice = await find_variant(saga.iam, saga.shop_domain, variant_id)
-        if choice is None:
+    for variant_id in variant_ids:
+        node = nodes.get(variant_id)
+        if node is None:
             raise Rejected("Shopify", f"a product of this funnel is no longer in your store ({variant_id})")
-        product = await saga.iam.crm.upsert_product(
-            saga.crm_token, crm_product(choice, saga.draft.funnel["currency"])
+        body = crm_product_from_graphql(node["product"], node, saga.draft.funnel["currency"], store_url)
+        product = await saga.iam.crm.upsert_product(saga.crm_token, body)
+        await links.save(
+            saga.shop_domain,
+            PRODUCT_ENTITY,
+            shopify_id=variant_id,
+            crm_id=str(product["id"]),
+            canonical=product_canonical(body),
         )
         mapped[variant_id] = str(product["id"])
     return {"products": mapped}

@@ -205,3 +205,26 @@ async def test_forged_template_id_is_refused(stack: Stack) -> None:
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "Choose one of the templates" in response.text  # type: ignore[attr-defined]
     assert (await Funnel.select(Funnel.template_id).first()) == {"template_id": "tpl_classic_sales"}
+
+
+async def test_published_products_carry_every_synced_field_as_shopify_holds_it(stack: Stack) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    products = {row["external_id"]: row for row in (await stack.crm.get("/_sandbox/products")).json()["data"]}
+    t_shirt = {
+        field: products[T_SHIRT].get(field) for field in ("vendor", "weight", "weight_unit", "barcode")
+    }
+    assert t_shirt == {
+        "vendor": "Acme Outfitters",
+        "weight": 180.0,
+        "weight_unit": "g",
+        "barcode": "770612544972",
+    }
+    assert products[T_SHIRT]["collections"] == ["Apparel", "Best sellers", "Home page", "Under 30"]
+    assert products[T_SHIRT]["options"] == {"Size": "S", "Color": "White"}
+    assert products[T_SHIRT]["url"].endswith(f"/shops/{SHOP}/products/classic-cotton-t-shirt")
+    # One write per product of the funnel, by the saga: the catalog import had created them.
+    assert (await counters(stack, "crm"))["PUT /api/v1/products/{product_id}"]["requests"] == 2
