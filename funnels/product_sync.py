@@ -69,18 +69,35 @@ async def sync_product_to_crm(iam: IamContext, event: InboxEventData) -> None:
         return
     variants = _synced_variants(await live_funnels(shop_domain))
     store_url = iam.shopify.shop_url(shop_domain, "")
-    variant_ids = [
-        body["external_id"]
+    touched = {
+        body["external_id"]: variants[body["external_id"]]
         for body in crm_products_from_shopify(event.payload, "", store_url)
         if body["external_id"] in variants
-    ]
-    if not variant_ids:
+    }
+    await _sync_variants_to_crm(iam, shop_domain, touched, event.id)
+
+
+async def sync_collection_change_to_crm(iam: IamContext, event: InboxEventData) -> None:
+    """A collection created, edited or deleted: the funnels' products may have joined or left
+    it, and Shopify's collection events do not say which products are in it, so every synced
+    variant (a funnel sells a few) is read again; only those whose content changed are written."""
+    if event.shop_domain:
+        variants = _synced_variants(await live_funnels(event.shop_domain))
+        await _sync_variants_to_crm(iam, event.shop_domain, variants, event.id)
+
+
+async def _sync_variants_to_crm(
+    iam: IamContext, shop_domain: str, variants: dict[str, str], event_id: int
+) -> None:
+    """The CRM products of `variants` (id → the funnel's currency) as Shopify holds them now."""
+    if not variants:
         return
     current = await with_shop_token(
         iam,
         shop_domain,
-        lambda token: iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": variant_ids}),
+        lambda token: iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": list(variants)}),
     )
+    store_url = iam.shopify.shop_url(shop_domain, "")
     bodies = [  # as Shopify holds them now; a variant deleted since is the delete flow's
         crm_product_from_graphql(node["product"], node, variants[node["id"]], store_url)
         for node in current.data.get("nodes") or []
@@ -98,7 +115,7 @@ async def sync_product_to_crm(iam: IamContext, event: InboxEventData) -> None:
             product = await iam.crm.upsert_product(token, body)
         except Rejected as refused:
             await activity.record_rejection(
-                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event.id, label=body["name"]
+                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event_id, label=body["name"]
             )
             continue
         await links.save(

@@ -88,6 +88,10 @@ def sync_topic_handlers(iam: IamContext) -> dict[str, TopicHandler]:
         "shopify:products/create": product_sync.sync_product_to_crm,
         "shopify:products/update": product_sync.sync_product_to_crm,
         "shopify:products/delete": product_sync.deactivate_deleted_product,
+        **dict.fromkeys(
+            ("shopify:collections/create", "shopify:collections/update", "shopify:collections/delete"),
+            product_sync.sync_collection_change_to_crm,
+        ),
         "shopify:customers/create": order_sync.sync_customer_to_crm,
         "shopify:customers/update": order_sync.sync_customer_to_crm,
         "shopify:customers/delete": order_sync.delete_customer_in_crm,

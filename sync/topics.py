@@ -11,6 +11,11 @@ SHOPIFY_WEBHOOK_TOPICS: dict[str, str] = {
     "PRODUCTS_CREATE": "Keep Products Synchronized",
     "PRODUCTS_UPDATE": "Keep Products Synchronized",
     "PRODUCTS_DELETE": "Keep Products Synchronized",
+    # A product joining or leaving a collection changes its CRM product groups, yet Shopify
+    # sends no products/update for it.
+    "COLLECTIONS_CREATE": "Keep Products Synchronized (product groups)",
+    "COLLECTIONS_UPDATE": "Keep Products Synchronized (product groups)",
+    "COLLECTIONS_DELETE": "Keep Products Synchronized (product groups)",
     "CUSTOMERS_CREATE": "customers to the CRM",
     "CUSTOMERS_UPDATE": "customers to the CRM",
     "CUSTOMERS_DELETE": "customers to the CRM",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from sync.tables import SyncLink
+from sync.tables import InboxEvent, Job, SyncLink
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
 from tests.integration.sync.sync_support import (
     T_SHIRT_GID,
@@ -186,12 +187,22 @@ async def test_collections_are_shopifys_a_crm_edit_of_them_is_put_back(stack: St
     assert (await crm_writes(stack), await shopify_writes(stack)) == (crm_settled, shopify_settled)
 
 
-async def test_reconciliation_brings_a_collection_change_that_sent_no_product_event(stack: Stack) -> None:
+async def lose_collection_events() -> None:
+    """As when Shopify gives up delivering: the collection events never reach the sync."""
+    for _ in range(200):
+        if await InboxEvent.exists().where(InboxEvent.topic == "collections/create"):
+            break
+        await asyncio.sleep(0.01)  # the sandbox delivers in the background
+    await Job.delete().where(Job.ordering_key.like("shopify:collection:%"))
+
+
+async def test_reconciliation_repairs_a_collection_change_whose_event_was_lost(stack: Stack) -> None:
     funnel_id = stack.funnel_id  # type: ignore[attr-defined]
     summer = await stack.shopify.post(
         f"/_sandbox/shops/{SHOP}/collections", json={"title": "Summer", "productIds": [T_SHIRT_PRODUCT]}
     )
     assert summer.status_code == 201, summer.text
+    await lose_collection_events()
     await settle(stack)
     assert (await crm_product(stack))["collections"] == T_SHIRT_COLLECTIONS
 
@@ -201,3 +212,17 @@ async def test_reconciliation_brings_a_collection_change_that_sent_no_product_ev
     assert (await crm_product(stack))["collections"] == sorted([*T_SHIRT_COLLECTIONS, "Summer"])
     page = await stack.client.get(f"/funnels/{funnel_id}/sync/")
     assert "CRM product updated from Shopify" in page.text
+
+
+async def test_a_collection_made_with_a_funnel_product_reaches_its_crm_product_groups(stack: Stack) -> None:
+    crm_before = await crm_writes(stack)
+    made = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/collections", json={"title": "Gift ideas", "productIds": [T_SHIRT_PRODUCT]}
+    )
+    assert made.status_code == 201, made.text
+    await settle(stack)
+
+    assert "Gift ideas" in (await crm_product(stack))["collections"]
+    # Only the T-shirt's variant the funnel sells changed; the hoodie's CRM product is left alone.
+    writes = (await crm_writes(stack)).get("products.update", 0) - crm_before.get("products.update", 0)
+    assert writes == 1
