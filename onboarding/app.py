@@ -14,10 +14,12 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
@@ -45,13 +47,13 @@ from onboarding.composition import (
 )
 from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
-from onboarding.errors import EXCEPTION_HANDLERS
-from onboarding.observability import RequestContext, configure_logging
+from onboarding.errors import EXCEPTION_HANDLERS, error_body
+from onboarding.observability import RequestContext, configure_logging, current_request_id
 from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
 from sync.activity import prune_history
-from sync.controllers import WebhookController
+from sync.controllers import WebhookIntake, answer
 from sync.inbox import InboxWriter
 from sync.jobs import utcnow
 
@@ -59,6 +61,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 
 log = structlog.get_logger("funnelsync.app")
+error_log = structlog.get_logger("funnelsync.errors")
 
 
 HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
@@ -73,6 +76,39 @@ async def sweep_periodically() -> None:
         except Exception:  # a database hiccup must not end housekeeping
             log.exception("housekeeping_failed")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+
+class WebhookRouting:
+    """Sends Shopify's and the CRM's webhooks to their lean ASGI app, everything else to Litestar.
+
+    It sits inside the request id + access log and security header layers, so webhook
+    answers carry both like any other. An exception from the intake (the inbox failing to
+    commit, say) is logged with its trace and answered as Litestar's handlers answer on
+    /webhooks/: JSON with the request id, no trace.
+    """
+
+    def __init__(self, app: ASGIApp, intake: WebhookIntake) -> None:
+        self.app = app
+        self.intake = intake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or self.intake.route(scope["path"]) is None:
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def send_tracking_start(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.intake(scope, receive, send_tracking_start)
+        except Exception as exc:
+            if response_started:
+                raise  # too late for an error answer: the server closes the connection
+            error_log.exception("unhandled_exception", exc_type=type(exc).__name__)
+            await answer(send, 500, error_body(500, current_request_id(scope)))
 
 
 def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
@@ -158,7 +194,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             AccountSetupController,
             CrmSignInController,
             JwksController,
-            WebhookController,
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
@@ -176,8 +211,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "worker": worker,
                 "iam": iam,
                 "billing": billing,
-                "shopify_webhook_secrets": settings.shopify_webhook_secrets,
-                "crm_webhook_secrets": (settings.crm_client_secret,),
                 "inbox": inbox,
             }
         ),
@@ -189,7 +222,9 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
-            exclude=["/webhooks/"],
+            # Machines (webhooks, probes) and static files never submit our forms: no token
+            # cookie to mint for them on every request.
+            exclude=["/webhooks/", "/static/", "/healthz", "/readyz"],
         ),
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,
@@ -202,6 +237,12 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         openapi_config=None,
         debug=False,
     )
+    intake = WebhookIntake(
+        inbox,
+        worker.wake,
+        shopify_secrets=settings.shopify_webhook_secrets,
+        crm_secrets=(settings.crm_client_secret,),
+    )
     # Outermost layers, around routing itself, so 404/405 answers get them too.
-    app.asgi_handler = RequestContext(SecurityHeaders(app.asgi_handler, settings))
+    app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))
     return app

@@ -47,14 +47,18 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "json" in accept or request.url.path.startswith(("/webhooks/", "/api/"))
 
 
+def error_body(status_code: int, request_id: str | None) -> dict[str, Any]:
+    """The JSON error programs get, also from routes served outside Litestar (webhooks)."""
+    title = _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))[0]
+    return {"error": {"status": status_code, "title": title, "request_id": request_id}}
+
+
 def error_response(request: Request[Any, Any, Any], status_code: int) -> Response[Any]:
     title, advice = _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))
     request_id = current_request_id(request.scope)
     if _wants_json(request):
         return Response(
-            {"error": {"status": status_code, "title": title, "request_id": request_id}},
-            status_code=status_code,
-            media_type=MediaType.JSON,
+            error_body(status_code, request_id), status_code=status_code, media_type=MediaType.JSON
         )
     return Template(
         template_name="errors/error.html",

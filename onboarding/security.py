@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,7 +59,10 @@ def content_security_policy(settings: Settings) -> str:
 
 
 class SecurityHeaders:
-    """Adds the headers to every HTTP response, including routing errors (it wraps the app)."""
+    """Adds the headers to every HTTP response, including routing errors (it wraps the app).
+
+    A header the response already carries is left as the response set it.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -73,7 +75,8 @@ class SecurityHeaders:
         }
         if settings.secure_cookies:
             headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
-        self._headers = headers
+        # Encoded once: every response only appends these pairs.
+        self._raw_headers = [(name.encode(), value.encode("latin-1")) for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -82,9 +85,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in self._headers.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in self._raw_headers if header[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,58 +1,159 @@
-"""Webhook intake: verify the signature over the raw body, store once, answer at once."""
+"""Webhook intake: verify the signature over the raw body, store once, answer at once.
+
+Shopify and the CRM call these routes far more often than people load pages, and they need
+none of what Litestar's stack runs for pages (session, CSRF, templates, the HTMX request,
+two layers of exception middleware): together that cost more than verifying and storing.
+So they are a plain ASGI app that onboarding/app.py puts in front of Litestar, inside the
+request id + access log and security header layers that wrap every response. An exception
+escaping from here is answered there, as JSON without a trace.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import cast
 
-from litestar import Controller, MediaType, Request, Response, post
-from litestar.datastructures import State
+from litestar.types import Receive, Scope, Send
 
 from connectors.crm_webhooks import verify_crm_webhook
 from connectors.shopify_auth import valid_shop_domain, verify_webhook
 from iam.provisioning import shop_of_crm_account
-from sync.inbox import IncomingEvent, parse_json_object
+from sync.inbox import InboxWriter, IncomingEvent, parse_json_object
+
+# What Litestar allowed these routes before (its default request_max_body_size).
+MAX_BODY_BYTES = 10_000_000
+
+Answer = tuple[int, dict[str, str]]
+Handler = Callable[["WebhookRequest"], Awaitable[Answer]]
 
 
-class WebhookController(Controller):
-    path = "/webhooks"
-    # Machines call these: no session, no CSRF (the signature authenticates them).
-    opt = {"skip_session": True, "exclude_from_csrf": True}
+@dataclass(frozen=True)
+class WebhookRequest:
+    headers: Mapping[str, str]  # lowercase names; the first value of a repeated header
+    body: bytes
 
-    @post("/shopify", media_type=MediaType.JSON, status_code=200)
-    async def shopify(
-        self, request: Request[object, object, State], state: State
-    ) -> Response[dict[str, str]]:
-        body = await request.body()
-        if not verify_webhook(
-            body, request.headers.get("x-shopify-hmac-sha256"), state.shopify_webhook_secrets
-        ):
-            return Response({"error": "invalid signature"}, status_code=401)
-        delivery_id = request.headers.get("x-shopify-webhook-id", "")
-        topic = request.headers.get("x-shopify-topic", "")
-        payload = parse_json_object(body)
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+class WebhookIntake:
+    """POST /webhooks/shopify and POST /webhooks/crm."""
+
+    def __init__(
+        self,
+        inbox: InboxWriter,
+        wake_worker: Callable[[], None],
+        *,
+        shopify_secrets: Iterable[str],
+        crm_secrets: Iterable[str],
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.inbox = inbox
+        self.wake_worker = wake_worker
+        self.shopify_secrets = tuple(shopify_secrets)
+        self.crm_secrets = tuple(crm_secrets)
+        self.max_body_bytes = max_body_bytes
+        self.routes: dict[str, Handler] = {"/webhooks/shopify": self.shopify, "/webhooks/crm": self.crm}
+
+    def route(self, path: str) -> Handler | None:
+        handler = self.routes.get(path)
+        if handler is None and "/webhooks/" in path:
+            # Litestar's routing ignores repeated and trailing slashes (an app URL configured
+            # with a trailing slash yields "//webhooks/shopify"); these routes do too.
+            handler = self.routes.get("/" + "/".join(part for part in path.split("/") if part))
+        return handler
+
+    async def shopify(self, request: WebhookRequest) -> Answer:
+        headers = request.headers
+        if not verify_webhook(request.body, headers.get("x-shopify-hmac-sha256"), self.shopify_secrets):
+            return 401, {"error": "invalid signature"}
+        delivery_id = headers.get("x-shopify-webhook-id", "")
+        topic = headers.get("x-shopify-topic", "")
+        payload = parse_json_object(request.body)
         if not delivery_id or not topic or payload is None:
-            return Response({"error": "missing webhook id, topic or JSON body"}, status_code=400)
-        shop_domain = valid_shop_domain(request.headers.get("x-shopify-shop-domain"))
-        stored = await state.inbox.record(IncomingEvent("shopify", delivery_id, topic, shop_domain, payload))
-        if stored:
-            state.worker.wake()
-        return Response({"status": "stored" if stored else "duplicate"})
+            return 400, {"error": "missing webhook id, topic or JSON body"}
+        shop_domain = valid_shop_domain(headers.get("x-shopify-shop-domain"))
+        return await self._record(IncomingEvent("shopify", delivery_id, topic, shop_domain, payload))
 
-    @post("/crm", media_type=MediaType.JSON, status_code=200)
-    async def crm(self, request: Request[object, object, State], state: State) -> Response[dict[str, str]]:
-        body = await request.body()
+    async def crm(self, request: WebhookRequest) -> Answer:
+        headers = request.headers
         if not verify_crm_webhook(
-            body, request.headers.get("x-crm-signature"), state.crm_webhook_secrets, time.time()
+            request.body, headers.get("x-crm-signature"), self.crm_secrets, time.time()
         ):
-            return Response({"error": "invalid signature"}, status_code=401)
-        payload = parse_json_object(body)
-        delivery_id = request.headers.get("x-crm-event-id") or (payload or {}).get("id")
-        topic = request.headers.get("x-crm-topic") or (payload or {}).get("topic")
+            return 401, {"error": "invalid signature"}
+        payload = parse_json_object(request.body)
+        delivery_id = headers.get("x-crm-event-id") or (payload or {}).get("id")
+        topic = headers.get("x-crm-topic") or (payload or {}).get("topic")
         if not delivery_id or not topic or payload is None:
-            return Response({"error": "missing event id, topic or JSON body"}, status_code=400)
+            return 400, {"error": "missing event id, topic or JSON body"}
         shop_domain = await shop_of_crm_account(str(payload.get("account_id", "")))
-        event = IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload)
-        stored = await state.inbox.record(event)
+        return await self._record(IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload))
+
+    async def _record(self, event: IncomingEvent) -> Answer:
+        stored = await self.inbox.record(event)
         if stored:
-            state.worker.wake()
-        return Response({"status": "stored" if stored else "duplicate"})
+            self.wake_worker()
+        return 200, {"status": "stored" if stored else "duplicate"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.route(scope["path"])
+        if handler is None:
+            await answer(send, 404, {"error": "not found"})
+            return
+        if scope.get("method") != "POST":
+            await answer(send, 405, {"error": "method not allowed"}, [(b"allow", b"POST")])
+            return
+        try:
+            body = await read_body(receive, self.max_body_bytes)
+        except BodyTooLarge:
+            await answer(send, 413, {"error": "request body too large"})
+            return
+        except ClientGone:
+            return  # nobody is left to answer, and an incomplete body is not stored
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        status, content = await handler(WebhookRequest(headers, body))
+        await answer(send, status, content)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = cast("bytes", message.get("body", b""))
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def answer(
+    send: Send, status: int, content: object, extra_headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps(content, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra_headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

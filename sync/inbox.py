@@ -7,20 +7,26 @@ answering stays far inside Shopify's 5-second limit however busy the worker is.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.utils.encoding import dump_json
 
-from sync.jobs import JobContext, new_job, utcnow, write_transaction
+from sync.jobs import JobContext, new_job, utcnow
 from sync.tables import InboxEvent, Job
 
 log = structlog.get_logger("funnelsync.inbox")
 
 JOB_PROCESS_INBOX_EVENT = "sync.process_inbox_event"
-PROCESSED, IGNORED = "processed", "ignored"
+RECEIVED, PROCESSED, IGNORED = "received", "processed", "ignored"
 
 
 @dataclass(frozen=True)
@@ -65,51 +71,223 @@ class IncomingEvent:
         return f"{self.source}:{self.delivery_id}"
 
 
-async def store_events(events: Sequence[IncomingEvent]) -> list[bool]:
-    """Stores the events and queues their processing in one transaction.
+@dataclass(frozen=True)
+class _Delivery:
+    """One event as its inbox row and its job need it, worked out once."""
 
-    Returns, per event, False when its delivery was already stored (or repeats an
-    earlier event of the same batch): a duplicate vanishes.
-    """
-    first_of_key: dict[str, IncomingEvent] = {}
-    for event in events:
-        first_of_key.setdefault(event.delivery_key, event)
-    async with write_transaction():
-        rows = (
-            await InboxEvent.insert(
-                *(
-                    InboxEvent(
-                        source=event.source,
-                        delivery_key=key,
-                        topic=event.topic,
-                        shop_domain=event.shop_domain,
-                        entity_id=entity_id_of(event.source, event.topic, event.payload),
-                        payload=event.payload,
-                    )
-                    for key, event in first_of_key.items()
-                )
-            )
-            .on_conflict(action="DO NOTHING")
-            .returning(InboxEvent.id, InboxEvent.delivery_key)
+    key: str
+    source: str
+    topic: str
+    shop_domain: str | None
+    entity_id: str | None
+    payload: str  # JSON text, as Piccolo's JSON column would store it
+    ordering_key: str | None
+
+    @classmethod
+    def of(cls, event: IncomingEvent) -> _Delivery:
+        entity_id = entity_id_of(event.source, event.topic, event.payload)
+        # Events about one entity are processed in the order they arrived.
+        ordering_key = f"{event.source}:{resource_of(event.topic)}:{entity_id}" if entity_id else None
+        return cls(
+            event.delivery_key,
+            event.source,
+            event.topic,
+            event.shop_domain,
+            entity_id,
+            dump_json(event.payload),
+            ordering_key,
         )
-        stored = {row["delivery_key"]: row["id"] for row in rows}
-        if stored:
-            await Job.insert(
-                *(inbox_job(stored[key], event) for key, event in first_of_key.items() if key in stored)
-            )
-    return [event.delivery_key in stored and first_of_key[event.delivery_key] is event for event in events]
 
 
-def inbox_job(event_id: int, event: IncomingEvent) -> Job:
-    entity_id = entity_id_of(event.source, event.topic, event.payload)
-    # Events about one entity are processed in the order they arrived.
-    ordering_key = f"{event.source}:{resource_of(event.topic)}:{entity_id}" if entity_id else None
-    return new_job(
-        JOB_PROCESS_INBOX_EVENT,
-        {"event_id": event_id},
-        shop_domain=event.shop_domain,
-        ordering_key=ordering_key,
+def _inbox_job_defaults(now: datetime) -> Job:
+    """The values every inbox job starts with: what new_job gives, so both paths write the same row."""
+    return new_job(JOB_PROCESS_INBOX_EVENT, {}, run_at=now)
+
+
+# One statement, so one round trip and atomic without an explicit transaction: the events
+# go in, duplicates drop out on the unique delivery key, and each stored event gets its job.
+# ORDER BY position keeps ids in arrival order, which per-entity job ordering relies on.
+_POSTGRES_STORE = """
+WITH incoming AS (
+    SELECT * FROM unnest({}::varchar[], {}::varchar[], {}::varchar[], {}::varchar[], {}::varchar[],
+                         {}::text[], {}::varchar[])
+        WITH ORDINALITY AS delivery(source, delivery_key, topic, shop_domain, entity_id, payload,
+                                    ordering_key, position)
+), stored AS (
+    INSERT INTO inbox_event (source, delivery_key, topic, shop_domain, entity_id, payload, status,
+                             received_at)
+    SELECT source, delivery_key, topic, shop_domain, entity_id, payload::json, {}, {}::timestamptz
+    FROM incoming ORDER BY position
+    ON CONFLICT (delivery_key) DO NOTHING
+    RETURNING id, delivery_key
+), queued AS (
+    INSERT INTO job (kind, payload, shop_domain, ordering_key, status, attempts, max_attempts, run_at,
+                     locked_by, last_error, created_at)
+    SELECT {}, json_build_object('event_id', stored.id), incoming.shop_domain, incoming.ordering_key,
+           {}, {}::integer, {}::integer, {}::timestamptz, {}, {}, {}::timestamptz
+    FROM stored JOIN incoming USING (delivery_key) ORDER BY incoming.position
+)
+SELECT delivery_key FROM stored
+"""
+
+
+async def _store_on_postgres(deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
+    job = _inbox_job_defaults(now)
+    rows = await InboxEvent.raw(
+        _POSTGRES_STORE,
+        [d.source for d in deliveries],
+        [d.key for d in deliveries],
+        [d.topic for d in deliveries],
+        [d.shop_domain for d in deliveries],
+        [d.entity_id for d in deliveries],
+        [d.payload for d in deliveries],
+        [d.ordering_key for d in deliveries],
+        RECEIVED,
+        now,
+        job.kind,
+        job.status,
+        job.attempts,
+        job.max_attempts,
+        job.run_at,
+        job.locked_by,
+        job.last_error,
+        job.created_at,
     )
+    return {row["delivery_key"] for row in rows}
+
+
+# (head, one row's placeholders, tail) of the multi-row inserts on SQLite.
+_SQLITE_INSERT_EVENTS = (
+    "INSERT INTO inbox_event"
+    " (source, delivery_key, topic, shop_domain, entity_id, payload, status, received_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?)",
+    " ON CONFLICT (delivery_key) DO NOTHING RETURNING id, delivery_key",
+)
+_SQLITE_INSERT_JOBS = (
+    "INSERT INTO job (kind, payload, shop_domain, ordering_key, status, attempts, max_attempts, run_at,"
+    " locked_by, last_error, created_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "",
+)
+
+
+def _multi_row(statement: tuple[str, str, str], rows: int) -> str:
+    head, row, tail = statement
+    return head + ", ".join([row] * rows) + tail
+
+
+def _chunks(
+    connection: sqlite3.Connection, statement: tuple[str, str, str], items: Sequence[_Delivery]
+) -> list[Sequence[_Delivery]]:
+    """Splits the rows so no statement has more parameters than this SQLite allows."""
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(1, limit // statement[1].count("?"))
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class _SQLiteIntake:
+    """A connection kept for webhook intake on SQLite, used from a thread of its own.
+
+    Piccolo opens a fresh connection (with its own thread) for every transaction and hops
+    between the loop and that thread for each statement: about 10 ms per batch. Here a
+    batch is one call into SQLite on a warm connection, and the commit's fsync runs while
+    the loop serves other requests. The values are the ones Piccolo would write: its
+    sqlite3 adapters (timestamps) are registered process-wide.
+    """
+
+    def __init__(self, engine: SQLiteEngine) -> None:
+        self.connection_kwargs = dict(engine.connection_kwargs)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def database(self) -> object:
+        return self.connection_kwargs["database"]
+
+    async def store(self, deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._store, deliveries, now)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=False)
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None (Piccolo's setting): transactions are the explicit BEGINs below.
+        connection: sqlite3.Connection = sqlite3.connect(**self.connection_kwargs)
+        connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _store(self, deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
+        connection = self._connection or self._connect()
+        self._connection = connection
+        job = _inbox_job_defaults(now)
+        # The write lock up front, as write_transaction() does: no "database is locked" halfway.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            stored: dict[str, int] = {}
+            for chunk in _chunks(connection, _SQLITE_INSERT_EVENTS, deliveries):
+                cursor = connection.execute(
+                    _multi_row(_SQLITE_INSERT_EVENTS, len(chunk)),
+                    [
+                        value
+                        for d in chunk
+                        for value in (
+                            d.source,
+                            d.key,
+                            d.topic,
+                            d.shop_domain,
+                            d.entity_id,
+                            d.payload,
+                            RECEIVED,
+                            now,
+                        )
+                    ],
+                )
+                stored.update((key, event_id) for event_id, key in cursor.fetchall())
+            # Jobs in arrival order (RETURNING's order is unspecified), one per stored event.
+            queued = [d for d in deliveries if d.key in stored]
+            for chunk in _chunks(connection, _SQLITE_INSERT_JOBS, queued):
+                connection.execute(
+                    _multi_row(_SQLITE_INSERT_JOBS, len(chunk)),
+                    [
+                        value
+                        for d in chunk
+                        for value in (
+                            job.kind,
+                            dump_json({"event_id": stored[d.key]}),
+                            d.shop_domain,
+                            d.ordering_key,
+                            job.status,
+                            job.attempts,
+                            job.max_attempts,
+                            job.run_at,
+                            job.locked_by,
+                            job.last_error,
+                            job.created_at,
+                        )
+                    ],
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            self._abandon(connection)
+            raise
+        return set(stored)
+
+    def _abandon(self, connection: sqlite3.Connection) -> None:
+        """Rolls back; a connection that cannot even do that is replaced on the next batch."""
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            connection.close()
+            self._connection = None
 
 
 class InboxWriter:
@@ -123,25 +301,61 @@ class InboxWriter:
         self.max_batch = max_batch
         self._pending: list[tuple[IncomingEvent, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._sqlite: _SQLiteIntake | None = None
 
     async def record(self, event: IncomingEvent) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((event, future))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await asyncio.shield(future)
+            # A context of its own: the batch belongs to no single request (its request id
+            # must not tag the flusher's logs, nor may it join a transaction open there).
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        # Not shielded: a request cancelled while waiting (client gone) cancels only its own
+        # answer; the flusher skips futures already done, and the event is stored regardless.
+        return await future
+
+    async def store(self, events: Sequence[IncomingEvent]) -> list[bool]:
+        """Stores the events and queues their processing in one transaction.
+
+        Returns, per event, False when its delivery was already stored (or repeats an
+        earlier event of the same batch): a duplicate vanishes.
+        """
+        first_of_key: dict[str, IncomingEvent] = {}
+        for event in events:
+            first_of_key.setdefault(event.delivery_key, event)
+        deliveries = [_Delivery.of(event) for event in first_of_key.values()]
+        engine = InboxEvent._meta.db
+        if isinstance(engine, SQLiteEngine):
+            stored = await (await self._sqlite_intake(engine)).store(deliveries, utcnow())
+        else:
+            stored = await _store_on_postgres(deliveries, utcnow())
+        return [
+            event.delivery_key in stored and first_of_key[event.delivery_key] is event for event in events
+        ]
 
     async def drain(self) -> None:
         """Waits for the commit in progress: on shutdown no stored-but-unanswered write is cut off."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = None
+
+    async def _sqlite_intake(self, engine: SQLiteEngine) -> _SQLiteIntake:
+        # Tables follow the engine they are bound to now, so a rebound database gets a new connection.
+        if self._sqlite is not None and self._sqlite.database != engine.connection_kwargs["database"]:
+            await self._sqlite.close()
+            self._sqlite = None
+        if self._sqlite is None:
+            self._sqlite = _SQLiteIntake(engine)
+        return self._sqlite
 
     async def _flush(self) -> None:
         while self._pending:
             await asyncio.sleep(0)  # let requests already in flight join this batch
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                results = await store_events([event for event, _ in batch])
+                results = await self.store([event for event, _ in batch])
             except Exception as error:  # every waiting request answers with this failure
                 for _, future in batch:
                     if not future.done():
@@ -174,9 +388,15 @@ async def process_inbox_event(handlers: Mapping[str, TopicHandler], job: JobCont
     )
 
 
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json_object(body: bytes) -> dict[str, Any] | None:
+    # NaN and Infinity are not JSON (RFC 8259) and PostgreSQL refuses them: accepted here,
+    # one such event would fail the whole group commit it shares with other deliveries.
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_reject_constant)
     except ValueError:
         return None
     return payload if isinstance(payload, dict) else None

@@ -43,7 +43,9 @@ async def requests_per_second(send: Callable[[int], Awaitable[httpx.Response]]) 
 async def test_webhook_ingest_rate_against_hello_world(
     client: httpx.AsyncClient, bench_report: BenchReport, engine_name: str
 ) -> None:
-    hello_client = asgi_client(Litestar([hello]))
+    # logging_config=None: Litestar's default would replace the root handlers mid-run, and the
+    # webhook requests measured after it would log through Litestar's queue, not the app's setup.
+    hello_client = asgi_client(Litestar([hello], logging_config=None))
     run = secrets.token_hex(4)
 
     def webhook(n: int) -> Awaitable[httpx.Response]:
