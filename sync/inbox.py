@@ -21,7 +21,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.utils.encoding import dump_json
 
 from sync.jobs import JobContext, new_job, utcnow
-from sync.tables import InboxEvent, Job
+from sync.tables import InboxEvent
 
 log = structlog.get_logger("funnelsync.inbox")
 
@@ -99,9 +99,20 @@ class _Delivery:
         )
 
 
-def _inbox_job_defaults(now: datetime) -> Job:
-    """The values every inbox job starts with: what new_job gives, so both paths write the same row."""
-    return new_job(JOB_PROCESS_INBOX_EVENT, {}, run_at=now)
+def _inbox_job_defaults(now: datetime) -> tuple[object, ...]:
+    """What every inbox job starts with, in the job inserts' column order (status, attempts,
+    max_attempts, run_at, locked_by, last_error, created_at): what new_job gives, so both
+    paths write the same row."""
+    job = new_job(JOB_PROCESS_INBOX_EVENT, {}, run_at=now)
+    return (
+        job.status,
+        job.attempts,
+        job.max_attempts,
+        job.run_at,
+        job.locked_by,
+        job.last_error,
+        job.created_at,
+    )
 
 
 # One statement, so one round trip and atomic without an explicit transaction: the events
@@ -132,7 +143,6 @@ SELECT delivery_key FROM stored
 
 
 async def _store_on_postgres(deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
-    job = _inbox_job_defaults(now)
     rows = await InboxEvent.raw(
         _POSTGRES_STORE,
         [d.source for d in deliveries],
@@ -144,14 +154,8 @@ async def _store_on_postgres(deliveries: Sequence[_Delivery], now: datetime) -> 
         [d.ordering_key for d in deliveries],
         RECEIVED,
         now,
-        job.kind,
-        job.status,
-        job.attempts,
-        job.max_attempts,
-        job.run_at,
-        job.locked_by,
-        job.last_error,
-        job.created_at,
+        JOB_PROCESS_INBOX_EVENT,
+        *_inbox_job_defaults(now),
     )
     return {row["delivery_key"] for row in rows}
 
@@ -227,7 +231,7 @@ class _SQLiteIntake:
     def _store(self, deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
         connection = self._connection or self._connect()
         self._connection = connection
-        job = _inbox_job_defaults(now)
+        job_defaults = _inbox_job_defaults(now)
         # The write lock up front, as write_transaction() does: no "database is locked" halfway.
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -260,17 +264,11 @@ class _SQLiteIntake:
                         value
                         for d in chunk
                         for value in (
-                            job.kind,
+                            JOB_PROCESS_INBOX_EVENT,
                             dump_json({"event_id": stored[d.key]}),
                             d.shop_domain,
                             d.ordering_key,
-                            job.status,
-                            job.attempts,
-                            job.max_attempts,
-                            job.run_at,
-                            job.locked_by,
-                            job.last_error,
-                            job.created_at,
+                            *job_defaults,
                         )
                     ],
                 )

@@ -48,6 +48,20 @@ async def by_crm_id(shop_domain: str, entity_type: str, crm_id: str) -> Link | N
     return await _find(SyncLink.crm_key, _key(shop_domain, entity_type, crm_id))
 
 
+def _new_link(
+    shop_domain: str, entity_type: str, shopify_id: str | None, crm_id: str | None, canonical: dict[str, Any]
+) -> SyncLink:
+    return SyncLink(
+        shop_domain=shop_domain,
+        entity_type=entity_type,
+        shopify_id=shopify_id,
+        crm_id=crm_id,
+        shopify_key=_key(shop_domain, entity_type, shopify_id),
+        crm_key=_key(shop_domain, entity_type, crm_id),
+        content_hash=content_hash(canonical),
+    )
+
+
 async def save(
     shop_domain: str,
     entity_type: str,
@@ -80,17 +94,7 @@ async def save(
             await SyncLink.update(values).where(SyncLink.id == existing["id"])
             return
         inserted = (
-            await SyncLink.insert(
-                SyncLink(
-                    shop_domain=shop_domain,
-                    entity_type=entity_type,
-                    shopify_id=shopify_id,
-                    crm_id=crm_id,
-                    shopify_key=shopify_key,
-                    crm_key=crm_key,
-                    content_hash=content_hash(canonical),
-                )
-            )
+            await SyncLink.insert(_new_link(shop_domain, entity_type, shopify_id, crm_id, canonical))
             .on_conflict(action="DO NOTHING")
             .returning(SyncLink.id)
         )
@@ -121,15 +125,7 @@ async def save_new(shop_domain: str, entity_type: str, pairs: list[tuple[str, st
     if pairs:
         await SyncLink.insert(
             *(
-                SyncLink(
-                    shop_domain=shop_domain,
-                    entity_type=entity_type,
-                    shopify_id=shopify_id,
-                    crm_id=crm_id,
-                    shopify_key=_key(shop_domain, entity_type, shopify_id),
-                    crm_key=_key(shop_domain, entity_type, crm_id),
-                    content_hash=content_hash(canonical),
-                )
+                _new_link(shop_domain, entity_type, shopify_id, crm_id, canonical)
                 for shopify_id, crm_id, canonical in pairs
             )
         )
