@@ -25,7 +25,7 @@ from onboarding.app import create_app
 from onboarding.settings import Settings
 from tests.bench.conftest import BenchReport
 from tests.conftest import lifespan_of
-from tests.e2e.conftest import _start, free_port, wait_until_healthy
+from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
 from tests.integration.iam.support import install_shop
 
 SHOP = "demo-store.myshopify.com"
@@ -101,12 +101,7 @@ def processes(
         yield env, started[2][0]
     finally:
         for process, _, log in started:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+            stop_process(process, log)
 
 
 async def crm_product_count(crm: httpx.AsyncClient) -> int:

@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import math
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -68,7 +67,7 @@ from sync.jobs import DEAD, QUEUED, RUNNING, Worker
 from sync.tables import InboxEvent, Job
 from tests.bench.conftest import BenchReport
 from tests.conftest import make_settings, postgres_execute, postgres_url
-from tests.e2e.conftest import _start, free_port, wait_until_healthy
+from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
 from tests.integration.funnels.test_wizard_first_steps import SHOP
 from tests.integration.sync.sync_support import live_funnel
 from tests.stack import Stack
@@ -195,12 +194,7 @@ def sandboxes() -> Iterator[Sandboxes]:
         yield Sandboxes(urls, {name: process.pid for name, (process, _, _) in started.items()})
     finally:
         for process, _, log in started.values():
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+            stop_process(process, log)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

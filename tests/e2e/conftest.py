@@ -65,6 +65,17 @@ class LiveStack:
     templates_url: str
 
 
+def stop_process(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Asks a process to stop, kills it if it has not within 10 s, and closes its log."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    log.close()
+
+
 def _start(
     command: list[str], env: dict[str, str], log_name: str
 ) -> tuple[subprocess.Popen[bytes], Path, IO[bytes]]:
@@ -121,12 +132,7 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         )
     finally:
         for process, _, log_file in started:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log_file.close()
+            stop_process(process, log_file)
 
 
 @pytest.fixture(scope="session")

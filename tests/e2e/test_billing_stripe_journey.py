@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PROJECT_DIR
-from tests.e2e.conftest import LiveStack, Screenshots, _start, free_port, wait_until_healthy
+from tests.e2e.conftest import LiveStack, Screenshots, _start, free_port, stop_process, wait_until_healthy
 from tests.e2e.journey import install, serious_accessibility_violations
 
 SHOP = "demo-plus.myshopify.com"
@@ -91,12 +91,7 @@ def stripe_live_stack(
         yield StripeLiveStack(live, urls["stripe"])
     finally:
         for process, _, log_file in started:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log_file.close()
+            stop_process(process, log_file)
 
 
 def sign_in_as_admin(page: Page, stack: StripeLiveStack) -> None:

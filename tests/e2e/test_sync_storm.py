@@ -50,7 +50,7 @@ from piccolo.table import Table
 from onboarding.database import all_tables, app_registry, bind_tables, engine_from_url
 from sync.tables import InboxEvent, Job, SyncActivity
 from tests.conftest import PROJECT_DIR, postgres_execute, postgres_url, require, run_migrations
-from tests.e2e.conftest import LOGS_DIR, free_port, wait_until_healthy
+from tests.e2e.conftest import LOGS_DIR, free_port, stop_process, wait_until_healthy
 
 SHOP = "demo-store.myshopify.com"
 API = "2026-10"
@@ -160,14 +160,7 @@ class Systems:
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):
-            if process.popen.poll() is None:
-                process.popen.terminate()
-                try:
-                    process.popen.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.popen.kill()
-                    process.popen.wait(timeout=10)
-            process.log.close()
+            stop_process(process.popen, process.log)
 
 
 @pytest.fixture
