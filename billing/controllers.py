@@ -234,7 +234,7 @@ class StripeWebhookController(Controller):
         ):
             return Response({"error": "not a Stripe event"}, status_code=400)
         shop_domain = await gateway.shop_of_event(payload)
-        incoming = IncomingEvent("stripe", event_id, str(event_type), shop_domain, payload)
+        incoming = IncomingEvent("stripe", event_id, str(event_type), shop_domain, payload, body)
         stored = await state.inbox.record(incoming)
         if stored:
             state.worker.wake()

@@ -81,7 +81,9 @@ class WebhookIntake:
         if not delivery_id or not topic or payload is None:
             return 400, {"error": "missing webhook id, topic or JSON body"}
         shop_domain = valid_shop_domain(headers.get("x-shopify-shop-domain"))
-        return await self._record(IncomingEvent("shopify", delivery_id, topic, shop_domain, payload))
+        return await self._record(
+            IncomingEvent("shopify", delivery_id, topic, shop_domain, payload, request.body)
+        )
 
     async def crm(self, request: WebhookRequest) -> Answer:
         headers = request.headers
@@ -95,7 +97,9 @@ class WebhookIntake:
         if not delivery_id or not topic or payload is None:
             return 400, {"error": "missing event id, topic or JSON body"}
         shop_domain = await shop_of_crm_account(str(payload.get("account_id", "")))
-        return await self._record(IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload))
+        return await self._record(
+            IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload, request.body)
+        )
 
     async def _record(self, event: IncomingEvent) -> Answer:
         stored = await self.inbox.record(event)

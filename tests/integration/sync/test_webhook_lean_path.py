@@ -9,18 +9,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
+from piccolo.engine.sqlite import SQLiteEngine
 
 from connectors.shopify_auth import webhook_signature
 from onboarding.app import create_app
 from onboarding.settings import Settings
 from sync.controllers import WebhookIntake
-from sync.inbox import JOB_PROCESS_INBOX_EVENT, InboxWriter, IncomingEvent
-from sync.jobs import new_job
+from sync.inbox import JOB_PROCESS_INBOX_EVENT, InboxWriter, IncomingEvent, _Delivery, _SQLiteIntake
+from sync.jobs import new_job, utcnow
 from sync.tables import InboxEvent, Job
 from tests.conftest import asgi_client, lifespan_of
 from tests.integration.iam.support import post_webhook
@@ -234,3 +238,106 @@ async def test_the_writer_reconnects_after_a_drain(app: Litestar) -> None:
             event = IncomingEvent("shopify", f"again-{attempt}", "products/update", SHOP, {"id": attempt})
             assert await inbox.record(event) is True
     assert await InboxEvent.count() == 2
+
+
+def signed_delivery(body: bytes, webhook_id: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "products/update",
+        "X-Shopify-Hmac-Sha256": webhook_signature(body, "dev-shopify-secret"),
+        "X-Shopify-Shop-Domain": SHOP,
+        "X-Shopify-Webhook-Id": webhook_id,
+    }
+
+
+async def stored_payload_text(delivery_key: str) -> str:
+    # The column as text: PostgreSQL's json type keeps the text it was given, SQLite stores text.
+    (row,) = await InboxEvent.raw(
+        "SELECT CAST(payload AS TEXT) AS payload FROM inbox_event WHERE delivery_key = {}", delivery_key
+    )
+    return str(row["payload"])
+
+
+@pytest.mark.postgres
+async def test_a_payload_is_stored_as_the_bytes_that_arrived(client: httpx.AsyncClient) -> None:
+    # Key order, spacing and non-ASCII text as Shopify sent them: nothing is serialised again.
+    body = '{"title":"Crème brûlée  set", "id": 9,\n "variants": [] }'.encode()
+    response = await client.post("/webhooks/shopify", content=body, headers=signed_delivery(body, "as-sent"))
+    assert response.json() == {"status": "stored"}
+    assert await stored_payload_text("shopify:as-sent") == body.decode()
+
+    # UTF-16 is JSON too (json.loads reads it), but neither database stores it as JSON text:
+    # that payload is serialised again, and reads back the same.
+    utf16 = '{"id": 10, "title": "Crème"}'.encode("utf-16")
+    response = await client.post("/webhooks/shopify", content=utf16, headers=signed_delivery(utf16, "utf16"))
+    assert response.json() == {"status": "stored"}
+    (event,) = (
+        await InboxEvent.select().where(InboxEvent.delivery_key == "shopify:utf16").output(load_json=True)
+    )
+    assert event["payload"] == {"id": 10, "title": "Crème"}
+
+
+async def test_a_delivery_waits_for_the_write_lock_without_holding_up_other_requests(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Another connection (a job, say) holds SQLite's write lock for a while.
+    database = str(settings.database_url).removeprefix("sqlite:///")
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        body = b'{"id": 11}'
+        delivery = asyncio.create_task(
+            client.post("/webhooks/shopify", content=body, headers=signed_delivery(body, "behind-lock"))
+        )
+        # Pages keep answering while the delivery waits for the lock.
+        for _ in range(3):
+            assert (await client.get("/healthz")).status_code == 200
+        assert not delivery.done()
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    response = await asyncio.wait_for(delivery, timeout=10)
+    assert response.json() == {"status": "stored"}
+    assert await InboxEvent.count() == 1
+
+
+async def test_a_write_lock_held_past_the_engine_timeout_fails_the_batch_and_stores_nothing(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    path = tmp_path / "locked.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    intake = _SQLiteIntake(SQLiteEngine(path=str(path), timeout=0.2))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    delivery = _Delivery.of(IncomingEvent("shopify", "locked-out", "products/update", SHOP, {"id": 12}))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await intake.store([delivery], utcnow())
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    # The connection is fine afterwards: the same delivery goes in once the lock is free.
+    assert await intake.store([delivery], utcnow()) == {"shopify:locked-out"}
+    await intake.close()
+    count = sqlite3.connect(path).execute("SELECT count(*) FROM inbox_event").fetchone()
+    assert count == (1,)
+
+
+async def test_a_batch_cancelled_during_its_commit_is_committed_and_the_next_one_waits_for_it(
+    app: Litestar,
+) -> None:
+    # At shutdown the flusher can be cancelled while SQLite commits in the commit thread.
+    inbox: InboxWriter = app.state.inbox
+    async with lifespan_of(app):
+        first = asyncio.create_task(
+            inbox.store([IncomingEvent("shopify", "cancelled", "products/update", SHOP, {"id": 13})])
+        )
+        await asyncio.sleep(0)  # one step: inserts done, the commit handed to its thread
+        assert not first.done()
+        first.cancel()
+        later = IncomingEvent("shopify", "after-cancel", "products/update", SHOP, {"id": 14})
+        assert await inbox.store([later]) == [True]
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        keys = await InboxEvent.select(InboxEvent.delivery_key).order_by(InboxEvent.id).output(as_list=True)
+        assert keys == ["shopify:cancelled", "shopify:after-cancel"]
