@@ -165,6 +165,11 @@ async def sync_customer_to_shopify(iam: IamContext, event: InboxEventData) -> No
     if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
         return
     crm_id = str(customer.get("id"))
+    link = await links.by_crm_id(shop_domain, "customer", crm_id)
+    if link is not None and link.shopify_id and link.unchanged(customer_from_crm(customer)):
+        # The event holds what both sides hold already: the CRM telling us about our own
+        # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
+        return
     # The customer as the CRM holds it now, not the event's copy: events come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
     token = await account_user_token(iam, shop_domain, "crm")

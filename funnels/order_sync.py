@@ -88,6 +88,11 @@ async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
     if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
         return
     customer_gid = gid("Customer", event.payload)
+    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    if link is not None and link.crm_id and link.unchanged(customer_from_shopify(event.payload)):
+        # The event holds what both sides hold already: Shopify telling us about our own
+        # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
+        return
     # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
     current = await with_shop_token(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,8 +11,10 @@ import pytest
 
 from billing.plans import FREE_PLAN
 from billing.tables import Plan
+from connectors.crm_webhooks import crm_signature
+from onboarding.settings import DEVELOPMENT_CRM_SECRET
 from sync.jobs import utcnow
-from sync.tables import Job
+from sync.tables import InboxEvent, Job
 from tests.conftest import asgi_client
 from tests.integration.billing.test_admin_plans import signed_in_admin
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
@@ -243,6 +247,75 @@ async def test_a_customer_edited_in_the_crm_reaches_shopify_without_bouncing(sta
     assert data["customer"]["defaultAddress"] == {"address1": "5 Pine Rd", "address2": "Floor 2"}
     assert (await shopify_writes(stack)).get("customerUpdate") == 1
     assert (await crm_writes(stack)).get("customers.update", 0) == crm_before.get("customers.update", 0)
+
+
+async def points_spent(stack: Stack) -> float:
+    return float((await stack.shopify.get(f"/_sandbox/shops/{SHOP}")).json()["pointsSpent"])
+
+
+async def test_a_customer_event_holding_what_both_sides_hold_costs_no_shopify_query(stack: Stack) -> None:
+    created = await shopify_customer(
+        stack, {"firstName": "Noa", "lastName": "Levi", "email": "noa@example.com", "addresses": [ADDRESS]}
+    )
+    (event,) = (
+        await InboxEvent.select(InboxEvent.payload)
+        .where(InboxEvent.topic == "customers/create")
+        .output(load_json=True)
+    )
+    spent, crm_before = await points_spent(stack), await crm_writes(stack)
+
+    # Shopify delivers the same customer again (a repeat, or our own write coming back).
+    again = await stack.shopify.post(
+        "/_sandbox/webhooks/trigger",
+        json={"shop": SHOP, "topic": "customers/update", "payload": event["payload"]},
+    )
+    assert again.status_code == 202, again.text
+    await settle(stack)
+    assert await points_spent(stack) == spent
+    assert await crm_writes(stack) == crm_before
+
+    # An event with something new is read from Shopify as before, and reaches the CRM.
+    edited = await shopify_graphql(
+        stack,
+        "mutation($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { message } } }",
+        {"input": {"id": created["admin_graphql_api_id"], "lastName": "Levi-Cohen"}},
+    )
+    assert edited["customerUpdate"]["userErrors"] == []
+    await settle(stack)
+    assert await points_spent(stack) > spent
+    assert [c["last_name"] for c in await crm_customers(stack)] == ["Levi-Cohen"]
+
+
+async def test_a_crm_customer_event_holding_what_both_sides_hold_needs_no_crm_read(stack: Stack) -> None:
+    await shopify_customer(stack, {"firstName": "Ari", "lastName": "Stone", "email": "ari@example.com"})
+    # The CRM's customer.created for the customer we just wrote there: the echo of our write.
+    (echo,) = (
+        await InboxEvent.select(InboxEvent.payload)
+        .where((InboxEvent.source == "crm") & (InboxEvent.topic == "customer.created"))
+        .output(load_json=True)
+    )
+
+    # While the CRM's customer reads fail, the same event comes again.
+    fault = await stack.crm.post(
+        "/_sandbox/faults", json={"kind": "http_500", "count": 5, "path_prefix": "/api/v1/customers"}
+    )
+    assert fault.status_code == 201, fault.text
+    body = json.dumps({**echo["payload"], "id": "evt_again", "topic": "customer.updated"}).encode()
+    delivered = await stack.client.post(
+        "/webhooks/crm",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-CRM-Signature": crm_signature(body, DEVELOPMENT_CRM_SECRET, int(time.time())),
+        },
+    )
+    assert delivered.json() == {"status": "stored"}
+    await settle(stack)
+
+    # Done without asking the CRM: no job failed, the fault is still waiting for a request.
+    assert await Job.count().where(Job.last_error != "") == 0
+    (waiting,) = (await stack.crm.get("/_sandbox/faults")).json()["data"]
+    assert waiting["remaining"] == 5
 
 
 async def test_a_crm_refusal_is_explained_and_retried_after_the_fix(stack: Stack) -> None:
