@@ -44,6 +44,33 @@ class ClientGone(Exception):
     pass
 
 
+class ShopsOfCrmAccounts:
+    """The shop a CRM account belongs to, remembered once found.
+
+    CRM webhooks name the account, not the shop, and looking it up was the intake's one
+    database query. An account never moves to another shop: a reinstalled shop gets a new
+    one, and events of an account whose shop is gone find no live funnel to act on. An
+    account not found yet is asked again next time (it may be mid-install).
+    """
+
+    def __init__(
+        self, lookup: Callable[[str], Awaitable[str | None]] = shop_of_crm_account, max_entries: int = 10_000
+    ) -> None:
+        self.lookup = lookup
+        self.max_entries = max_entries
+        self._known: dict[str, str] = {}
+
+    async def __call__(self, account_id: str) -> str | None:
+        shop_domain = self._known.get(account_id)
+        if shop_domain is None:
+            shop_domain = await self.lookup(account_id)
+            if shop_domain is not None:
+                if len(self._known) >= self.max_entries:
+                    self._known.clear()  # bounded; the busy accounts come back at once
+                self._known[account_id] = shop_domain
+        return shop_domain
+
+
 class WebhookIntake:
     """POST /webhooks/shopify and POST /webhooks/crm."""
 
@@ -61,6 +88,7 @@ class WebhookIntake:
         self.shopify_secrets = tuple(shopify_secrets)
         self.crm_secrets = tuple(crm_secrets)
         self.max_body_bytes = max_body_bytes
+        self.shop_of_crm_account = ShopsOfCrmAccounts()
         self.routes: dict[str, Handler] = {"/webhooks/shopify": self.shopify, "/webhooks/crm": self.crm}
 
     def route(self, path: str) -> Handler | None:
@@ -96,7 +124,7 @@ class WebhookIntake:
         topic = headers.get("x-crm-topic") or (payload or {}).get("topic")
         if not delivery_id or not topic or payload is None:
             return 400, {"error": "missing event id, topic or JSON body"}
-        shop_domain = await shop_of_crm_account(str(payload.get("account_id", "")))
+        shop_domain = await self.shop_of_crm_account(str(payload.get("account_id", "")))
         return await self._record(
             IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload, request.body)
         )
