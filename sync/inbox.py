@@ -12,7 +12,7 @@ import functools
 import json
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -281,38 +281,34 @@ class _SQLiteIntake:
             self._connection = None
 
     async def _begin(self, connection: sqlite3.Connection) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lock_timeout
-        pause = 0.001
+        pauses = _busy_pauses(self.lock_timeout)
         while True:
             try:
                 # The write lock up front, as write_transaction() does: no "database is locked" halfway.
                 connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if not _is_busy(error) or loop.time() + pause > deadline:
+                pause = next(pauses, None) if _is_busy(error) else None
+                if pause is None:
                     raise
             await asyncio.sleep(pause)  # the lock is another connection's: no way to be told it is free
-            pause = min(pause * 2, 0.025)
 
     def _commit_or_abandon(self, connection: sqlite3.Connection) -> None:
-        deadline = time.monotonic() + self.lock_timeout
-        pause = 0.001
+        pauses = _busy_pauses(self.lock_timeout)
         while True:
             try:
                 connection.execute("COMMIT")
                 return
             except sqlite3.OperationalError as error:
                 # Only outside WAL mode can a commit wait (for readers to finish).
-                if _is_busy(error) and time.monotonic() + pause <= deadline:
-                    time.sleep(pause)  # in the commit thread, as SQLite's busy handler sleeps
-                    pause = min(pause * 2, 0.025)
-                    continue
-                self._abandon(connection)
-                raise
+                pause = next(pauses, None) if _is_busy(error) else None
+                if pause is None:
+                    self._abandon(connection)
+                    raise
             except BaseException:
                 self._abandon(connection)
                 raise
+            time.sleep(pause)  # in the commit thread, as SQLite's own busy handler sleeps
 
     def _abandon(self, connection: sqlite3.Connection) -> None:
         """Rolls back; a connection that cannot even do that is replaced on the next batch."""
@@ -326,6 +322,16 @@ class _SQLiteIntake:
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _busy_pauses(timeout: float) -> Iterator[float]:
+    """Waits between tries at a lock another connection holds, spaced as SQLite's busy handler
+    spaces them (1 ms, doubling up to 25 ms), until they add up to `timeout`."""
+    waited, pause = 0.0, 0.001
+    while waited + pause <= timeout:
+        yield pause
+        waited += pause
+        pause = min(pause * 2, 0.025)
 
 
 def _insert_batch(connection: sqlite3.Connection, deliveries: Sequence[_Delivery], now: datetime) -> set[str]:
