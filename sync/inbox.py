@@ -288,27 +288,23 @@ class _SQLiteIntake:
                 connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                pause = next(pauses, None) if _is_busy(error) else None
-                if pause is None:
-                    raise
+                pause = _pause_while_busy(error, pauses)
             await asyncio.sleep(pause)  # the lock is another connection's: no way to be told it is free
 
     def _commit_or_abandon(self, connection: sqlite3.Connection) -> None:
         pauses = _busy_pauses(self.lock_timeout)
-        while True:
-            try:
-                connection.execute("COMMIT")
-                return
-            except sqlite3.OperationalError as error:
-                # Only outside WAL mode can a commit wait (for readers to finish).
-                pause = next(pauses, None) if _is_busy(error) else None
-                if pause is None:
-                    self._abandon(connection)
-                    raise
-            except BaseException:
-                self._abandon(connection)
-                raise
-            time.sleep(pause)  # in the commit thread, as SQLite's own busy handler sleeps
+        try:
+            while True:
+                try:
+                    connection.execute("COMMIT")
+                    return
+                except sqlite3.OperationalError as error:
+                    # Only outside WAL mode can a commit wait (for readers to finish).
+                    pause = _pause_while_busy(error, pauses)
+                time.sleep(pause)  # in the commit thread, as SQLite's own busy handler sleeps
+        except BaseException:
+            self._abandon(connection)
+            raise
 
     def _abandon(self, connection: sqlite3.Connection) -> None:
         """Rolls back; a connection that cannot even do that is replaced on the next batch."""
@@ -322,6 +318,15 @@ class _SQLiteIntake:
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _pause_while_busy(error: sqlite3.OperationalError, pauses: Iterator[float]) -> float:
+    """The wait before trying again, or `error` raised: it is not about a busy lock, or the
+    waits are used up."""
+    pause = next(pauses, None) if _is_busy(error) else None
+    if pause is None:
+        raise error
+    return pause
 
 
 def _busy_pauses(timeout: float) -> Iterator[float]:
