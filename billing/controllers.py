@@ -12,7 +12,6 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from piccolo.query.functions.aggregate import Count
 
 from billing.provider import Billing, BillingProvider
 from billing.services import (
@@ -24,12 +23,11 @@ from billing.services import (
     subscribable_plans,
     subscription_of_shop,
 )
-from billing.usage import synced_orders_this_month
+from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
-from funnels.tables import Funnel, Upsell
 from iam.controllers import ShopDomain, current_shop
-from sync.inbox import IncomingEvent, parse_json_object
-from sync.jobs import utcnow
+from jobqueue.inbox import IncomingEvent, parse_json_object
+from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
 
@@ -50,26 +48,18 @@ def billing_of(state: State) -> Billing:
     return billing
 
 
-async def most_upsells_in_a_funnel(shop_domain: str) -> int:
-    rows = (
-        await Upsell.select(Upsell.funnel, Count(Upsell.id, alias="upsells"))
-        .where(Upsell.funnel.shop_domain == shop_domain)
-        .group_by(Upsell.funnel)
-    )
-    return max((int(row["upsells"]) for row in rows), default=0)
-
-
-async def billing_page_context(shop_domain: str, billing: Billing, now: datetime) -> dict[str, Any]:
+async def billing_page_context(
+    shop_domain: str, billing: Billing, funnel_usage_of: FunnelUsageOf, now: datetime
+) -> dict[str, Any]:
     subscription = await current_subscription(shop_domain)
+    usage = await funnel_usage_of(shop_domain)
     provider = billing.of(subscription["provider"]) if subscription else None
     return {
         "limits": await entitlements(shop_domain, now),
         "now": now,
-        "live_funnels": await Funnel.count().where(
-            (Funnel.shop_domain == shop_domain) & (Funnel.status == "live")
-        ),
+        "live_funnels": usage.live_funnels,
         "synced_orders": await synced_orders_this_month(shop_domain, now),
-        "most_upsells": await most_upsells_in_a_funnel(shop_domain),
+        "most_upsells": usage.most_upsells_in_a_funnel,
         "subscription": subscription,
         "subscription_provider": provider.label if provider else None,
         "new_provider": billing.for_new_subscriptions().name,
@@ -91,7 +81,7 @@ class BillingController(Controller):
         problem: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        context = await billing_page_context(shop_domain, billing_of(state), utcnow())
+        context = await billing_page_context(shop_domain, billing_of(state), state.funnel_usage_of, utcnow())
         return Template(
             template_name="billing/billing.html",
             context={**context, "message": message, "problem": problem},

@@ -8,7 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.tables import Plan, PlanPrice
-from sync.jobs import utcnow, write_transaction
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 FREE_PLAN = "free"
 # Currencies both billing providers charge in (Shopify's Billing API and Stripe).

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from billing.shopify_billing import ShopifyBilling
 from billing.stripe_billing import StripeBilling, StripeConfig
 from iam.context import IamContext
-from sync.inbox import TopicHandler
+from jobqueue.inbox import TopicHandler
 
 PROVIDERS = ("shopify", "stripe")
 

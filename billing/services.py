@@ -21,7 +21,8 @@ from piccolo.engine.postgres import PostgresEngine
 
 from billing.plans import FREE_PLAN
 from billing.tables import Plan, PlanPrice, Subscription
-from sync.jobs import utcnow, write_transaction
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 log = structlog.get_logger("funnelsync.billing")
 

@@ -16,8 +16,8 @@ from billing.services import PENDING, BillingRefused, Outcome, ProviderState, ap
 from billing.tables import Subscription
 from iam.context import IamContext
 from iam.tokens import with_shop_token
-from sync.inbox import InboxEventData, TopicHandler
-from sync.jobs import utcnow
+from jobqueue.inbox import InboxEventData, TopicHandler
+from lib.clock import utcnow
 
 SHOPIFY = "shopify"
 SUBSCRIPTION_GID = "gid://shopify/AppSubscription/"

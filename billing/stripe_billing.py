@@ -44,7 +44,7 @@ from billing.services import (
 from billing.tables import Plan, PlanPrice, ProviderObject, Subscription
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from iam.tables import Shop
-from sync.inbox import InboxEventData, TopicHandler
+from jobqueue.inbox import InboxEventData, TopicHandler
 
 log = structlog.get_logger("funnelsync.billing.stripe")
 

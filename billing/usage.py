@@ -7,13 +7,28 @@ PostgreSQL: SELECT ... FOR UPDATE), so concurrent claims never exceed the limit.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from piccolo.engine.postgres import PostgresEngine
 
 from billing.services import entitlements
 from billing.tables import SyncedOrderClaim, SyncedOrderMonth
-from sync.jobs import utcnow, write_transaction
+from lib.clock import utcnow
+from lib.db import write_transaction
+
+
+@dataclass(frozen=True)
+class FunnelUsage:
+    """What a shop's funnels use of its plan's limits, as the funnels domain counts it."""
+
+    live_funnels: int
+    most_upsells_in_a_funnel: int
+
+
+# Billing sits below funnels and may not read its tables: the funnels domain hands this in.
+FunnelUsageOf = Callable[[str], Awaitable[FunnelUsage]]
 
 
 def month_of(now: datetime) -> str:

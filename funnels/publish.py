@@ -16,16 +16,18 @@ import structlog
 
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from funnels.catalog import VariantChoice
-from funnels.product_sync import ENTITY as PRODUCT_ENTITY
-from funnels.reconciliation import VARIANTS_QUERY
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import Funnel, PublishStep
 from iam.context import IamContext
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
+from lib.clock import utcnow
+from lib.db import write_transaction
 from sync import links
-from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, utcnow, write_transaction
+from sync.flows.products import ENTITY as PRODUCT_ENTITY
 from sync.mappers import crm_product_from_graphql, product_canonical
+from sync.reconciliation import VARIANTS_QUERY
 
 log = structlog.get_logger("funnels.publish")
 

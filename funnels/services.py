@@ -17,7 +17,8 @@ from funnels.validation import (
     upsell_errors,
 )
 from funnels.wizard import can_open, done_steps, first_unfinished
-from sync.jobs import utcnow, write_transaction
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 UPSELLS_MAX = 5
 

@@ -8,12 +8,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from funnels.catalog_import import schedule_catalog_import
-from funnels.reconciliation import schedule_reconciliation
 from funnels.services import FunnelNotFound, load_draft
 from iam.controllers import ShopDomain, current_shop
+from lib.clock import utcnow
 from sync import activity
-from sync.jobs import utcnow
+from sync.catalog_import import schedule_catalog_import
+from sync.reconciliation import schedule_reconciliation
 
 
 class FunnelSyncHealthController(Controller):

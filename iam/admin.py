@@ -11,8 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from iam.tables import AdminUser, AuditEntry
-from iam.tokens import utcnow
-from sync.jobs import write_transaction
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
 from iam.vault import Vault
+
+# Work another domain starts for a shop, inside the transaction that records the event.
+ShopHook = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -23,6 +27,9 @@ class IamContext:
     shopify_secrets: tuple[str, ...]
     # Concurrent refreshes of one shop's token inside this process wait for each other;
     # the database row lock does the same across processes.
+    # Iam sits below the domains that act on these moments; onboarding wires them in.
+    on_installed: tuple[ShopHook, ...] = ()
+    on_crm_account_ready: tuple[ShopHook, ...] = ()
     refresh_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from iam.tables import AdminSession, MerchantSession, OAuthState
-from iam.tokens import utcnow
+from lib.clock import utcnow
 
 # Used or expired install states stay a day for troubleshooting, then go.
 OAUTH_STATE_RETENTION = timedelta(days=1)

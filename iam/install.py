@@ -17,8 +17,9 @@ from iam.context import IamContext
 from iam.provisioning import enqueue_setup
 from iam.scopes import REQUIRED_SCOPES, missing_scopes
 from iam.tables import OAuthState, Shop
-from iam.tokens import token_columns, utcnow
-from sync.jobs import write_transaction
+from iam.tokens import token_columns
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 STATE_LIFETIME = timedelta(minutes=10)
 
@@ -146,7 +147,7 @@ async def save_connected_shop(
         if plan_tier:
             values[Shop.plan_tier] = plan_tier
         await Shop.update(values).where(Shop.domain == shop_domain)
-        await enqueue_setup(shop_domain)
+        await enqueue_setup(ctx, shop_domain)
 
 
 @dataclass(frozen=True)

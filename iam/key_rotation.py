@@ -10,7 +10,7 @@ from iam.provisioning import account_token_purpose
 from iam.tables import ExternalAccount, Shop
 from iam.tokens import token_purpose
 from iam.vault import Vault
-from sync.jobs import write_transaction
+from lib.db import write_transaction
 
 
 async def reencrypt_all(vault: Vault) -> int:

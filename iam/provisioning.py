@@ -8,7 +8,7 @@ Jobs retry with backoff; the merchant watches the progress and can retry a failu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -17,27 +17,14 @@ from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
 from iam.tables import ExternalAccount, Shop
-from iam.tokens import utcnow, with_shop_token
-from sync.jobs import JobContext, PermanentJobError, RetryLater, enqueue, schedule_once, write_transaction
-from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE, SHOPIFY_WEBHOOK_TOPICS
+from iam.tokens import with_shop_token
+from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 log = structlog.get_logger("funnelsync.provisioning")
 
 JOB_PROVISION_ACCOUNT = "iam.provision_account"
-JOB_REGISTER_WEBHOOKS = "iam.register_webhooks"
-JOB_REGISTER_CRM_WEBHOOKS = "iam.register_crm_webhooks"
-FIRST_RECONCILIATION_DELAY = timedelta(hours=1)
-# What the CRM tells us about: the merchant's changes made in the CRM flow back to Shopify.
-CRM_WEBHOOK_TOPICS = (
-    "product.updated",
-    "product.deleted",
-    "customer.created",
-    "customer.updated",
-    "customer.deleted",
-    "order.created",
-    "order.updated",
-    "fulfillment.created",
-)
 PROVISION_MAX_ATTEMPTS = 6
 
 SYSTEM_LABELS = {"crm": "CRM account", "templates": "Page builder account"}
@@ -46,29 +33,15 @@ PENDING, READY, FAILED = "pending", "ready", "failed"
 SHOP_DETAILS_QUERY = """
 query ShopDetails { shop { name email plan { displayName shopifyPlus } } }
 """
-WEBHOOKS_QUERY = """
-query ExistingWebhooks {
-  webhookSubscriptions(first: 100) {
-    nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } }
-  }
-}
-"""
-CREATE_WEBHOOK_MUTATION = """
-mutation CreateWebhook($topic: WebhookSubscriptionTopic!, $url: URL!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
-    webhookSubscription { id }
-    userErrors { field message }
-  }
-}
-"""
 
 
 def client_for(ctx: IamContext, system: str) -> AccountServiceClient:
     return ctx.crm if system == "crm" else ctx.templates
 
 
-async def enqueue_setup(shop_domain: str) -> None:
-    """Queues webhook registration and both sign-ups; call inside the install's transaction."""
+async def enqueue_setup(ctx: IamContext, shop_domain: str) -> None:
+    """Queues both sign-ups and what other domains start on install; call inside the install's
+    transaction."""
     shop = await Shop.select(Shop.id).where(Shop.domain == shop_domain).first()
     assert shop is not None, "the shop row is written before its setup is queued"
     for system in SYSTEM_LABELS:
@@ -80,7 +53,8 @@ async def enqueue_setup(shop_domain: str) -> None:
             values=[ExternalAccount.status, ExternalAccount.attempts],
         )
         await enqueue_provisioning(shop_domain, system)
-    await enqueue(JOB_REGISTER_WEBHOOKS, {}, shop_domain=shop_domain, ordering_key=f"webhooks:{shop_domain}")
+    for start in ctx.on_installed:
+        await start(shop_domain)
 
 
 async def enqueue_provisioning(shop_domain: str, system: str) -> None:
@@ -161,15 +135,8 @@ async def provision_account(ctx: IamContext, job: JobContext) -> None:
     async with write_transaction():
         await store_account_token(ctx, shop_domain, system, account.id, token, attempts=job.attempt)
         if system == "crm":
-            await enqueue(
-                JOB_REGISTER_CRM_WEBHOOKS,
-                {},
-                shop_domain=shop_domain,
-                ordering_key=f"crm-webhooks:{shop_domain}",
-            )
-            # The initial catalog import into the CRM (seeds/003), then the first reconciliation.
-            await schedule_once(JOB_IMPORT_CATALOG, shop_domain)
-            await schedule_once(JOB_RECONCILE, shop_domain, delay=FIRST_RECONCILIATION_DELAY)
+            for start in ctx.on_crm_account_ready:
+                await start(shop_domain)
     log.info("account_provisioned", shop=shop_domain, system=system)
 
 
@@ -220,46 +187,12 @@ async def account_user_token(ctx: IamContext, shop_domain: str, system: str, *, 
     return token.access_token
 
 
-async def register_webhooks(ctx: IamContext, job: JobContext) -> None:
-    shop_domain = str(job.shop_domain)
-    callback = f"{ctx.app_base_url}/webhooks/shopify"
-
-    async def register(token: str) -> None:
-        existing = await ctx.shopify.graphql(shop_domain, token, WEBHOOKS_QUERY)
-        have = {
-            node["topic"]
-            for node in existing.data["webhookSubscriptions"]["nodes"]
-            if (node.get("endpoint") or {}).get("callbackUrl") == callback
-        }
-        for topic in SHOPIFY_WEBHOOK_TOPICS:
-            if topic in have:
-                continue
-            created = await ctx.shopify.graphql(
-                shop_domain, token, CREATE_WEBHOOK_MUTATION, {"topic": topic, "url": callback}
-            )
-            errors = created.data["webhookSubscriptionCreate"]["userErrors"]
-            if errors:
-                raise ExternalServiceError("Shopify", f"webhook {topic}: {errors[0]['message']}")
-
-    try:
-        await with_shop_token(ctx, shop_domain, register)
-    except RateLimited as exc:
-        raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
-
-
 @dataclass(frozen=True)
 class AccountProgress:
     system: str
     label: str
     status: str
     message: str | None
-
-
-async def register_crm_webhooks(ctx: IamContext, job: JobContext) -> None:
-    shop_domain = str(job.shop_domain)
-    token = await account_user_token(ctx, shop_domain, "crm")
-    await ctx.crm.subscribe_webhooks(token, f"{ctx.app_base_url}/webhooks/crm", CRM_WEBHOOK_TOPICS)
-    log.info("crm_webhooks_registered", shop=shop_domain)
 
 
 async def shop_of_crm_account(account_id: str) -> str | None:

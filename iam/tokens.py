@@ -13,7 +13,7 @@ from connectors.errors import Unauthorized
 from connectors.shopify import TokenGrant
 from iam.context import IamContext
 from iam.tables import Shop
-from sync.jobs import write_transaction
+from lib.db import write_transaction
 
 REFRESH_AHEAD = timedelta(minutes=5)
 T = TypeVar("T")

@@ -26,6 +26,10 @@ SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103, "stripe": 8104
 
 
 def migrate() -> None:
+    from onboarding.database import adopt_moved_migrations, app_registry, bind_tables, engine_from_url
+
+    bind_tables(engine_from_url(load_settings().database_url), app_registry())
+    asyncio.run(adopt_moved_migrations())
     # Piccolo's CLI reads the same settings through piccolo_conf.py.
     subprocess.run(
         [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
@@ -95,8 +99,8 @@ def create_admin_user(email: str) -> None:
 
 def dead_letters(replay: int | None) -> None:
     """Lists jobs that kept failing, with their last error; `--replay ID` queues one again."""
-    from sync.jobs import dead_letters as list_dead_letters
-    from sync.jobs import replay_dead_letter
+    from jobqueue.jobs import dead_letters as list_dead_letters
+    from jobqueue.jobs import replay_dead_letter
 
     async def show(app: Litestar) -> list[str]:
         if replay is not None:

@@ -23,9 +23,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from admin.controllers import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController, StripeWebhookController
 from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
 from funnels.sync_health import FunnelSyncHealthController
+from funnels.usage import funnel_usage
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -34,9 +36,12 @@ from iam.controllers import (
     ShopifyInstallController,
 )
 from iam.housekeeping import sweep_expired
+from iam.provisioning import shop_of_crm_account
 from iam.sessions import DatabaseSessionStore, RotatingSessionConfig
 from iam.tables import AdminSession
-from onboarding.admin import ADMIN_SESSION_COOKIE, admin_router
+from jobqueue.inbox import InboxWriter
+from jobqueue.intake import WebhookIntake, answer
+from lib.clock import utcnow
 from onboarding.composition import (
     Transports,
     build_billing_providers,
@@ -53,9 +58,6 @@ from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
 from sync.activity import prune_history
-from sync.controllers import WebhookIntake, answer
-from sync.inbox import InboxWriter
-from sync.jobs import utcnow
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
@@ -211,6 +213,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "worker": worker,
                 "iam": iam,
                 "billing": billing,
+                "funnel_usage_of": funnel_usage,
                 "inbox": inbox,
             }
         ),
@@ -242,6 +245,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         worker.wake,
         shopify_secrets=settings.shopify_webhook_secrets,
         crm_secrets=(settings.crm_client_secret,),
+        shop_of_crm_account=shop_of_crm_account,
     )
     # Outermost layers, around routing itself, so 404/405 answers get them too.
     app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))

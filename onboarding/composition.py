@@ -14,23 +14,22 @@ from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
-from funnels import catalog_import, crm_changes, order_sync, product_sync, reconciliation
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
+from funnels.sync_scope import live_funnels
 from iam.context import IamContext
-from iam.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
-from iam.provisioning import (
-    JOB_PROVISION_ACCOUNT,
-    JOB_REGISTER_CRM_WEBHOOKS,
-    JOB_REGISTER_WEBHOOKS,
-    provision_account,
-    register_crm_webhooks,
-    register_webhooks,
-)
+from iam.provisioning import JOB_PROVISION_ACCOUNT, provision_account
 from iam.signing import load_or_create_signing_key
 from iam.vault import KeyRing, Vault
+from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
+from jobqueue.jobs import JobHandler
+from jobqueue.worker import Worker
+from onboarding.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
 from onboarding.settings import Environment, Settings
-from sync.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
-from sync.jobs import JobHandler, Worker
+from sync import catalog_import, reconciliation, subscriptions
+from sync.context import SyncContext
+from sync.flows import crm_to_shopify as crm_changes
+from sync.flows import products as product_sync
+from sync.flows import shopify_to_crm as order_sync
 from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE
 
 # Tests hand in ASGI transports so the app reaches in-process sandboxes.
@@ -73,6 +72,8 @@ def build_iam_context(settings: Settings, key: ECKey, transports: Transports) ->
         ),
         app_base_url=settings.app_base_url.rstrip("/"),
         shopify_secrets=settings.shopify_webhook_secrets,
+        on_installed=(subscriptions.start_shopify_sync,),
+        on_crm_account_ready=(subscriptions.start_crm_sync,),
     )
 
 
@@ -82,7 +83,7 @@ async def close_clients(iam: IamContext) -> None:
     await iam.templates.aclose()
 
 
-def sync_topic_handlers(iam: IamContext) -> dict[str, TopicHandler]:
+def sync_topic_handlers(sync: SyncContext) -> dict[str, TopicHandler]:
     """Each webhook topic of the two-way sync and the flow that applies it."""
     flows = {
         "shopify:products/create": product_sync.sync_product_to_crm,
@@ -107,7 +108,7 @@ def sync_topic_handlers(iam: IamContext) -> dict[str, TopicHandler]:
         "crm:fulfillment.created": crm_changes.sync_fulfillment_to_shopify,
     }
     return {
-        **{topic: partial(flow, iam) for topic, flow in flows.items()},
+        **{topic: partial(flow, sync) for topic, flow in flows.items()},
         "shopify:bulk_operations/finish": catalog_import.bulk_operation_finished,
     }
 
@@ -118,12 +119,12 @@ def job_handlers(
     topic_handlers: dict[str, TopicHandler] = {
         **PRIVACY_TOPIC_HANDLERS,
         **billing.topic_handlers(),
-        **sync_topic_handlers(iam),
+        **sync_topic_handlers(SyncContext(iam, live_funnels)),
     }
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
-        JOB_REGISTER_WEBHOOKS: partial(register_webhooks, iam),
-        JOB_REGISTER_CRM_WEBHOOKS: partial(register_crm_webhooks, iam),
+        subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, iam),
+        subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, iam),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, topic_handlers),
         JOB_PUBLISH_FUNNEL: partial(run_publish, iam),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, iam, refresh=catalog_refresh),

@@ -15,16 +15,25 @@ from piccolo.table import Table
 
 # Order matters only for humans: migrations declare their own dependencies.
 PICCOLO_APPS = [
-    "onboarding.piccolo_app",
+    "jobqueue.piccolo_app",
     "iam.piccolo_app",
-    "funnels.piccolo_app",
     "billing.piccolo_app",
     "sync.piccolo_app",
+    "funnels.piccolo_app",
 ]
 
 # SQLite serialises writers; a generous busy timeout lets a second writer wait instead of
 # failing with "database is locked" (see STACK-NOTES).
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+# Migrations that moved to another Piccolo app, by the id they keep: (from app, to app).
+# A database migrated before the move has recorded them under the old app's name.
+MOVED_MIGRATIONS = {
+    # The job queue left the sync domain for a layer of its own (jobqueue/).
+    "2026-11-23T13:08:17:206606": ("sync", "jobqueue"),
+    "2026-11-23T13:13:58:699372": ("sync", "jobqueue"),
+}
 
 
 def app_registry() -> AppRegistry:
@@ -58,6 +67,21 @@ def expected_migrations(registry: AppRegistry) -> set[tuple[str, str]]:
         modules = finder.get_migration_modules(app_config.resolved_migrations_folder_path)
         expected.update((app_config.app_name, migration_id) for migration_id in modules)
     return expected
+
+
+async def adopt_moved_migrations() -> int:
+    """Records moved migrations under their new app, so they are not applied twice."""
+    if not await Migration.table_exists():
+        return 0  # a new database: every migration runs from its new home
+    adopted = 0
+    for migration_id, (old_app, new_app) in MOVED_MIGRATIONS.items():
+        rows = (
+            await Migration.update({Migration.app_name: new_app})
+            .where((Migration.name == migration_id) & (Migration.app_name == old_app))
+            .returning(Migration.id)
+        )
+        adopted += len(rows)
+    return adopted
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Max
 
 from connectors.errors import Rejected
-from sync.inbox import JOB_PROCESS_INBOX_EVENT
-from sync.jobs import DEAD, DONE, QUEUED, RUNNING, enqueue
-from sync.tables import InboxEvent, Job, Reconciliation, SyncActivity
+from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
+from jobqueue.jobs import DEAD, DONE, QUEUED, RUNNING, enqueue
+from jobqueue.tables import InboxEvent, Job
+from sync.tables import Reconciliation, SyncActivity
 
 SYNCED, REJECTED, HELD = "synced", "rejected", "held"
 ENTITY_TYPES = ("product", "customer", "order", "fulfillment")

@@ -9,7 +9,7 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from sync.jobs import utcnow
+from lib.clock import utcnow
 from sync.mappers import content_hash
 from sync.tables import SyncLink
 

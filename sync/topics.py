@@ -26,7 +26,19 @@ SHOPIFY_WEBHOOK_TOPICS: dict[str, str] = {
     "BULK_OPERATIONS_FINISH": "the catalog import's bulk file is ready",
 }
 
-# Queued by iam once the CRM account exists, run by the funnels domain's catalog import.
+# What the CRM tells us about: the merchant's changes made in the CRM flow back to Shopify.
+CRM_WEBHOOK_TOPICS = (
+    "product.updated",
+    "product.deleted",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.created",
+    "order.updated",
+    "fulfillment.created",
+)
+
+# Started once the CRM account exists (sync/subscriptions.py).
 JOB_IMPORT_CATALOG = "catalog.import"
 JOB_RECONCILE = "sync.reconcile"
 

@@ -59,12 +59,13 @@ import uvicorn
 from litestar import Litestar
 
 from funnels.tables import Funnel
+from jobqueue.jobs import DEAD, QUEUED, RUNNING
+from jobqueue.tables import InboxEvent, Job
+from jobqueue.worker import Worker
 from onboarding.app import create_app
 from sandbox.common.clock import ManualClock
 from sandbox.common.ratelimit import RateLimit
 from sandbox.crm import CrmSandboxConfig, create_crm_sandbox
-from sync.jobs import DEAD, QUEUED, RUNNING, Worker
-from sync.tables import InboxEvent, Job
 from tests.bench.conftest import BenchReport
 from tests.conftest import make_settings, postgres_execute, postgres_url
 from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy

@@ -34,7 +34,7 @@ import pytest
 from litestar import Litestar, get
 
 from connectors.shopify_auth import webhook_signature
-from sync.tables import InboxEvent
+from jobqueue.tables import InboxEvent
 from tests.bench.conftest import BenchReport
 from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
 

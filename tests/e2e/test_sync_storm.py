@@ -47,8 +47,9 @@ import pytest
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
+from jobqueue.tables import InboxEvent, Job
 from onboarding.database import all_tables, app_registry, bind_tables, engine_from_url
-from sync.tables import InboxEvent, Job, SyncActivity
+from sync.tables import SyncActivity
 from tests.conftest import PROJECT_DIR, postgres_execute, postgres_url, require, run_migrations
 from tests.e2e.conftest import LOGS_DIR, free_port, stop_process, wait_until_healthy
 

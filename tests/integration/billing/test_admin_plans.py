@@ -14,8 +14,8 @@ from billing.tables import Plan, PlanPrice
 from funnels.tables import Funnel
 from iam.admin import create_admin
 from iam.tables import AuditEntry
-from sync.jobs import enqueue
-from sync.tables import Job
+from jobqueue.jobs import enqueue
+from jobqueue.tables import Job
 from tests.integration.iam.support import csrf_token, install_shop, sign_in
 
 pytestmark = pytest.mark.postgres

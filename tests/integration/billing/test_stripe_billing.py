@@ -15,7 +15,7 @@ import time_machine
 from billing.plans import PlanForm, create_plan, set_archived, update_plan
 from billing.services import entitlements
 from billing.tables import Plan, ProviderObject, Subscription
-from sync.tables import InboxEvent, Job
+from jobqueue.tables import InboxEvent, Job
 from tests.integration.billing.stripe_support import (
     WEBHOOK_SECRET,
     StripeStack,

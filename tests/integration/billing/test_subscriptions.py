@@ -14,7 +14,7 @@ from billing.plans import PlanForm, create_plan, set_archived
 from billing.services import entitlements
 from billing.tables import Subscription
 from funnels.tables import Funnel
-from sync.jobs import utcnow
+from lib.clock import utcnow
 from tests.integration.funnels.test_publish import add_payment_processor, complete_wizard
 from tests.integration.funnels.test_wizard_first_steps import OTHER_SHOP, SHOP, post_form
 from tests.integration.iam.support import install_shop, post_webhook, sign_in

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from funnels.tables import Funnel
-from sync.tables import InboxEvent
+from jobqueue.tables import InboxEvent
 from tests.integration.funnels.test_publish import add_payment_processor, complete_wizard, counters
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
 from tests.integration.iam.support import install_shop, sign_in

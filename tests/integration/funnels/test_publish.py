@@ -11,8 +11,8 @@ import pytest
 
 from funnels.publish import JOB_PUBLISH_FUNNEL
 from funnels.tables import Funnel, PublishStep
-from sync.jobs import Worker
-from sync.tables import Job
+from jobqueue.tables import Job
+from jobqueue.worker import Worker
 from tests.integration.funnels.test_wizard_first_steps import (
     CAMPAIGN,
     SHOP,

@@ -15,7 +15,7 @@ from iam.context import IamContext
 from iam.install import save_connected_shop
 from iam.scopes import REQUIRED_SCOPES
 from iam.sessions import DatabaseSessionStore
-from sync.tables import Job
+from jobqueue.tables import Job
 
 SESSION_COOKIE = "funnelsync_session"
 

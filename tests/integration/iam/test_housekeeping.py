@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from iam.housekeeping import sweep_expired
 from iam.tables import AdminSession, MerchantSession, OAuthState
-from iam.tokens import utcnow
+from lib.clock import utcnow
 from tests.conftest import lifespan_of
 
 pytestmark = pytest.mark.postgres

@@ -10,9 +10,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from iam.provisioning import READY, WEBHOOKS_QUERY, setup_progress
+from iam.provisioning import READY, setup_progress
 from iam.tables import MerchantSession, Shop
-from iam.tokens import shop_access_token, utcnow, with_shop_token
+from iam.tokens import shop_access_token, with_shop_token
+from lib.clock import utcnow
+from sync.subscriptions import WEBHOOKS_QUERY
 from sync.topics import SHOPIFY_WEBHOOK_TOPICS
 from tests.integration.iam.support import iam_of
 from tests.stack import SHOPIFY_URL, Stack, running_stack

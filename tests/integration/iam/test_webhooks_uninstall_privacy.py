@@ -7,9 +7,10 @@ import pytest
 from litestar import Litestar
 
 from iam.tables import ExternalAccount, MerchantSession, PrivacyRequest, Shop
-from sync.inbox import IGNORED
-from sync.jobs import CANCELLED, Worker
-from sync.tables import InboxEvent, Job
+from jobqueue.inbox import IGNORED
+from jobqueue.jobs import CANCELLED
+from jobqueue.tables import InboxEvent, Job
+from jobqueue.worker import Worker
 from tests.integration.iam.support import install_shop, post_webhook, sign_in
 
 pytestmark = pytest.mark.postgres

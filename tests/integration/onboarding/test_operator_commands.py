@@ -48,3 +48,25 @@ def test_dead_letters_are_listed_and_replayed(sqlite_template: Path, tmp_path: P
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT status, attempts FROM job").fetchone() == ("queued", 0)
     assert "no dead letters" in run_command(database, "dead-letters").stdout
+
+
+def test_migrate_adopts_the_job_queue_migrations_recorded_under_sync(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """A database migrated before the job queue left sync/ has its tables and records their
+    migrations under "sync": `migrate` moves the records instead of creating the tables again."""
+    database = tmp_path / "before-move.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE migration SET app_name = 'sync' WHERE app_name = 'jobqueue'")
+
+    migrated = run_command(database, "migrate")
+
+    assert migrated.returncode == 0, migrated.stderr
+    with sqlite3.connect(database) as connection:
+        apps = connection.execute(
+            "SELECT app_name, count(*) FROM migration WHERE name IN"
+            " ('2026-11-23T13:08:17:206606', '2026-11-23T13:13:58:699372') GROUP BY app_name"
+        ).fetchall()
+        assert apps == [("jobqueue", 2)]
+        assert connection.execute("SELECT count(*) FROM job").fetchone() == (0,)

@@ -16,9 +16,10 @@ import os
 
 from piccolo.engine.postgres import PostgresEngine
 
+from jobqueue.jobs import JobContext
+from jobqueue.tables import Job
+from jobqueue.worker import Worker
 from onboarding.observability import configure_logging
-from sync.jobs import JobContext, Worker
-from sync.tables import Job
 
 KIND = "test.count"
 TABLES_DDL = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sync.tables import InboxEvent
+from jobqueue.tables import InboxEvent
 from tests.integration.funnels.test_publish import add_payment_processor, complete_wizard, crm_user_id
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
 from tests.integration.iam.support import install_shop, sign_in

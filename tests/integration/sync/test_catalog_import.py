@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from funnels.catalog_import import JOB_IMPORT_CATALOG_BULK
-from sync.jobs import utcnow
-from sync.tables import Job, SyncLink
+from jobqueue.tables import Job
+from lib.clock import utcnow
+from sync.catalog_import import JOB_IMPORT_CATALOG_BULK
+from sync.tables import SyncLink
 from sync.topics import JOB_IMPORT_CATALOG
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
 from tests.integration.sync.sync_support import crm_writes, live_funnel, settle, shopify_graphql

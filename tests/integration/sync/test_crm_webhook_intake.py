@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from connectors.crm_webhooks import crm_signature
-from sync.tables import InboxEvent
+from jobqueue.tables import InboxEvent
 
 SECRET = "dev-crm-secret"
 

@@ -9,22 +9,20 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar import Litestar
 
-from sync.jobs import (
+from jobqueue.jobs import (
     DEAD,
     DONE,
-    Backoff,
     JobContext,
     PermanentJobError,
     RetryLater,
-    Worker,
     cancel_jobs_of_shop,
     dead_letters,
     enqueue,
-    lease_next,
     replay_dead_letter,
-    write_transaction,
 )
-from sync.tables import Job
+from jobqueue.tables import Job
+from jobqueue.worker import Backoff, Worker, lease_next
+from lib.db import write_transaction
 from tests.conftest import lifespan_of
 
 pytestmark = pytest.mark.postgres

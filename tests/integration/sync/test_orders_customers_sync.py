@@ -12,9 +12,9 @@ import pytest
 from billing.plans import FREE_PLAN
 from billing.tables import Plan
 from connectors.crm_webhooks import crm_signature
+from jobqueue.tables import InboxEvent, Job
+from lib.clock import utcnow
 from onboarding.settings import DEVELOPMENT_CRM_SECRET
-from sync.jobs import utcnow
-from sync.tables import InboxEvent, Job
 from tests.conftest import asgi_client
 from tests.integration.billing.test_admin_plans import signed_in_admin
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sync.tables import InboxEvent, Job, SyncLink
+from jobqueue.tables import InboxEvent, Job
+from sync.tables import SyncLink
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
 from tests.integration.sync.sync_support import (
     T_SHIRT_GID,

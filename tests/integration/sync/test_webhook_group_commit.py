@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from sync.tables import InboxEvent, Job
+from jobqueue.tables import InboxEvent, Job
 from tests.integration.iam.support import post_webhook
 
 

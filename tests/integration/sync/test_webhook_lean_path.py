@@ -20,12 +20,14 @@ from litestar import Litestar
 from piccolo.engine.sqlite import SQLiteEngine
 
 from connectors.shopify_auth import webhook_signature
+from iam.provisioning import shop_of_crm_account
+from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, InboxWriter, IncomingEvent, _Delivery, _SQLiteIntake
+from jobqueue.intake import WebhookIntake
+from jobqueue.jobs import new_job
+from jobqueue.tables import InboxEvent, Job
+from lib.clock import utcnow
 from onboarding.app import create_app
 from onboarding.settings import Settings
-from sync.controllers import WebhookIntake
-from sync.inbox import JOB_PROCESS_INBOX_EVENT, InboxWriter, IncomingEvent, _Delivery, _SQLiteIntake
-from sync.jobs import new_job, utcnow
-from sync.tables import InboxEvent, Job
 from tests.conftest import asgi_client, lifespan_of
 from tests.integration.iam.support import post_webhook
 
@@ -178,6 +180,7 @@ async def test_a_body_over_the_limit_is_413_and_not_stored(app: Litestar) -> Non
         lambda: None,
         shopify_secrets=["dev-shopify-secret"],
         crm_secrets=[],
+        shop_of_crm_account=shop_of_crm_account,
         max_body_bytes=64,
     )
     async with lifespan_of(app), asgi_client(intake) as client:  # type: ignore[arg-type]

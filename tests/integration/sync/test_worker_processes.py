@@ -24,8 +24,8 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from sync.jobs import new_job
-from sync.tables import Job
+from jobqueue.jobs import new_job
+from jobqueue.tables import Job
 from tests.conftest import ARTIFACTS_DIR, PROJECT_DIR, postgres_execute, postgres_url
 from tests.integration.sync.counting_worker import KIND, TABLES_DDL
 

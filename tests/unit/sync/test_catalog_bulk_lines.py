@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from funnels.catalog_import import CatalogWriter, write_bulk_records
 from iam.context import IamContext
+from sync.catalog_import import CatalogWriter, write_bulk_records
 from sync.mappers import MAX_COLLECTIONS
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.controllers import ShopsOfCrmAccounts
+from jobqueue.intake import ShopsOfCrmAccounts
 
 
 class Directory:

@@ -2,10 +2,10 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from onboarding.tables import TABLES
+from jobqueue.tables import TABLES
 
 APP_CONFIG = AppConfig(
-    app_name="onboarding",
+    app_name="jobqueue",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=TABLES,
     migration_dependencies=[],

@@ -14,7 +14,7 @@ DESCRIPTION = "durable job queue"
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="sync", description=DESCRIPTION
+        migration_id=ID, app_name="jobqueue", description=DESCRIPTION
     )
 
     manager.add_table(

@@ -1,10 +1,8 @@
-"""Durable jobs in the app's database: enqueue in the caller's transaction, lease, retry.
+"""The worker: leases due jobs, keeps each lease alive while its handler runs, records the outcome.
 
-Workers lease one job at a time (SQLite: an immediate transaction takes the write lock
-first; PostgreSQL: FOR UPDATE SKIP LOCKED), keep the lease alive with a heartbeat while
-the handler runs, and on failure requeue with exponential backoff and jitter until the
-job becomes a dead letter carrying its last error. Jobs sharing an ordering key run one
-at a time in creation order, so two changes of one entity are applied in order.
+A failure requeues the job with exponential backoff and jitter until it becomes a dead
+letter carrying its last error; being asked to slow down (RetryLater, RateLimited) uses
+no attempt.
 """
 
 from __future__ import annotations
@@ -15,24 +13,22 @@ import json
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from piccolo.columns.combination import WhereRaw
-from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from connectors.errors import RateLimited
-from sync.tables import Job
+from jobqueue.jobs import DEAD, DONE, QUEUED, RUNNING, JobContext, JobHandler, PermanentJobError, RetryLater
+from jobqueue.tables import Job
+from lib.clock import utcnow
+from lib.db import write_transaction
 
 log = structlog.get_logger("funnelsync.jobs")
-
-QUEUED, RUNNING, DONE, DEAD, CANCELLED = "queued", "running", "done", "dead", "cancelled"
 
 # A job waits while an older job with its ordering key is still to run.
 _NOT_BLOCKED_BY_AN_OLDER_JOB = WhereRaw(
@@ -40,120 +36,6 @@ _NOT_BLOCKED_BY_AN_OLDER_JOB = WhereRaw(
     " AND earlier.ordering_key = job.ordering_key AND earlier.id < job.id"
     " AND earlier.status IN ('queued', 'running'))"
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(tz=UTC)
-
-
-def _engine() -> Engine:  # type: ignore[type-arg]
-    return Job._meta.db
-
-
-@asynccontextmanager
-async def write_transaction() -> AsyncIterator[None]:
-    """A transaction that may read then write without losing a race.
-
-    SQLite needs the write lock up front (BEGIN IMMEDIATE), or two writers that both
-    read first fail with "database is locked"; PostgreSQL gets row locks from the
-    queries themselves. Nested calls join the outer transaction.
-    """
-    engine = _engine()
-    if engine.transaction_exists():
-        yield
-        return
-    if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
-    else:
-        async with engine.transaction():
-            yield
-
-
-class RetryLater(Exception):
-    """The work could not run now for a reason that is not a failure (e.g. throttling)."""
-
-    def __init__(self, delay_seconds: float, reason: str) -> None:
-        super().__init__(reason)
-        self.delay_seconds = delay_seconds
-
-
-class PermanentJobError(Exception):
-    """Retrying cannot help: the job goes straight to the dead letters."""
-
-
-@dataclass(frozen=True)
-class JobContext:
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    shop_domain: str | None
-    attempt: int
-    max_attempts: int
-
-    @property
-    def is_last_attempt(self) -> bool:
-        return self.attempt >= self.max_attempts
-
-
-JobHandler = Callable[[JobContext], Awaitable[None]]
-
-
-def new_job(
-    kind: str,
-    payload: Mapping[str, Any],
-    *,
-    shop_domain: str | None = None,
-    ordering_key: str | None = None,
-    run_at: datetime | None = None,
-    max_attempts: int = 8,
-) -> Job:
-    return Job(
-        kind=kind,
-        payload=dict(payload),
-        shop_domain=shop_domain,
-        ordering_key=ordering_key,
-        status=QUEUED,
-        run_at=run_at or utcnow(),
-        max_attempts=max_attempts,
-    )
-
-
-async def enqueue(
-    kind: str,
-    payload: Mapping[str, Any],
-    *,
-    shop_domain: str | None = None,
-    ordering_key: str | None = None,
-    run_at: datetime | None = None,
-    max_attempts: int = 8,
-) -> int:
-    """Adds a job; inside a transaction it commits or rolls back with the caller's change."""
-    job = new_job(
-        kind,
-        payload,
-        shop_domain=shop_domain,
-        ordering_key=ordering_key,
-        run_at=run_at,
-        max_attempts=max_attempts,
-    )
-    rows = await Job.insert(job).returning(Job.id)
-    job_id: int = rows[0]["id"]
-    return job_id
-
-
-async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
-    """A recurring per-shop job queued at most once: asking again moves it earlier, never adds one."""
-    run_at = utcnow() + delay
-    queued = (
-        await Job.select(Job.id, Job.run_at)
-        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == QUEUED))
-        .first()
-    )
-    if queued is None:
-        await enqueue(kind, {}, shop_domain=shop_domain, ordering_key=f"{kind}:{shop_domain}", run_at=run_at)
-    elif queued["run_at"] > run_at:
-        await Job.update({Job.run_at: run_at}).where(Job.id == queued["id"])
 
 
 @dataclass(frozen=True)
@@ -169,7 +51,7 @@ class Backoff:
 
 async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
     now = utcnow()
-    async with write_transaction():
+    async with write_transaction(Job._meta.db):
         query = (
             Job.select(Job.id)
             .where(
@@ -180,7 +62,7 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
             .order_by(Job.run_at, Job.id)
             .limit(1)
         )
-        if isinstance(_engine(), PostgresEngine):
+        if isinstance(Job._meta.db, PostgresEngine):
             query = query.lock_rows("UPDATE", skip_locked=True, of=(Job,))
         candidate = await query.first()
         if candidate is None:
@@ -338,31 +220,3 @@ class Worker:
                 Job.locked_until: None,
             },
         )
-
-
-async def dead_letters(limit: int = 100) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = (
-        await Job.select(Job.id, Job.kind, Job.shop_domain, Job.attempts, Job.last_error, Job.finished_at)
-        .where(Job.status == DEAD)
-        .order_by(Job.finished_at, ascending=False)
-        .limit(limit)
-    )
-    return rows
-
-
-async def replay_dead_letter(job_id: int) -> bool:
-    rows = (
-        await Job.update({Job.status: QUEUED, Job.attempts: 0, Job.run_at: utcnow(), Job.finished_at: None})
-        .where((Job.id == job_id) & (Job.status == DEAD))
-        .returning(Job.id)
-    )
-    return bool(rows)
-
-
-async def cancel_jobs_of_shop(shop_domain: str) -> int:
-    rows = (
-        await Job.update({Job.status: CANCELLED, Job.finished_at: utcnow()})
-        .where((Job.shop_domain == shop_domain) & (Job.status == QUEUED))
-        .returning(Job.id)
-    )
-    return len(rows)

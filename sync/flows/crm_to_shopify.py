@@ -14,18 +14,20 @@ import structlog
 
 from billing.usage import claim_synced_order
 from connectors.errors import Rejected
-from funnels.reconciliation import customer_from_graphql
-from funnels.sync_gate import funnel_of_campaign, keeping_orders, live_funnels
-from iam.context import IamContext
+from connectors.shopify import GraphQLResult
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.inbox import InboxEventData
+from jobqueue.jobs import RetryLater
+from lib.clock import utcnow
 from sync import activity, links
+from sync.context import SyncContext
 from sync.customer_mapping import Canonical, customer_from_crm, customer_from_shopify, shopify_customer_input
-from sync.inbox import InboxEventData
-from sync.jobs import RetryLater, utcnow
+from sync.gate import funnel_of_campaign, keeping_orders
 from sync.order_mapping import crm_order_tag, shopify_order_input
+from sync.reconciliation import customer_from_graphql
 
-log = structlog.get_logger("funnels.crm_changes")
+log = structlog.get_logger("sync.flows.crm_to_shopify")
 TO_SHOPIFY = "crm-to-shopify"
 ORDER_LIMIT_PAUSE_SECONDS = 3600.0
 
@@ -77,11 +79,13 @@ mutation SyncFulfillmentCreate($fulfillment: FulfillmentInput!) {
 
 
 async def _mutate(
-    iam: IamContext, shop_domain: str, mutation: str, variables: dict[str, Any], root: str
+    ctx: SyncContext, shop_domain: str, mutation: str, variables: dict[str, Any], root: str
 ) -> dict[str, Any]:
-    return await with_shop_token(
+    iam = ctx.iam
+    payload: dict[str, Any] = await with_shop_token(
         iam, shop_domain, lambda token: iam.shopify.mutate(shop_domain, token, mutation, variables, root)
     )
+    return payload
 
 
 def _data(event: InboxEventData) -> dict[str, Any]:
@@ -96,16 +100,17 @@ def _from_shopify(data: dict[str, Any], kind: str) -> str | None:
 
 
 async def _graphql(
-    iam: IamContext, shop_domain: str, query: str, variables: dict[str, Any]
+    ctx: SyncContext, shop_domain: str, query: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    result = await with_shop_token(
+    iam = ctx.iam
+    result: GraphQLResult = await with_shop_token(
         iam, shop_domain, lambda token: iam.shopify.graphql(shop_domain, token, query, variables)
     )
     return result.data
 
 
 async def _same_customer_in_shopify(
-    iam: IamContext, shop_domain: str, crm_id: str, canonical: Canonical
+    ctx: SyncContext, shop_domain: str, crm_id: str, canonical: Canonical
 ) -> str | None:
     """After Shopify refused to create the customer because its email is taken: the Shopify
     customer that is this very one, if any. Either our own earlier customerCreate made it and
@@ -114,7 +119,7 @@ async def _same_customer_in_shopify(
     made and linked it. A different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
-    found = await _graphql(iam, shop_domain, FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
+    found = await _graphql(ctx, shop_domain, FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
     for node in (found.get("customers") or {}).get("nodes") or []:
         link = await links.by_shopify_id(shop_domain, "customer", str(node["id"]))
         if link is not None and link.crm_id == crm_id:
@@ -124,7 +129,7 @@ async def _same_customer_in_shopify(
     return None
 
 
-async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[str, Any]) -> str:
+async def _shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[str, Any]) -> str:
     """The Shopify customer of a CRM customer (as the CRM holds it now), created or brought up
     to date and linked; returns its gid. Raises Rejected when Shopify refuses it."""
     crm_id = str(customer.get("id"))
@@ -135,7 +140,7 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
         return shopify_id
     if shopify_id:
         await _mutate(
-            iam,
+            ctx,
             shop_domain,
             CUSTOMER_UPDATE,
             {"input": shopify_customer_input(canonical, shopify_id)},
@@ -144,7 +149,7 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
     else:
         try:
             created = await _mutate(
-                iam,
+                ctx,
                 shop_domain,
                 CUSTOMER_CREATE,
                 {"input": shopify_customer_input(canonical)},
@@ -152,7 +157,7 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
             )
             shopify_id = str(created["customer"]["id"])
         except Rejected:
-            shopify_id = await _same_customer_in_shopify(iam, shop_domain, crm_id, canonical)
+            shopify_id = await _same_customer_in_shopify(ctx, shop_domain, crm_id, canonical)
             if shopify_id is None:
                 raise
     await links.save(shop_domain, "customer", shopify_id=shopify_id, crm_id=crm_id, canonical=canonical)
@@ -160,9 +165,9 @@ async def _shopify_customer(iam: IamContext, shop_domain: str, customer: dict[st
     return shopify_id
 
 
-async def sync_customer_to_shopify(iam: IamContext, event: InboxEventData) -> None:
+async def sync_customer_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     shop_domain, customer = event.shop_domain, _data(event)
-    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     crm_id = str(customer.get("id"))
     link = await links.by_crm_id(shop_domain, "customer", crm_id)
@@ -172,12 +177,12 @@ async def sync_customer_to_shopify(iam: IamContext, event: InboxEventData) -> No
         return
     # The customer as the CRM holds it now, not the event's copy: events come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
-    token = await account_user_token(iam, shop_domain, "crm")
-    customer = await iam.crm.get(token, f"/api/v1/customers/{crm_id}") or {}
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    customer = await ctx.iam.crm.get(token, f"/api/v1/customers/{crm_id}") or {}
     if not customer:
         return  # deleted since: customer.deleted follows
     try:
-        await _shopify_customer(iam, shop_domain, customer)
+        await _shopify_customer(ctx, shop_domain, customer)
     except Rejected as refused:
         label = str(customer.get("email") or "")
         await activity.record_rejection(
@@ -185,16 +190,16 @@ async def sync_customer_to_shopify(iam: IamContext, event: InboxEventData) -> No
         )
 
 
-async def delete_customer_in_shopify(iam: IamContext, event: InboxEventData) -> None:
+async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     shop_domain, customer = event.shop_domain, _data(event)
-    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     crm_id = str(customer.get("id"))
     link = await links.by_crm_id(shop_domain, "customer", crm_id)
     if link is None or link.shopify_id is None:
         return
     try:
-        await _mutate(iam, shop_domain, CUSTOMER_DELETE, {"id": link.shopify_id}, "customerDelete")
+        await _mutate(ctx, shop_domain, CUSTOMER_DELETE, {"id": link.shopify_id}, "customerDelete")
     except Rejected as refused:
         await activity.record(
             shop_domain,
@@ -211,7 +216,7 @@ async def delete_customer_in_shopify(iam: IamContext, event: InboxEventData) -> 
 
 
 async def _variant_ids(
-    iam: IamContext, token: str, shop_domain: str, order: dict[str, Any]
+    ctx: SyncContext, token: str, shop_domain: str, order: dict[str, Any]
 ) -> dict[str, str]:
     """CRM product id → Shopify variant gid for the order's catalog items."""
     found: dict[str, str] = {}
@@ -223,19 +228,19 @@ async def _variant_ids(
         if link is not None and link.shopify_id:
             found[product_id] = link.shopify_id
             continue
-        product = await iam.crm.get(token, f"/api/v1/products/{product_id}")
+        product = await ctx.iam.crm.get(token, f"/api/v1/products/{product_id}")
         variant_id = _from_shopify(product or {}, "ProductVariant")
         if variant_id:
             found[product_id] = variant_id
     return found
 
 
-async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
+async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     """A funnel order placed in the CRM becomes a Shopify order (its customer created if unknown)."""
     shop_domain, order = event.shop_domain, _data(event)
     if not shop_domain or order.get("source") == "shopify" or _from_shopify(order, "Order"):
         return  # the CRM's copy of a Shopify order
-    funnel = funnel_of_campaign(await live_funnels(shop_domain), order.get("campaign_id"))
+    funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
     if funnel is None or not funnel.keep_orders_synced:
         return
     crm_id = str(order.get("id"))
@@ -254,7 +259,7 @@ async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
         raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
     # A create whose answer was lost (a timeout, a worker killed mid-call) may have happened
     # all the same: the Shopify order carries the CRM order's tag, so look for it first.
-    found = await _graphql(iam, shop_domain, FIND_ORDER, {"query": f'tag:"{crm_order_tag(crm_id)}"'})
+    found = await _graphql(ctx, shop_domain, FIND_ORDER, {"query": f'tag:"{crm_order_tag(crm_id)}"'})
     existing = (found.get("orders") or {}).get("nodes") or []
     if existing:
         await links.save(
@@ -266,9 +271,9 @@ async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
         )
         await activity.record(shop_domain, "order", TO_SHOPIFY, crm_id, activity.SYNCED)
         return
-    token = await account_user_token(iam, shop_domain, "crm")
-    customer = await iam.crm.get(token, f"/api/v1/customers/{order.get('customer_id')}") or {}
-    order_input = shopify_order_input(order, customer, await _variant_ids(iam, token, shop_domain, order))
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    customer = await ctx.iam.crm.get(token, f"/api/v1/customers/{order.get('customer_id')}") or {}
+    order_input = shopify_order_input(order, customer, await _variant_ids(ctx, token, shop_domain, order))
     if customer:
         # The order's customer goes through the customer flow first, whichever of the CRM's
         # customer.created and order.created is handled first: one Shopify customer, linked.
@@ -276,10 +281,10 @@ async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
         # finds (or makes) its customer by email as before.
         with contextlib.suppress(Rejected):
             order_input["customer"] = {
-                "toAssociate": {"id": await _shopify_customer(iam, shop_domain, customer)}
+                "toAssociate": {"id": await _shopify_customer(ctx, shop_domain, customer)}
             }
     try:
-        created = await _mutate(iam, shop_domain, ORDER_CREATE, {"order": order_input}, "orderCreate")
+        created = await _mutate(ctx, shop_domain, ORDER_CREATE, {"order": order_input}, "orderCreate")
     except Rejected as refused:
         await activity.record_rejection(shop_domain, "order", TO_SHOPIFY, crm_id, refused, event.id)
         return
@@ -291,7 +296,7 @@ async def sync_order_to_shopify(iam: IamContext, event: InboxEventData) -> None:
     log.info("order_synced", shop=shop_domain, order=crm_id, direction=TO_SHOPIFY)
 
 
-async def sync_fulfillment_to_shopify(iam: IamContext, event: InboxEventData) -> None:
+async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     """Fulfilled by CRM on: the CRM's fulfillment (tracking number, carrier) fulfils the Shopify order."""
     shop_domain, fulfillment = event.shop_domain, _data(event)
     if not shop_domain or _from_shopify(fulfillment, "Fulfillment"):
@@ -299,10 +304,10 @@ async def sync_fulfillment_to_shopify(iam: IamContext, event: InboxEventData) ->
     crm_id = str(fulfillment.get("id"))
     if await links.by_crm_id(shop_domain, "fulfillment", crm_id) is not None:
         return
-    token = await account_user_token(iam, shop_domain, "crm")
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
     order_id = str(fulfillment.get("order_id"))
-    order = await iam.crm.get(token, f"/api/v1/orders/{order_id}") or {}
-    funnel = funnel_of_campaign(await live_funnels(shop_domain), order.get("campaign_id"))
+    order = await ctx.iam.crm.get(token, f"/api/v1/orders/{order_id}") or {}
+    funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
     if funnel is None or not funnel.fulfilled_by_crm or not funnel.keep_orders_synced:
         return
     order_link = await links.by_crm_id(shop_domain, "order", order_id)
@@ -310,9 +315,11 @@ async def sync_fulfillment_to_shopify(iam: IamContext, event: InboxEventData) ->
     if shopify_order is None:
         raise RetryLater(30.0, "the order has not reached Shopify yet")
     found = await with_shop_token(
-        iam,
+        ctx.iam,
         shop_domain,
-        lambda token: iam.shopify.graphql(shop_domain, token, OPEN_FULFILLMENT_ORDERS, {"id": shopify_order}),
+        lambda token: ctx.iam.shopify.graphql(
+            shop_domain, token, OPEN_FULFILLMENT_ORDERS, {"id": shopify_order}
+        ),
     )
     open_orders = [
         node["id"]
@@ -330,7 +337,7 @@ async def sync_fulfillment_to_shopify(iam: IamContext, event: InboxEventData) ->
         }
     }
     try:
-        created = await _mutate(iam, shop_domain, FULFILLMENT_CREATE, variables, "fulfillmentCreate")
+        created = await _mutate(ctx, shop_domain, FULFILLMENT_CREATE, variables, "fulfillmentCreate")
     except Rejected as refused:
         await activity.record_rejection(shop_domain, "fulfillment", TO_SHOPIFY, crm_id, refused, event.id)
         return

@@ -14,18 +14,19 @@ import structlog
 
 from billing.usage import claim_synced_order
 from connectors.errors import Rejected
-from funnels.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
-from funnels.sync_gate import funnel_of_campaign, funnel_of_order, keeping_orders, live_funnels
-from iam.context import IamContext
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.inbox import InboxEventData
+from jobqueue.jobs import RetryLater
+from lib.clock import utcnow
 from sync import activity, links
+from sync.context import SyncContext
 from sync.customer_mapping import Canonical, crm_customer_body, customer_from_crm, customer_from_shopify
-from sync.inbox import InboxEventData
-from sync.jobs import RetryLater, utcnow
+from sync.gate import funnel_of_campaign, funnel_of_order, keeping_orders
 from sync.order_mapping import CRM_ORDER_SOURCE, crm_fulfillment_body, crm_order_body, shopify_order_lines
+from sync.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
 
-log = structlog.get_logger("funnels.order_sync")
+log = structlog.get_logger("sync.flows.shopify_to_crm")
 TO_CRM = "shopify-to-crm"
 ORDER_LIMIT_PAUSE_SECONDS = 3600.0
 ORDER_NOT_SYNCED_YET_SECONDS = 30.0
@@ -36,7 +37,7 @@ def gid(kind: str, payload: dict[str, Any]) -> str:
 
 
 async def _same_customer_in_crm(
-    iam: IamContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
+    ctx: SyncContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
 ) -> str | None:
     """After the CRM refused to create the customer because its email is taken: the CRM
     customer that is this very one, if any. The Shopify customer was made from it by our own
@@ -45,7 +46,9 @@ async def _same_customer_in_crm(
     different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
-    page = await iam.crm.json("GET", "/api/v1/customers", token=token, params={"email": canonical["email"]})
+    page = await ctx.iam.crm.json(
+        "GET", "/api/v1/customers", token=token, params={"email": canonical["email"]}
+    )
     for row in page.get("data") or []:
         link = await links.by_crm_id(shop_domain, "customer", str(row["id"]))
         if link is not None and link.shopify_id == customer_gid:
@@ -56,7 +59,7 @@ async def _same_customer_in_crm(
 
 
 async def _crm_customer(
-    iam: IamContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
+    ctx: SyncContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
 ) -> tuple[str, bool]:
     """The CRM customer for a Shopify customer, created or updated to `canonical`.
 
@@ -68,12 +71,12 @@ async def _crm_customer(
     external_id = customer_gid
     if link is not None and link.crm_id:
         # A customer born in the CRM keeps the CRM's external id.
-        existing = await iam.crm.get(token, f"/api/v1/customers/{link.crm_id}")
+        existing = await ctx.iam.crm.get(token, f"/api/v1/customers/{link.crm_id}")
         external_id = str((existing or {}).get("external_id") or customer_gid)
     try:
-        customer = await iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
+        customer = await ctx.iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
     except Rejected:
-        twin = None if link else await _same_customer_in_crm(iam, token, shop_domain, customer_gid, canonical)
+        twin = None if link else await _same_customer_in_crm(ctx, token, shop_domain, customer_gid, canonical)
         if twin is None:
             raise
         await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical)
@@ -83,9 +86,9 @@ async def _crm_customer(
     return crm_id, True
 
 
-async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
+async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     shop_domain = event.shop_domain
-    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     customer_gid = gid("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
@@ -96,17 +99,17 @@ async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
     # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
     current = await with_shop_token(
-        iam,
+        ctx.iam,
         shop_domain,
-        lambda token: iam.shopify.graphql(shop_domain, token, CUSTOMERS_QUERY, {"ids": [customer_gid]}),
+        lambda token: ctx.iam.shopify.graphql(shop_domain, token, CUSTOMERS_QUERY, {"ids": [customer_gid]}),
     )
     node = next(iter(current.data.get("nodes") or []), None)
     if not node:
         return  # deleted since: customers/delete follows
-    token = await account_user_token(iam, shop_domain, "crm")
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
     try:
         _, written = await _crm_customer(
-            iam, token, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
+            ctx, token, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
         )
     except Rejected as refused:
         label = str(event.payload.get("email") or "")
@@ -118,18 +121,18 @@ async def sync_customer_to_crm(iam: IamContext, event: InboxEventData) -> None:
         await activity.record(shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED)
 
 
-async def delete_customer_in_crm(iam: IamContext, event: InboxEventData) -> None:
+async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> None:
     """A customer deleted in Shopify is deleted in the CRM, unless an order of theirs is pending."""
     shop_domain = event.shop_domain
-    if not shop_domain or not keeping_orders(await live_funnels(shop_domain)):
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     customer_gid = gid("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
     if link is None or link.crm_id is None:
         return
-    token = await account_user_token(iam, shop_domain, "crm")
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
     try:
-        await iam.crm.delete_customer(token, link.crm_id)
+        await ctx.iam.crm.delete_customer(token, link.crm_id)
     except Rejected as refused:
         await activity.record(
             shop_domain,
@@ -170,12 +173,12 @@ async def _crm_product_ids(shop_domain: str, variant_ids: list[str]) -> dict[str
     return found
 
 
-async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetime | None = None) -> None:
+async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: datetime | None = None) -> None:
     shop_domain, order = event.shop_domain, event.payload
     if not shop_domain or order.get("source_name") == CRM_ORDER_SOURCE:
         return  # an order we created from the CRM, echoing back
     variant_ids = [line["variant_id"] for line in shopify_order_lines(order) if line["variant_id"]]
-    funnel = funnel_of_order(await live_funnels(shop_domain), variant_ids)
+    funnel = funnel_of_order(await ctx.live_funnels(shop_domain), variant_ids)
     if funnel is None:
         return
     order_gid = gid("Order", order)
@@ -190,10 +193,10 @@ async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetim
             "as soon as you upgrade or the next month starts.",
         )
         raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
-    token = await account_user_token(iam, shop_domain, "crm")
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
     customer_gid, customer = _order_customer(order)
     try:
-        customer_id, _ = await _crm_customer(iam, token, shop_domain, customer_gid, customer)
+        customer_id, _ = await _crm_customer(ctx, token, shop_domain, customer_gid, customer)
         body = crm_order_body(
             order,
             customer_id=customer_id,
@@ -203,7 +206,7 @@ async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetim
         link = await links.by_shopify_id(shop_domain, "order", order_gid)
         if link is not None and link.unchanged(body):
             return
-        created = await iam.crm.upsert_order(token, body)
+        created = await ctx.iam.crm.upsert_order(token, body)
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain, "order", TO_CRM, order_gid, refused, event.id, label=str(order.get("name") or "")
@@ -214,12 +217,12 @@ async def sync_order_to_crm(iam: IamContext, event: InboxEventData, now: datetim
     log.info("order_synced", shop=shop_domain, order=order_gid, direction=TO_CRM)
 
 
-async def sync_fulfillment_to_crm(iam: IamContext, event: InboxEventData) -> None:
+async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     """Shopify's fulfillment (tracking number, carrier) on the CRM order, when the CRM does not fulfil."""
     shop_domain, fulfillment = event.shop_domain, event.payload
     if not shop_domain:
         return
-    funnels = await live_funnels(shop_domain)
+    funnels = await ctx.live_funnels(shop_domain)
     if not keeping_orders(funnels):
         return
     fulfillment_gid = gid("Fulfillment", fulfillment)
@@ -227,17 +230,17 @@ async def sync_fulfillment_to_crm(iam: IamContext, event: InboxEventData) -> Non
     order_link = await links.by_shopify_id(shop_domain, "order", order_gid)
     if order_link is None or order_link.crm_id is None:
         raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
-    token = await account_user_token(iam, shop_domain, "crm")
-    crm_order = await iam.crm.get(token, f"/api/v1/orders/{order_link.crm_id}") or {}
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm_order = await ctx.iam.crm.get(token, f"/api/v1/orders/{order_link.crm_id}") or {}
     funnel = funnel_of_campaign(funnels, crm_order.get("campaign_id"))
     if funnel is not None and funnel.fulfilled_by_crm:
         return  # the CRM fulfils this funnel's orders; Shopify's copy came from the CRM
     body = crm_fulfillment_body(fulfillment)
-    existing = await iam.crm.order_fulfillments(token, order_link.crm_id)
+    existing = await ctx.iam.crm.order_fulfillments(token, order_link.crm_id)
     if any(row.get("external_id") == body["external_id"] for row in existing):
         return
     try:
-        created = await iam.crm.create_fulfillment(token, order_link.crm_id, body)
+        created = await ctx.iam.crm.create_fulfillment(token, order_link.crm_id, body)
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain, "fulfillment", TO_CRM, fulfillment_gid, refused, event.id

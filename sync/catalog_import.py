@@ -22,9 +22,11 @@ from connectors.errors import ExternalServiceError, Rejected
 from iam.context import IamContext
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.inbox import InboxEventData
+from jobqueue.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once
+from jobqueue.tables import Job
+from lib.clock import utcnow
 from sync import activity, links
-from sync.inbox import InboxEventData
-from sync.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once, utcnow
 from sync.mappers import (
     GRAPHQL_PRODUCT_COLLECTIONS,
     GRAPHQL_PRODUCT_FIELDS,
@@ -34,10 +36,9 @@ from sync.mappers import (
     crm_product_from_graphql,
     product_canonical,
 )
-from sync.tables import Job
 from sync.topics import JOB_IMPORT_CATALOG
 
-log = structlog.get_logger("funnels.catalog_import")
+log = structlog.get_logger("sync.catalog_import")
 JOB_IMPORT_CATALOG_BULK = "catalog.import_bulk"
 SYNCHRONOUS_VARIANT_LIMIT = 500
 BULK_POLL_SECONDS = 3.0

@@ -20,6 +20,8 @@ from connectors.errors import ExternalServiceError
 from iam.context import IamContext
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.jobs import JobContext, schedule_once
+from lib.clock import utcnow
 from sync import links
 from sync.customer_mapping import (
     crm_customer_body,
@@ -27,7 +29,6 @@ from sync.customer_mapping import (
     customer_from_shopify,
     shopify_customer_input,
 )
-from sync.jobs import JobContext, schedule_once, utcnow
 from sync.mappers import (
     GRAPHQL_PRODUCT_COLLECTIONS,
     GRAPHQL_PRODUCT_FIELDS,
@@ -40,7 +41,7 @@ from sync.mappers import (
 from sync.tables import Reconciliation, SyncLink
 from sync.topics import JOB_RECONCILE
 
-log = structlog.get_logger("funnels.reconciliation")
+log = structlog.get_logger("sync.reconciliation")
 DEFAULT_INTERVAL = timedelta(hours=6)
 BATCH = 50
 

@@ -20,13 +20,12 @@ from typing import Any
 import structlog
 
 from connectors.errors import Rejected
-from funnels.reconciliation import VARIANTS_QUERY
-from funnels.sync_gate import FunnelSync, live_funnels
-from iam.context import IamContext
 from iam.provisioning import account_user_token
 from iam.tokens import with_shop_token
+from jobqueue.inbox import InboxEventData
 from sync import activity, links
-from sync.inbox import InboxEventData
+from sync.context import SyncContext
+from sync.gate import FunnelSync
 from sync.mappers import (
     PRODUCT_BODY_FIELDS,
     crm_product_from_graphql,
@@ -34,8 +33,9 @@ from sync.mappers import (
     product_canonical,
     shopify_variant_input,
 )
+from sync.reconciliation import VARIANTS_QUERY
 
-log = structlog.get_logger("funnels.product_sync")
+log = structlog.get_logger("sync.flows.products")
 ENTITY = "product"
 TO_CRM, TO_SHOPIFY = "shopify-to-crm", "crm-to-shopify"
 
@@ -63,41 +63,41 @@ def _product_gid(payload: dict[str, Any]) -> str:
     return str(payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{payload.get('id')}")
 
 
-async def sync_product_to_crm(iam: IamContext, event: InboxEventData) -> None:
+async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     shop_domain = event.shop_domain
     if not shop_domain:
         return
-    variants = _synced_variants(await live_funnels(shop_domain))
-    store_url = iam.shopify.shop_url(shop_domain, "")
+    variants = _synced_variants(await ctx.live_funnels(shop_domain))
+    store_url = ctx.iam.shopify.shop_url(shop_domain, "")
     touched = {
         body["external_id"]: variants[body["external_id"]]
         for body in crm_products_from_shopify(event.payload, "", store_url)
         if body["external_id"] in variants
     }
-    await _sync_variants_to_crm(iam, shop_domain, touched, event.id)
+    await _sync_variants_to_crm(ctx, shop_domain, touched, event.id)
 
 
-async def sync_collection_change_to_crm(iam: IamContext, event: InboxEventData) -> None:
+async def sync_collection_change_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     """A collection created, edited or deleted: the funnels' products may have joined or left
     it, and Shopify's collection events do not say which products are in it, so every synced
     variant (a funnel sells a few) is read again; only those whose content changed are written."""
     if event.shop_domain:
-        variants = _synced_variants(await live_funnels(event.shop_domain))
-        await _sync_variants_to_crm(iam, event.shop_domain, variants, event.id)
+        variants = _synced_variants(await ctx.live_funnels(event.shop_domain))
+        await _sync_variants_to_crm(ctx, event.shop_domain, variants, event.id)
 
 
 async def _sync_variants_to_crm(
-    iam: IamContext, shop_domain: str, variants: dict[str, str], event_id: int
+    ctx: SyncContext, shop_domain: str, variants: dict[str, str], event_id: int
 ) -> None:
     """The CRM products of `variants` (id → the funnel's currency) as Shopify holds them now."""
     if not variants:
         return
     current = await with_shop_token(
-        iam,
+        ctx.iam,
         shop_domain,
-        lambda token: iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": list(variants)}),
+        lambda token: ctx.iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": list(variants)}),
     )
-    store_url = iam.shopify.shop_url(shop_domain, "")
+    store_url = ctx.iam.shopify.shop_url(shop_domain, "")
     bodies = [  # as Shopify holds them now; a variant deleted since is the delete flow's
         crm_product_from_graphql(node["product"], node, variants[node["id"]], store_url)
         for node in current.data.get("nodes") or []
@@ -105,14 +105,14 @@ async def _sync_variants_to_crm(
     ]
     if not bodies:
         return
-    token = await account_user_token(iam, shop_domain, "crm")
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
     for body in bodies:
         canonical = product_canonical(body)
         link = await links.by_shopify_id(shop_domain, ENTITY, body["external_id"])
         if link is not None and link.unchanged(canonical):
             continue  # nothing changed for the CRM, or our own write coming back
         try:
-            product = await iam.crm.upsert_product(token, body)
+            product = await ctx.iam.crm.upsert_product(token, body)
         except Rejected as refused:
             await activity.record_rejection(
                 shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event_id, label=body["name"]
@@ -129,24 +129,24 @@ async def _sync_variants_to_crm(
         log.info("product_synced", shop=shop_domain, variant=body["external_id"], direction=TO_CRM)
 
 
-async def deactivate_deleted_product(iam: IamContext, event: InboxEventData) -> None:
+async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) -> None:
     """A product deleted in Shopify: its funnel variants' CRM products stop being sold."""
     shop_domain = event.shop_domain
     if not shop_domain:
         return
-    funnels = [f for f in await live_funnels(shop_domain) if f.keep_products_synced]
+    funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
     product_gid = _product_gid(event.payload)
     token: str | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
         if link is None or link.crm_id is None:
             continue
-        token = token or await account_user_token(iam, shop_domain, "crm")
-        product = await iam.crm.get(token, f"/api/v1/products/{link.crm_id}")
+        token = token or await account_user_token(ctx.iam, shop_domain, "crm")
+        product = await ctx.iam.crm.get(token, f"/api/v1/products/{link.crm_id}")
         if product is None or product.get("product_external_id") != product_gid or not product.get("active"):
             continue
         body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
-        await iam.crm.upsert_product(token, body)
+        await ctx.iam.crm.upsert_product(token, body)
         await links.save(
             shop_domain, ENTITY, shopify_id=variant_id, crm_id=link.crm_id, canonical=product_canonical(body)
         )
@@ -160,17 +160,17 @@ async def deactivate_deleted_product(iam: IamContext, event: InboxEventData) -> 
         )
 
 
-async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> None:
+async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     """A CRM product edit (price, SKU, barcode, weight) written to the Shopify variant it mirrors."""
     shop_domain = event.shop_domain
     product = event.payload.get("data") or {}
     variant_id = str(product.get("external_id") or "")
     if not shop_domain or not variant_id.startswith("gid://shopify/ProductVariant/"):
         return
-    if variant_id not in _synced_variants(await live_funnels(shop_domain)):
+    if variant_id not in _synced_variants(await ctx.live_funnels(shop_domain)):
         return
-    token = await account_user_token(iam, shop_domain, "crm")
-    product = await iam.crm.get(token, f"/api/v1/products/{product.get('id')}") or {}
+    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    product = await ctx.iam.crm.get(token, f"/api/v1/products/{product.get('id')}") or {}
     if product.get("external_id") != variant_id:
         return  # deleted in the CRM since, or no longer this variant's product
     canonical = product_canonical(product)
@@ -180,9 +180,9 @@ async def sync_product_to_shopify(iam: IamContext, event: InboxEventData) -> Non
     variant = shopify_variant_input(product)
     try:
         await with_shop_token(
-            iam,
+            ctx.iam,
             shop_domain,
-            lambda token: iam.shopify.mutate(
+            lambda token: ctx.iam.shopify.mutate(
                 shop_domain,
                 token,
                 VARIANTS_UPDATE,

@@ -22,8 +22,9 @@ import structlog
 from piccolo.engine.sqlite import SQLiteEngine, convert_datetime_in
 from piccolo.utils.encoding import dump_json
 
-from sync.jobs import JobContext, new_job, utcnow
-from sync.tables import InboxEvent
+from jobqueue.jobs import JobContext, new_job
+from jobqueue.tables import InboxEvent
+from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.inbox")
 

@@ -12,7 +12,7 @@ DESCRIPTION = "webhook inbox"
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="sync", description=DESCRIPTION
+        migration_id=ID, app_name="jobqueue", description=DESCRIPTION
     )
 
     manager.add_table(

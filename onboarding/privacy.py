@@ -8,10 +8,12 @@ import structlog
 
 from iam.sessions import end_sessions_of_shop
 from iam.tables import ExternalAccount, OAuthState, PrivacyRequest, Shop
-from iam.tokens import utcnow
-from sync.inbox import InboxEventData
-from sync.jobs import cancel_jobs_of_shop, write_transaction
-from sync.tables import InboxEvent, Job, Reconciliation, SyncActivity, SyncLink
+from jobqueue.inbox import InboxEventData
+from jobqueue.jobs import cancel_jobs_of_shop
+from jobqueue.tables import InboxEvent, Job
+from lib.clock import utcnow
+from lib.db import write_transaction
+from sync.tables import Reconciliation, SyncActivity, SyncLink
 
 log = structlog.get_logger("funnelsync.privacy")
 

@@ -20,8 +20,7 @@ from litestar.types import Receive, Scope, Send
 
 from connectors.crm_webhooks import verify_crm_webhook
 from connectors.shopify_auth import valid_shop_domain, verify_webhook
-from iam.provisioning import shop_of_crm_account
-from sync.inbox import InboxWriter, IncomingEvent, parse_json_object
+from jobqueue.inbox import InboxWriter, IncomingEvent, parse_json_object
 
 # What Litestar allowed these routes before (its default request_max_body_size).
 MAX_BODY_BYTES = 10_000_000
@@ -53,9 +52,7 @@ class ShopsOfCrmAccounts:
     account not found yet is asked again next time (it may be mid-install).
     """
 
-    def __init__(
-        self, lookup: Callable[[str], Awaitable[str | None]] = shop_of_crm_account, max_entries: int = 10_000
-    ) -> None:
+    def __init__(self, lookup: Callable[[str], Awaitable[str | None]], max_entries: int = 10_000) -> None:
         self.lookup = lookup
         self.max_entries = max_entries
         self._known: dict[str, str] = {}
@@ -81,6 +78,7 @@ class WebhookIntake:
         *,
         shopify_secrets: Iterable[str],
         crm_secrets: Iterable[str],
+        shop_of_crm_account: Callable[[str], Awaitable[str | None]],
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.inbox = inbox
@@ -88,7 +86,7 @@ class WebhookIntake:
         self.shopify_secrets = tuple(shopify_secrets)
         self.crm_secrets = tuple(crm_secrets)
         self.max_body_bytes = max_body_bytes
-        self.shop_of_crm_account = ShopsOfCrmAccounts()
+        self.shop_of_crm_account = ShopsOfCrmAccounts(shop_of_crm_account)
         self.routes: dict[str, Handler] = {"/webhooks/shopify": self.shopify, "/webhooks/crm": self.crm}
 
     def route(self, path: str) -> Handler | None:

@@ -30,8 +30,9 @@ from funnels.tables import Funnel
 from iam.admin import admin_email, audit_log, authenticate, record_audit
 from iam.sessions import RotatingSessionConfig, rotate_session_id
 from iam.tables import Shop
+from jobqueue.jobs import dead_letters, replay_dead_letter
+from lib.clock import utcnow
 from sync.activity import DIRECTION_LABELS, ENTITY_LABELS, sync_overview
-from sync.jobs import dead_letters, replay_dead_letter, utcnow
 
 log = structlog.get_logger("funnelsync.admin")
 

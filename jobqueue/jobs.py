@@ -1,0 +1,135 @@
+"""Durable jobs in the app's database: enqueued in the caller's transaction, run by the worker.
+
+Jobs sharing an ordering key run one at a time in creation order, so two changes of one
+entity are applied in order (see worker.py for leasing, retries and dead letters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from jobqueue.tables import Job
+from lib.clock import utcnow
+
+log = structlog.get_logger("funnelsync.jobs")
+
+QUEUED, RUNNING, DONE, DEAD, CANCELLED = "queued", "running", "done", "dead", "cancelled"
+
+
+class RetryLater(Exception):
+    """The work could not run now for a reason that is not a failure (e.g. throttling)."""
+
+    def __init__(self, delay_seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help: the job goes straight to the dead letters."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    shop_domain: str | None
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+JobHandler = Callable[[JobContext], Awaitable[None]]
+
+
+def new_job(
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    shop_domain: str | None = None,
+    ordering_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    return Job(
+        kind=kind,
+        payload=dict(payload),
+        shop_domain=shop_domain,
+        ordering_key=ordering_key,
+        status=QUEUED,
+        run_at=run_at or utcnow(),
+        max_attempts=max_attempts,
+    )
+
+
+async def enqueue(
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    shop_domain: str | None = None,
+    ordering_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> int:
+    """Adds a job; inside a transaction it commits or rolls back with the caller's change."""
+    job = new_job(
+        kind,
+        payload,
+        shop_domain=shop_domain,
+        ordering_key=ordering_key,
+        run_at=run_at,
+        max_attempts=max_attempts,
+    )
+    rows = await Job.insert(job).returning(Job.id)
+    job_id: int = rows[0]["id"]
+    return job_id
+
+
+async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
+    """A recurring per-shop job queued at most once: asking again moves it earlier, never adds one."""
+    run_at = utcnow() + delay
+    queued = (
+        await Job.select(Job.id, Job.run_at)
+        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == QUEUED))
+        .first()
+    )
+    if queued is None:
+        await enqueue(kind, {}, shop_domain=shop_domain, ordering_key=f"{kind}:{shop_domain}", run_at=run_at)
+    elif queued["run_at"] > run_at:
+        await Job.update({Job.run_at: run_at}).where(Job.id == queued["id"])
+
+
+async def dead_letters(limit: int = 100) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (
+        await Job.select(Job.id, Job.kind, Job.shop_domain, Job.attempts, Job.last_error, Job.finished_at)
+        .where(Job.status == DEAD)
+        .order_by(Job.finished_at, ascending=False)
+        .limit(limit)
+    )
+    return rows
+
+
+async def replay_dead_letter(job_id: int) -> bool:
+    rows = (
+        await Job.update({Job.status: QUEUED, Job.attempts: 0, Job.run_at: utcnow(), Job.finished_at: None})
+        .where((Job.id == job_id) & (Job.status == DEAD))
+        .returning(Job.id)
+    )
+    return bool(rows)
+
+
+async def cancel_jobs_of_shop(shop_domain: str) -> int:
+    rows = (
+        await Job.update({Job.status: CANCELLED, Job.finished_at: utcnow()})
+        .where((Job.shop_domain == shop_domain) & (Job.status == QUEUED))
+        .returning(Job.id)
+    )
+    return len(rows)

@@ -1,5 +1,0 @@
-"""Tables of the onboarding domain."""
-
-from piccolo.table import Table
-
-TABLES: list[type[Table]] = []

@@ -1,0 +1,19 @@
+"""What the sync flows need, handed to them explicitly by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from iam.context import IamContext
+from sync.gate import FunnelSync
+
+# The funnels domain answers which live funnels a shop has (sync sits below it and may
+# not read its tables): onboarding wires funnels.sync_scope.live_funnels in here.
+LiveFunnels = Callable[[str], Awaitable[list[FunnelSync]]]
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    iam: IamContext
+    live_funnels: LiveFunnels
