@@ -78,7 +78,7 @@ async def adopt_moved_migrations() -> int:
         rows = (
             await Migration.update({Migration.app_name: new_app})
             .where((Migration.name == migration_id) & (Migration.app_name == old_app))
-            .returning(Migration.id)
+            .returning(Migration.name)
         )
         adopted += len(rows)
     return adopted
