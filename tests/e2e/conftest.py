@@ -135,13 +135,16 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
             stop_process(process, log_file)
 
 
-@pytest.fixture(scope="session")
+# Package scope (tests/e2e), not session: Playwright's sync API runs an event loop on this thread while
+# it is open, and the async tests collected after tests/e2e (pytest-asyncio's loops,
+# asyncio.run in helpers) cannot start theirs until it is closed.
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM} (make test installs Debian's chromium)"
