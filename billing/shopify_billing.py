@@ -14,8 +14,9 @@ from typing import Any
 
 from billing.services import PENDING, BillingRefused, Outcome, ProviderState, apply_state, apply_status
 from billing.tables import Subscription
+from connectors.shopify import UserErrors
+from iam.clients import ShopClients
 from iam.context import IamContext
-from iam.tokens import with_shop_token
 from jobqueue.inbox import InboxEventData, TopicHandler
 from lib.clock import utcnow
 
@@ -57,6 +58,7 @@ class ShopifyBilling:
 
     def __init__(self, iam: IamContext, *, grace: timedelta, test_charges: bool) -> None:
         self.iam = iam
+        self.clients = ShopClients(iam)
         self.grace = grace
         self.test_charges = test_charges
 
@@ -77,15 +79,11 @@ class ShopifyBilling:
             "currency": price["currency"],
             "interval": INTERVAL_TO_SHOPIFY[price["interval"]],
         }
-        ctx = self.iam
-        result = await with_shop_token(
-            ctx,
-            shop_domain,
-            lambda token: ctx.shopify.graphql(shop_domain, token, CREATE_MUTATION, variables),
-        )
-        payload = result.data["appSubscriptionCreate"]
-        if payload["userErrors"]:
-            raise BillingRefused("Shopify refused the charge: " + payload["userErrors"][0]["message"])
+        shopify = await self.clients.shopify_for(shop_domain)
+        try:
+            payload = await shopify.mutate(CREATE_MUTATION, variables, "appSubscriptionCreate")
+        except UserErrors as refused:
+            raise BillingRefused("Shopify refused the charge: " + refused.messages[0]) from refused
         await Subscription.insert(
             Subscription(
                 shop_domain=shop_domain,
@@ -106,10 +104,8 @@ class ShopifyBilling:
         if not charge_id.isdigit():
             return None
         gid = f"{SUBSCRIPTION_GID}{charge_id}"
-        ctx = self.iam
-        result = await with_shop_token(
-            ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, STATUS_QUERY, {"id": gid})
-        )
+        shopify = await self.clients.shopify_for(shop_domain)
+        result = await shopify.graphql(STATUS_QUERY, {"id": gid})
         node = result.data.get("node")
         if not node:
             return None
@@ -124,15 +120,11 @@ class ShopifyBilling:
 
     async def cancel(self, shop_domain: str, subscription: dict[str, Any]) -> str | None:
         gid = subscription["external_id"]
-        ctx = self.iam
-        result = await with_shop_token(
-            ctx,
-            shop_domain,
-            lambda token: ctx.shopify.graphql(shop_domain, token, CANCEL_MUTATION, {"id": gid}),
-        )
-        errors = result.data["appSubscriptionCancel"]["userErrors"]
-        if errors:
-            raise BillingRefused("Shopify refused to cancel: " + errors[0]["message"])
+        shopify = await self.clients.shopify_for(shop_domain)
+        try:
+            await shopify.mutate(CANCEL_MUTATION, {"id": gid}, "appSubscriptionCancel")
+        except UserErrors as refused:
+            raise BillingRefused("Shopify refused to cancel: " + refused.messages[0]) from refused
         await apply_status(shop_domain, gid, "cancelled", utcnow(), grace=self.grace)
         return None
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.credentials import with_token
 from connectors.errors import Rejected
-from connectors.oauth_service import AccountServiceClient, rejection
+from connectors.oauth_service import AccountServiceClient, UserClient, rejection
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,63 @@ class CrmClient(AccountServiceClient):
         return await self.json(
             "POST", f"/api/v1/orders/{order_id}/fulfillments", token=user_token, json=fulfillment
         )
+
+
+class CrmUser(UserClient[CrmClient]):
+    """The CRM as the merchant's user: CrmClient's calls without the token argument."""
+
+    async def create_login_link(self, redirect_path: str | None = None) -> LoginLink:
+        return await with_token(self._tokens, self.client.create_login_link, redirect_path)
+
+    async def upsert_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_product, product)
+
+    async def upsert_products(
+        self, products: Sequence[dict[str, Any]]
+    ) -> tuple[dict[str, str], dict[str, Rejected]]:
+        return await with_token(self._tokens, self.client.upsert_products, products)
+
+    async def upsert_campaign(self, campaign: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_campaign, campaign)
+
+    async def campaign_offers(self, campaign_id: str) -> list[dict[str, Any]]:
+        return await with_token(self._tokens, self.client.campaign_offers, campaign_id)
+
+    async def upsert_offer(self, campaign_id: str, offer: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_offer, campaign_id, offer)
+
+    async def delete_offer(self, campaign_id: str, offer_id: str) -> None:
+        await with_token(self._tokens, self.client.delete_offer, campaign_id, offer_id)
+
+    async def payment_processors(self) -> list[PaymentProcessor]:
+        return await with_token(self._tokens, self.client.payment_processors)
+
+    async def link_payment_processors(self, campaign_id: str, processor_ids: list[str]) -> None:
+        await with_token(self._tokens, self.client.link_payment_processors, campaign_id, processor_ids)
+
+    async def subscribe_webhooks(self, url: str, topics: Sequence[str]) -> None:
+        await with_token(self._tokens, self.client.subscribe_webhooks, url, topics)
+
+    async def upsert_customer(self, customer: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_customer, customer)
+
+    async def find_customer(self, external_id: str) -> dict[str, Any] | None:
+        return await with_token(self._tokens, self.client.find_customer, external_id)
+
+    async def delete_customer(self, customer_id: str) -> None:
+        await with_token(self._tokens, self.client.delete_customer, customer_id)
+
+    async def upsert_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_order, order)
+
+    async def find_order(self, external_id: str) -> dict[str, Any] | None:
+        return await with_token(self._tokens, self.client.find_order, external_id)
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        return await with_token(self._tokens, self.client.get, path)
+
+    async def order_fulfillments(self, order_id: str) -> list[dict[str, Any]]:
+        return await with_token(self._tokens, self.client.order_fulfillments, order_id)
+
+    async def create_fulfillment(self, order_id: str, fulfillment: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.create_fulfillment, order_id, fulfillment)

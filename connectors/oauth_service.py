@@ -12,7 +12,7 @@ import asyncio
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from authlib.deprecate import AuthlibDeprecationWarning
@@ -25,6 +25,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "The httpx module is deprecated", AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from connectors.credentials import TokenSource, with_token
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
 
 ASSERTION_LIFETIME_SECONDS = 300
@@ -244,3 +245,38 @@ class AccountServiceClient(OAuthServiceClient):
         body = {"external_id": external_id, "email": email, "name": name, "shop_domain": external_id}
         account, _ = await self.create(self.collection, body, token=await self.app_token())
         return RemoteAccount(str(account["id"]), external_id)
+
+
+Service = TypeVar("Service", bound=OAuthServiceClient)
+
+
+class UserClient(Generic[Service]):
+    """A service's API acting as one user (the merchant's account): every call carries the
+    user's token from `tokens`, and a refused token is renewed once and the call sent again."""
+
+    def __init__(self, client: Service, tokens: TokenSource) -> None:
+        self.client = client
+        self._tokens = tokens
+
+    async def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> dict[str, Any]:
+        """See OAuthServiceClient.json."""
+        return await with_token(self._tokens, self._json, method, path, json, params, ok)
+
+    async def _json(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        ok: tuple[int, ...],
+    ) -> dict[str, Any]:
+        return await self.client.json(method, path, token=token, json=json, params=params, ok=ok)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from connectors.credentials import TokenSource, with_token
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
 from connectors.shopify_limits import ShopifyRateLimiter
 
@@ -48,6 +49,21 @@ def _grant_from(body: dict[str, Any], now: datetime) -> TokenGrant:
 class GraphQLResult:
     data: dict[str, Any]
     cost: dict[str, Any]
+
+
+class UserErrors(Rejected):
+    """A mutation's `userErrors`: Shopify understood it and refused it (validation, a rule of
+    the shop); the same mutation will not succeed later. The one error they become."""
+
+    def __init__(self, root: str, errors: list[dict[str, Any]]) -> None:
+        # field path -> message; an error on the input as a whole is keyed by the mutation
+        fields = {
+            ".".join(map(str, error.get("field") or [])) or root: str(error["message"]) for error in errors
+        }
+        super().__init__(SYSTEM, "; ".join(fields.values()), code="user_errors", fields=fields)
+        self.root = root
+        # Every message in Shopify's order (`fields` keeps one per field).
+        self.messages = [str(error["message"]) for error in errors]
 
 
 class ShopifyClient:
@@ -139,16 +155,15 @@ class ShopifyClient:
     async def mutate(
         self, shop: str, access_token: str, mutation: str, variables: dict[str, Any], root: str
     ) -> dict[str, Any]:
-        """Runs a mutation and returns its payload; the mutation's userErrors become `Rejected`."""
+        """Runs a mutation and returns its payload; the mutation's userErrors raise `UserErrors`.
+
+        Every mutation goes through here: no caller reads `userErrors` itself.
+        """
         result = await self.graphql(shop, access_token, mutation, variables)
         payload: dict[str, Any] = result.data.get(root) or {}
         errors = payload.get("userErrors") or []
         if errors:
-            fields = {
-                ".".join(map(str, error.get("field") or [])) or root: str(error["message"])
-                for error in errors
-            }
-            raise Rejected(SYSTEM, "; ".join(fields.values()), code="user_errors", fields=fields)
+            raise UserErrors(root, errors)
         return payload
 
     async def _graphql_once(
@@ -182,6 +197,44 @@ class ShopifyClient:
                 SYSTEM, "; ".join(str(error.get("message")) for error in errors), code=",".join(codes)
             )
         return GraphQLResult(data=body.get("data") or {}, cost=cost)
+
+
+class ShopifyAdmin:
+    """The Admin API bound to one shop and its token (Shopify's own libraries hand out the
+    same: `admin = await unauthenticated.admin(shop)`).
+
+    Each call asks `tokens` for the shop's token; a 401 gets a fresh one and the call is sent
+    once more. Throttling is the client's, as for any call.
+    """
+
+    def __init__(self, client: ShopifyClient, shop: str, tokens: TokenSource) -> None:
+        self.client = client
+        self.shop = shop
+        self._tokens = tokens
+
+    def shop_url(self, path: str) -> str:
+        return self.client.shop_url(self.shop, path)
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, max_wait_seconds: float | None = None
+    ) -> GraphQLResult:
+        return await with_token(self._tokens, self._graphql, query, variables, max_wait_seconds)
+
+    async def mutate(self, mutation: str, variables: dict[str, Any], root: str) -> dict[str, Any]:
+        """The mutation's payload; its userErrors raise `UserErrors` (see ShopifyClient.mutate)."""
+        return await with_token(self._tokens, self._mutate, mutation, variables, root)
+
+    async def _graphql(
+        self, token: str, query: str, variables: dict[str, Any] | None, max_wait_seconds: float | None
+    ) -> GraphQLResult:
+        return await self.client.graphql(
+            self.shop, token, query, variables, max_wait_seconds=max_wait_seconds
+        )
+
+    async def _mutate(
+        self, token: str, mutation: str, variables: dict[str, Any], root: str
+    ) -> dict[str, Any]:
+        return await self.client.mutate(self.shop, token, mutation, variables, root)
 
 
 def _error_description(response: httpx.Response) -> str:

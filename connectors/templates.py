@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
+from connectors.credentials import with_token
 from connectors.errors import ExternalServiceError
-from connectors.oauth_service import AccountServiceClient
+from connectors.oauth_service import AccountServiceClient, UserClient
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,19 @@ class TemplatesClient(AccountServiceClient):
                 self.system, f"the live page did not answer ({type(exc).__name__})"
             ) from None
         return response.status_code, response.text
+
+
+class TemplatesUser(UserClient[TemplatesClient]):
+    """The template service as the merchant's user: TemplatesClient's calls without the token."""
+
+    async def templates(self) -> list[FunnelTemplate]:
+        return await with_token(self._tokens, self.client.templates)
+
+    async def check_subdomain(self, name: str) -> SubdomainCheck:
+        return await with_token(self._tokens, self.client.check_subdomain, name)
+
+    async def upsert_site(self, site: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.upsert_site, site)
+
+    async def publish_site(self, site_id: str) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.publish_site, site_id)

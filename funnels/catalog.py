@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from iam.context import IamContext
-from iam.tokens import with_shop_token
+from iam.clients import ShopClients
 
 PAGE_SIZE = 8
 # A merchant is waiting for the page: wait out a little throttling, then say so instead.
@@ -96,18 +95,13 @@ class SearchPage:
 
 
 async def search_catalog(
-    ctx: IamContext, shop_domain: str, text: str, after: str | None = None
+    clients: ShopClients, shop_domain: str, text: str, after: str | None = None
 ) -> SearchPage:
     # Shopify search syntax: a trailing * matches prefixes, so "sho" finds "Shoes".
     terms = " ".join(f"{word}*" for word in text.replace('"', " ").split())
     variables = {"query": terms or None, "after": after}
-    result = await with_shop_token(
-        ctx,
-        shop_domain,
-        lambda token: ctx.shopify.graphql(
-            shop_domain, token, SEARCH_QUERY, variables, max_wait_seconds=INTERACTIVE_WAIT_SECONDS
-        ),
-    )
+    shopify = await clients.shopify_for(shop_domain)
+    result = await shopify.graphql(SEARCH_QUERY, variables, max_wait_seconds=INTERACTIVE_WAIT_SECONDS)
     connection = result.data["products"]
     products = [
         (str(product["title"]), [_choice(variant, product) for variant in product["variants"]["nodes"]])
@@ -117,14 +111,11 @@ async def search_catalog(
     return SearchPage(products, page_info["endCursor"] if page_info["hasNextPage"] else None)
 
 
-async def find_variant(ctx: IamContext, shop_domain: str, variant_id: str) -> VariantChoice | None:
+async def find_variant(clients: ShopClients, shop_domain: str, variant_id: str) -> VariantChoice | None:
     """The variant in *this* shop, or None: an id from another shop is simply not found."""
     if not variant_id.startswith("gid://shopify/ProductVariant/"):
         return None
-    result = await with_shop_token(
-        ctx,
-        shop_domain,
-        lambda token: ctx.shopify.graphql(shop_domain, token, VARIANT_QUERY, {"id": variant_id}),
-    )
+    shopify = await clients.shopify_for(shop_domain)
+    result = await shopify.graphql(VARIANT_QUERY, {"id": variant_id})
     variant = result.data.get("productVariant")
     return _choice(variant, variant["product"]) if variant else None

@@ -23,8 +23,9 @@ from funnels.services import FunnelDraft, FunnelNotFound, load_draft
 from funnels.tables import Funnel
 from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, campaign_errors, subdomain_error
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
+from iam.clients import ShopClients
 from iam.controllers import Iam, ShopDomain, current_shop
-from iam.provisioning import account_user_token
+from iam.errors import AccountNotReady
 from iam.tokens import ShopNotConnected
 
 log = structlog.get_logger("funnels.wizard")
@@ -83,7 +84,7 @@ async def _search(
     iam: Iam, shop_domain: str, text: str, after: str | None
 ) -> tuple[SearchPage | None, str | None]:
     try:
-        return await search_catalog(iam, shop_domain, text, after), None
+        return await search_catalog(ShopClients(iam), shop_domain, text, after), None
     except (ExternalServiceError, ShopNotConnected) as exc:
         log.warning("catalog_search_failed", shop=shop_domain, error=type(exc).__name__)
         return None, "We could not search your store just now. Try again in a moment."
@@ -499,9 +500,9 @@ def _site_host(iam: Iam) -> str:
 
 async def _templates(iam: Iam, shop_domain: str) -> tuple[list[FunnelTemplate], str | None]:
     try:
-        token = await account_user_token(iam, shop_domain, "templates")
-        return await iam.templates.templates(token), None
-    except LookupError:
+        templates = await ShopClients(iam).templates_for(shop_domain)
+        return await templates.templates(), None
+    except AccountNotReady:
         return [], "Your page builder account is still being set up. Reload this page in a moment."
     except ExternalServiceError as exc:
         log.warning("templates_unavailable", shop=shop_domain, error=str(exc))
@@ -510,9 +511,9 @@ async def _templates(iam: Iam, shop_domain: str) -> tuple[list[FunnelTemplate], 
 
 async def _subdomain_taken(iam: Iam, shop_domain: str, name: str) -> str | None:
     try:
-        token = await account_user_token(iam, shop_domain, "templates")
-        check = await iam.templates.check_subdomain(token, name)
-    except (ExternalServiceError, LookupError):
+        templates = await ShopClients(iam).templates_for(shop_domain)
+        check = await templates.check_subdomain(name)
+    except (ExternalServiceError, AccountNotReady):
         return "We could not check that subdomain just now. Try again in a moment"
     if check.available or check.reason == "yours":  # this merchant's own site holds it
         return None
@@ -525,9 +526,9 @@ async def _subdomain_taken(iam: Iam, shop_domain: str, name: str) -> str | None:
 
 async def _processors(iam: Iam, shop_domain: str) -> tuple[list[PaymentProcessor], str | None]:
     try:
-        token = await account_user_token(iam, shop_domain, "crm")
-        return await iam.crm.payment_processors(token), None
-    except (ExternalServiceError, LookupError):
+        crm = await ShopClients(iam).crm_for(shop_domain)
+        return await crm.payment_processors(), None
+    except (ExternalServiceError, AccountNotReady):
         return [], "We could not read your payment processors from the CRM just now"
 
 
@@ -615,7 +616,7 @@ async def _variant_of_shop(iam: Iam, shop_domain: str, variant_id: str) -> tuple
     if not variant_id:
         return None, "Choose a product from your store"
     try:
-        choice = await find_variant(iam, shop_domain, variant_id)
+        choice = await find_variant(ShopClients(iam), shop_domain, variant_id)
     except (ExternalServiceError, ShopNotConnected):
         return None, "We could not reach your store to check that product. Try again in a moment"
     if choice is None:

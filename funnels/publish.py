@@ -14,13 +14,14 @@ from typing import Any
 
 import structlog
 
+from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
+from connectors.shopify import ShopifyAdmin
+from connectors.templates import TemplatesUser
 from funnels.catalog import VariantChoice
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import Funnel, PublishStep
-from iam.context import IamContext
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
+from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
 from lib.db import write_transaction
@@ -43,11 +44,11 @@ class PublishBlocked(Exception):
 
 @dataclass
 class SagaContext:
-    iam: IamContext
     shop_domain: str
     draft: FunnelDraft
-    crm_token: str
-    templates_token: str
+    shopify: ShopifyAdmin
+    crm: CrmUser
+    templates: TemplatesUser
     results: dict[str, dict[str, Any]]
 
     @property
@@ -69,21 +70,16 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
             [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
         )
     )
-    shopify = saga.iam.shopify
-    current = await with_shop_token(
-        saga.iam,
-        saga.shop_domain,
-        lambda token: shopify.graphql(saga.shop_domain, token, VARIANTS_QUERY, {"ids": variant_ids}),
-    )
+    current = await saga.shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
-    store_url = shopify.shop_url(saga.shop_domain, "")
+    store_url = saga.shopify.shop_url("")
     mapped: dict[str, str] = {}
     for variant_id in variant_ids:
         node = nodes.get(variant_id)
         if node is None:
             raise Rejected("Shopify", f"a product of this funnel is no longer in your store ({variant_id})")
         body = crm_product_from_graphql(node["product"], node, saga.draft.funnel["currency"], store_url)
-        product = await saga.iam.crm.upsert_product(saga.crm_token, body)
+        product = await saga.crm.upsert_product(body)
         await links.save(
             saga.shop_domain,
             PRODUCT_ENTITY,
@@ -97,8 +93,7 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
 
 async def create_campaign(saga: SagaContext) -> dict[str, Any]:
     funnel = saga.draft.funnel
-    campaign = await saga.iam.crm.upsert_campaign(
-        saga.crm_token,
+    campaign = await saga.crm.upsert_campaign(
         {
             "external_id": f"funnel:{saga.funnel_id}",
             "name": funnel["name"],
@@ -138,13 +133,12 @@ async def create_offers(saga: SagaContext) -> dict[str, Any]:
         ),
     ]
     offers = {
-        offer["external_id"]: str((await saga.iam.crm.upsert_offer(saga.crm_token, campaign_id, offer))["id"])
-        for offer in wanted
+        offer["external_id"]: str((await saga.crm.upsert_offer(campaign_id, offer))["id"]) for offer in wanted
     }
     # Upsells removed since the last publish leave the campaign too.
-    for existing in await saga.iam.crm.campaign_offers(saga.crm_token, campaign_id):
+    for existing in await saga.crm.campaign_offers(campaign_id):
         if existing.get("external_id") not in offers:
-            await saga.iam.crm.delete_offer(saga.crm_token, campaign_id, str(existing["id"]))
+            await saga.crm.delete_offer(campaign_id, str(existing["id"]))
     return {"offers": offers}
 
 
@@ -157,8 +151,7 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
         if funnel["host_kind"] == "subdomain"
         else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
     )
-    site = await saga.iam.templates.upsert_site(
-        saga.templates_token,
+    site = await saga.templates.upsert_site(
         {
             "external_id": f"funnel:{saga.funnel_id}",
             "template_id": funnel["template_id"],
@@ -197,16 +190,16 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
 
 
 async def link_payment_processors(saga: SagaContext) -> dict[str, Any]:
-    processors = [p for p in await saga.iam.crm.payment_processors(saga.crm_token) if p.active]
+    processors = [p for p in await saga.crm.payment_processors() if p.active]
     if not processors:
         raise Rejected("CRM", "no active payment processor: add one in the CRM, then retry")
     ids = [processor.id for processor in processors]
-    await saga.iam.crm.link_payment_processors(saga.crm_token, saga.results["campaign"]["campaign_id"], ids)
+    await saga.crm.link_payment_processors(saga.results["campaign"]["campaign_id"], ids)
     return {"processor_ids": ids}
 
 
 async def publish_site(saga: SagaContext) -> dict[str, Any]:
-    published = await saga.iam.templates.publish_site(saga.templates_token, saga.results["site"]["site_id"])
+    published = await saga.templates.publish_site(saga.results["site"]["site_id"])
     return {
         "url": str(published["url"]),
         "view_url": str(published.get("view_url") or published["url"]),
@@ -217,7 +210,7 @@ async def publish_site(saga: SagaContext) -> dict[str, Any]:
 async def verify_live(saga: SagaContext) -> dict[str, Any]:
     # A custom domain may not point at the host yet; the service's own view address
     # serves the same page, so the check does not wait for DNS.
-    status, page = await saga.iam.templates.fetch_page(saga.results["publish"]["view_url"])
+    status, page = await saga.templates.client.fetch_page(saga.results["publish"]["view_url"])
     marker = LIVE_MARKER.format(site_id=saga.results["site"]["site_id"])
     if status != 200 or marker not in page:
         raise ExternalServiceError("Page builder", f"the live page answered {status} without this funnel")
@@ -300,18 +293,18 @@ def _merchant_reason(exc: Exception) -> str:
     return f"Unexpected problem ({type(exc).__name__})."
 
 
-async def run_publish(iam: IamContext, job: JobContext) -> None:
+async def run_publish(clients: ShopClients, job: JobContext) -> None:
     funnel_id = int(job.payload["funnel_id"])
     shop_domain = str(job.shop_domain)
     draft = await load_draft(shop_domain, funnel_id)
     rows = await PublishStep.select().where(PublishStep.funnel == funnel_id).output(load_json=True)
     state = {row["name"]: row for row in rows}
     saga = SagaContext(
-        iam=iam,
         shop_domain=shop_domain,
         draft=draft,
-        crm_token=await account_user_token(iam, shop_domain, "crm"),
-        templates_token=await account_user_token(iam, shop_domain, "templates"),
+        shopify=await clients.shopify_for(shop_domain),
+        crm=await clients.crm_for(shop_domain),
+        templates=await clients.templates_for(shop_domain),
         results={name: row["result"] for name, row in state.items() if row["status"] == DONE},
     )
     for name, _, step in STEPS:

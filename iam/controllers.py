@@ -16,8 +16,10 @@ from litestar.response import Redirect, Template
 
 from connectors.errors import ExternalServiceError, Rejected, Unauthorized
 from connectors.shopify_auth import valid_shop_domain, verify_query
+from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.deep_link import crm_login_url
+from iam.errors import AccountNotReady
 from iam.install import (
     START_AGAIN,
     InstallRefused,
@@ -38,6 +40,7 @@ INSTALL_COOKIE = "funnelsync_install"
 SUPPORTED_API_VERSIONS = ("2026-10", "2026-07", "2026-04", "2026-01")
 AnyRequest = Request[Any, Any, State]
 Iam = NamedDependency[IamContext]
+Clients = NamedDependency[ShopClients]
 ShopDomain = NamedDependency[str]
 TOKEN_FIELD = "access_token"  # noqa: S105 - the connect form's field name
 
@@ -215,18 +218,18 @@ class CrmSignInController(Controller):
 
     @post("/open", status_code=303)
     async def open_crm(
-        self, shop_domain: ShopDomain, iam: Iam, data: URLEncodedBody[dict[str, str]]
+        self, shop_domain: ShopDomain, clients: Clients, data: URLEncodedBody[dict[str, str]]
     ) -> Redirect | Template:
         # Only a path inside the CRM: never an address elsewhere (no open redirect).
         wanted = str(data.get("redirect_path", ""))
         redirect_path = wanted if wanted.startswith("/") and not wanted.startswith("//") else None
         try:
-            url = await crm_login_url(iam, shop_domain, redirect_path)
-        except (ExternalServiceError, LookupError) as exc:
+            url = await crm_login_url(clients, shop_domain, redirect_path)
+        except (ExternalServiceError, AccountNotReady) as exc:
             log.warning("crm_sign_in_failed", shop=shop_domain, error=type(exc).__name__)
             return Template(
                 template_name="install/crm_unavailable.html",
-                context={"not_ready": isinstance(exc, LookupError)},
+                context={"not_ready": isinstance(exc, AccountNotReady)},
                 status_code=503,
             )
         # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from connectors.errors import Unauthorized
-from iam.context import IamContext
-from iam.provisioning import account_user_token
+from iam.clients import ShopClients
 
 
-async def crm_login_url(ctx: IamContext, shop_domain: str, redirect_path: str | None = None) -> str:
-    """Asks the CRM for a link valid at most 60 s. The URL is a credential: never log or show it."""
-    token = await account_user_token(ctx, shop_domain, "crm")
-    try:
-        link = await ctx.crm.create_login_link(token, redirect_path)
-    except Unauthorized:
-        # The CRM dropped the token before its expiry: one fresh JWT bearer grant.
-        token = await account_user_token(ctx, shop_domain, "crm", renew=True)
-        link = await ctx.crm.create_login_link(token, redirect_path)
+async def crm_login_url(clients: ShopClients, shop_domain: str, redirect_path: str | None = None) -> str:
+    """Asks the CRM for a link valid at most 60 s. The URL is a credential: never log or show it.
+
+    A token the CRM dropped before its expiry is renewed by the bound client (one fresh JWT
+    bearer grant) and the link asked for again.
+    """
+    crm = await clients.crm_for(shop_domain)
+    link = await crm.create_login_link(redirect_path)
     return link.url

@@ -16,8 +16,9 @@ import structlog
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
+from iam.errors import AccountNotReady
 from iam.tables import ExternalAccount, Shop
-from iam.tokens import with_shop_token
+from iam.tokens import shop_admin
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
 from lib.db import write_transaction
@@ -70,7 +71,7 @@ async def enqueue_provisioning(shop_domain: str, system: str) -> None:
 async def _account_filter(shop_domain: str, system: str) -> Any:
     shop = await Shop.select(Shop.id).where(Shop.domain == shop_domain).first()
     if shop is None:
-        raise LookupError(shop_domain)
+        raise AccountNotReady(shop_domain, system)
     return (ExternalAccount.shop == shop["id"]) & (ExternalAccount.system == system)
 
 
@@ -78,9 +79,7 @@ async def _shop_details(ctx: IamContext, shop_domain: str) -> dict[str, Any]:
     row = await Shop.select(Shop.name, Shop.email).where(Shop.domain == shop_domain).first()
     if row and row["name"] and row["email"]:
         return row
-    result = await with_shop_token(
-        ctx, shop_domain, lambda token: ctx.shopify.graphql(shop_domain, token, SHOP_DETAILS_QUERY)
-    )
+    result = await shop_admin(ctx, shop_domain).graphql(SHOP_DETAILS_QUERY)
     shop = result.data["shop"]
     details = {"name": str(shop["name"]), "email": str(shop.get("email") or "")}
     await Shop.update({Shop.name: details["name"], Shop.email: details["email"]}).where(
@@ -164,7 +163,17 @@ async def store_account_token(
 
 
 async def account_user_token(ctx: IamContext, shop_domain: str, system: str, *, renew: bool = False) -> str:
-    """The merchant's token in `system`, renewed by a fresh JWT bearer grant when needed."""
+    """The merchant's token in `system`, renewed by a fresh JWT bearer grant when needed.
+
+    Raises AccountNotReady while the account is not set up.
+    """
+    return (await account_token(ctx, shop_domain, system, renew=renew)).access_token
+
+
+async def account_token(
+    ctx: IamContext, shop_domain: str, system: str, *, renew: bool = False
+) -> IssuedToken:
+    """account_user_token with its expiry, for a holder that keeps it across calls."""
     where = await _account_filter(shop_domain, system)
     row = (
         await ExternalAccount.select(
@@ -174,17 +183,17 @@ async def account_user_token(ctx: IamContext, shop_domain: str, system: str, *, 
         .first()
     )
     if row is None or row["remote_id"] is None:
-        raise LookupError(f"{system} account of {shop_domain} is not set up yet")
+        raise AccountNotReady(shop_domain, system)
     expires_at = row["access_token_expires_at"]
     if row["access_token"] and isinstance(expires_at, datetime) and not renew:
         current = IssuedToken(
             ctx.vault.decrypt(row["access_token"], account_token_purpose(shop_domain, system)), expires_at
         )
         if current.usable_at(utcnow()):
-            return current.access_token
+            return current
     token = await client_for(ctx, system).user_token(row["remote_id"])
     await store_account_token(ctx, shop_domain, system, row["remote_id"], token, attempts=0)
-    return token.access_token
+    return token
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 from piccolo.columns import Column
 from piccolo.engine.postgres import PostgresEngine
 
-from connectors.errors import Unauthorized
-from connectors.shopify import TokenGrant
+from connectors.shopify import ShopifyAdmin, TokenGrant
 from iam.context import IamContext
 from iam.tables import Shop
 from lib.db import write_transaction
 
 REFRESH_AHEAD = timedelta(minutes=5)
-T = TypeVar("T")
 
 
 class ShopNotConnected(Exception):
@@ -98,11 +96,8 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
         return grant.access_token
 
 
-async def with_shop_token(ctx: IamContext, shop_domain: str, call: Callable[[str], Awaitable[T]]) -> T:
-    """Runs `call(token)`; on 401 refreshes the token once and tries again."""
-    token = await shop_access_token(ctx, shop_domain)
-    try:
-        return await call(token)
-    except Unauthorized:
-        token = await shop_access_token(ctx, shop_domain, refused_token=token)
-        return await call(token)
+def shop_admin(ctx: IamContext, shop_domain: str) -> ShopifyAdmin:
+    """The Admin API bound to the shop. Each call reads the stored token (refreshed before
+    expiry), so a binding held through a long job never sends an expired one; a token Shopify
+    refuses is refreshed once and the call sent again."""
+    return ShopifyAdmin(ctx.shopify, shop_domain, partial(shop_access_token, ctx, shop_domain))

@@ -28,6 +28,7 @@ from billing.controllers import BillingController, StripeWebhookController
 from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
 from funnels.sync_health import FunnelSyncHealthController
 from funnels.usage import funnel_usage
+from iam.clients import ShopClients
 from iam.controllers import (
     AccountSetupController,
     ConnectController,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     bind_tables(engine, registry)
     key = signing_key(settings)
     iam = build_iam_context(settings, key, transports or {})
+    clients = ShopClients(iam)
     billing = build_billing_providers(settings, iam)
     worker = build_worker(iam, billing, settings)
     inbox = InboxWriter()
@@ -212,12 +214,16 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
                 "signing_key": key,
                 "worker": worker,
                 "iam": iam,
+                "clients": clients,
                 "billing": billing,
                 "funnel_usage_of": funnel_usage,
                 "inbox": inbox,
             }
         ),
-        dependencies={"iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "iam": Provide(lambda: iam, use_cache=True, sync_to_thread=False),
+            "clients": Provide(lambda: clients, use_cache=True, sync_to_thread=False),
+        },
         lifespan=[database_pool, background_worker],
         middleware=[session_config.middleware],
         stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},

@@ -16,6 +16,7 @@ from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from funnels.sync_scope import live_funnels
+from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.provisioning import JOB_PROVISION_ACCOUNT, provision_account
 from iam.signing import load_or_create_signing_key
@@ -116,22 +117,23 @@ def sync_topic_handlers(sync: SyncContext) -> dict[str, TopicHandler]:
 def job_handlers(
     iam: IamContext, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
 ) -> dict[str, JobHandler]:
+    clients = ShopClients(iam)
     topic_handlers: dict[str, TopicHandler] = {
         **PRIVACY_TOPIC_HANDLERS,
         **billing.topic_handlers(),
-        **sync_topic_handlers(SyncContext(iam, live_funnels)),
+        **sync_topic_handlers(SyncContext(iam, live_funnels, clients)),
     }
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
-        subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, iam),
-        subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, iam),
+        subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
+        subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, topic_handlers),
-        JOB_PUBLISH_FUNNEL: partial(run_publish, iam),
-        JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, iam, refresh=catalog_refresh),
+        JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
+        JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
-            catalog_import.import_catalog_bulk, iam, refresh=catalog_refresh
+            catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
         ),
-        JOB_RECONCILE: partial(reconciliation.reconcile, iam),
+        JOB_RECONCILE: partial(reconciliation.reconcile, clients),
     }
 
 

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import structlog
 
+from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
-from iam.context import IamContext
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
+from connectors.shopify import ShopifyAdmin
+from iam.clients import ShopClients
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once
 from jobqueue.tables import Job
@@ -87,21 +87,13 @@ query CatalogBulkStatus($id: ID!) {
 CRM_BATCH = 100
 
 
-async def _shopify(
-    iam: IamContext, shop_domain: str, query: str, variables: dict[str, Any]
-) -> dict[str, Any]:
-    result = await with_shop_token(
-        iam, shop_domain, lambda token: iam.shopify.graphql(shop_domain, token, query, variables)
-    )
-    return result.data
-
-
 @dataclass
 class CatalogWriter:
     """Sends changed variants to the CRM a hundred at a time; unchanged ones are not sent."""
 
-    iam: IamContext
+    clients: ShopClients
     shop_domain: str
+    crm: CrmUser | None = None  # bound at the first batch to send
     variants: int = 0
     written: int = 0
     rejected: int = 0
@@ -126,8 +118,8 @@ class CatalogWriter:
         ]
         if not batch:
             return
-        token = await account_user_token(self.iam, self.shop_domain, "crm")
-        written, refused = await self.iam.crm.upsert_products(token, batch)
+        self.crm = self.crm or await self.clients.crm_for(self.shop_domain)
+        written, refused = await self.crm.upsert_products(batch)
         first_links = []
         for body in batch:
             crm_id = written.get(body["external_id"])
@@ -165,18 +157,21 @@ async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
     log.info("catalog_imported", shop=shop_domain, how=how, variants=writer.variants, written=writer.written)
 
 
-async def import_catalog(iam: IamContext, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH) -> None:
+async def import_catalog(
+    clients: ShopClients, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
+) -> None:
     """Reads the catalog page by page (two products a page keeps each query under Shopify's
     1,000-point limit); past 500 variants hands over to a bulk operation."""
     shop_domain = str(job.shop_domain)
-    store_url = iam.shopify.shop_url(shop_domain, "")
-    writer, after = CatalogWriter(iam, shop_domain), None
+    shopify = await clients.shopify_for(shop_domain)
+    store_url = shopify.shop_url("")
+    writer, after = CatalogWriter(clients, shop_domain), None
     while True:
-        data = await _shopify(iam, shop_domain, CATALOG_PAGE, {"after": after})
+        data = (await shopify.graphql(CATALOG_PAGE, {"after": after})).data
         currency = str(data["shop"]["currencyCode"])
         page = data["products"]
         if any(product["variants"]["pageInfo"]["hasNextPage"] for product in page["nodes"]):
-            await _start_bulk(iam, shop_domain)  # a product with more variants than a page holds
+            await _start_bulk(shopify)  # a product with more variants than a page holds
             return
         for product in page["nodes"]:
             for variant in product["variants"]["nodes"]:
@@ -186,20 +181,15 @@ async def import_catalog(iam: IamContext, job: JobContext, *, refresh: timedelta
             return
         if writer.variants >= SYNCHRONOUS_VARIANT_LIMIT:
             await writer.flush()
-            await _start_bulk(iam, shop_domain)
+            await _start_bulk(shopify)
             return
         after = page["pageInfo"]["endCursor"]
 
 
-async def _start_bulk(iam: IamContext, shop_domain: str) -> None:
+async def _start_bulk(shopify: ShopifyAdmin) -> None:
+    shop_domain = shopify.shop
     try:
-        started = await with_shop_token(
-            iam,
-            shop_domain,
-            lambda token: iam.shopify.mutate(
-                shop_domain, token, BULK_RUN, {"query": BULK_QUERY}, "bulkOperationRunQuery"
-            ),
-        )
+        started = await shopify.mutate(BULK_RUN, {"query": BULK_QUERY}, "bulkOperationRunQuery")
     except Rejected as refused:
         if "in progress" in str(refused):  # another bulk query of this app is running: try again soon
             raise RetryLater(30.0, str(refused)) from refused
@@ -268,11 +258,12 @@ async def write_bulk_records(
 
 
 async def import_catalog_bulk(
-    iam: IamContext, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
+    clients: ShopClients, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
 ) -> None:
     """Waits for the bulk operation, then streams its JSONL into the CRM."""
     shop_domain = str(job.shop_domain)
-    data = await _shopify(iam, shop_domain, BULK_STATUS, {"id": job.payload["operation_id"]})
+    shopify = await clients.shopify_for(shop_domain)
+    data = (await shopify.graphql(BULK_STATUS, {"id": job.payload["operation_id"]})).data
     operation = data.get("node") or {}
     status = operation.get("status")
     if status in {"CREATED", "RUNNING"}:
@@ -288,11 +279,11 @@ async def import_catalog_bulk(
             "Use “Sync catalog now” to try again.",
         )
         return
-    writer = CatalogWriter(iam, shop_domain)
+    writer = CatalogWriter(clients, shop_domain)
     if operation.get("url"):  # an empty catalog has no file
         currency = str(data["shop"]["currencyCode"])
-        store_url = iam.shopify.shop_url(shop_domain, "")
-        records = jsonl_records(iam.shopify.http, str(operation["url"]))
+        store_url = shopify.shop_url("")
+        records = jsonl_records(shopify.client.http, str(operation["url"]))
         await write_bulk_records(records, writer, currency, store_url)
     await _finish(writer, "imported in bulk", refresh)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from iam.clients import ShopClients
 from iam.context import IamContext
 from sync.gate import FunnelSync
 
@@ -17,3 +18,5 @@ LiveFunnels = Callable[[str], Awaitable[list[FunnelSync]]]
 class SyncContext:
     iam: IamContext
     live_funnels: LiveFunnels
+    # Shopify and the CRM as the shop's own: `await ctx.clients.shopify_for(shop)`.
+    clients: ShopClients

@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
+from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError
-from iam.context import IamContext
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
+from connectors.shopify import ShopifyAdmin
+from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, schedule_once
 from lib.clock import utcnow
 from sync import links
@@ -107,23 +107,15 @@ def customer_from_graphql(node: dict[str, Any]) -> dict[str, Any]:
 
 
 class Run:
-    def __init__(self, iam: IamContext, shop_domain: str, crm_token: str) -> None:
-        self.iam = iam
+    def __init__(self, shop_domain: str, shopify: ShopifyAdmin, crm: CrmUser) -> None:
         self.shop_domain = shop_domain
-        self.crm_token = crm_token
+        self.shopify = shopify
+        self.crm = crm
         self.checked = 0
         self.repairs: list[dict[str, str]] = []
 
     def repaired(self, entity_type: str, entity_ref: str, what: str) -> None:
         self.repairs.append({"entity_type": entity_type, "entity_ref": entity_ref, "what": what})
-
-    async def shopify(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        result = await with_shop_token(
-            self.iam,
-            self.shop_domain,
-            lambda token: self.iam.shopify.graphql(self.shop_domain, token, query, variables),
-        )
-        return result.data
 
     async def crm_records(self, collection: str) -> dict[str, dict[str, Any]]:
         """Every record of a CRM collection by id, read a hundred at a time (few calls, within limits)."""
@@ -131,18 +123,11 @@ class Run:
         cursor: str | None = None
         while True:
             params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            page = await self.iam.crm.json("GET", collection, token=self.crm_token, params=params)
+            page = await self.crm.json("GET", collection, params=params)
             records.update({str(row["id"]): row for row in page["data"]})
             cursor = page.get("next_cursor")
             if not cursor:
                 return records
-
-    async def mutate(self, mutation: str, variables: dict[str, Any], root: str) -> None:
-        await with_shop_token(
-            self.iam,
-            self.shop_domain,
-            lambda token: self.iam.shopify.mutate(self.shop_domain, token, mutation, variables, root),
-        )
 
 
 async def _linked(shop_domain: str, entity_type: str) -> list[dict[str, Any]]:
@@ -162,10 +147,11 @@ async def _reconcile_products(run: Run) -> None:
     if not rows:
         return
     crm_products = await run.crm_records("/api/v1/products")
-    store_url = run.iam.shopify.shop_url(run.shop_domain, "")
+    store_url = run.shopify.shop_url("")
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        data = await run.shopify(VARIANTS_QUERY, {"ids": [row["shopify_id"] for row in batch]})
+        ids = [row["shopify_id"] for row in batch]
+        data = (await run.shopify.graphql(VARIANTS_QUERY, {"ids": ids})).data
         currency = str(data["shop"]["currencyCode"])
         variants = {node["id"]: node for node in data["nodes"] if node}
         for row in batch:
@@ -189,7 +175,7 @@ async def _reconcile_products(run: Run) -> None:
                 continue
             if content_hash(from_shopify) == row["content_hash"]:  # only the CRM changed
                 variant_input = shopify_variant_input(crm_product | {"external_id": row["shopify_id"]})
-                await run.mutate(
+                await run.shopify.mutate(
                     VARIANT_UPDATE,
                     {"productId": variant["product"]["id"], "variants": [variant_input]},
                     "productVariantsBulkUpdate",
@@ -197,7 +183,7 @@ async def _reconcile_products(run: Run) -> None:
                 run.repaired("product", shopify_body["name"], "Shopify variant updated from the CRM's edit")
                 synced = from_crm
             else:
-                await run.iam.crm.upsert_product(run.crm_token, shopify_body)
+                await run.crm.upsert_product(shopify_body)
                 run.repaired("product", shopify_body["name"], "CRM product updated from Shopify")
                 synced = from_shopify
             await links.save(
@@ -216,7 +202,8 @@ async def _reconcile_customers(run: Run) -> None:
     crm_customers = await run.crm_records("/api/v1/customers")
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        data = await run.shopify(CUSTOMERS_QUERY, {"ids": [row["shopify_id"] for row in batch]})
+        ids = [row["shopify_id"] for row in batch]
+        data = (await run.shopify.graphql(CUSTOMERS_QUERY, {"ids": ids})).data
         customers = {node["id"]: node for node in data["nodes"] if node}
         for row in batch:
             run.checked += 1
@@ -231,11 +218,11 @@ async def _reconcile_customers(run: Run) -> None:
             name = " ".join(filter(None, [from_crm["first_name"], from_crm["last_name"]])) or row["crm_id"]
             if content_hash(from_crm) == row["content_hash"]:  # only Shopify changed
                 external_id = str(crm_customer.get("external_id") or row["shopify_id"])
-                await run.iam.crm.upsert_customer(run.crm_token, crm_customer_body(from_shopify, external_id))
+                await run.crm.upsert_customer(crm_customer_body(from_shopify, external_id))
                 run.repaired("customer", name, "CRM customer updated from Shopify")
                 synced = from_shopify
             else:
-                await run.mutate(
+                await run.shopify.mutate(
                     CUSTOMER_UPDATE,
                     {"input": shopify_customer_input(from_crm, row["shopify_id"])},
                     "customerUpdate",
@@ -251,13 +238,13 @@ async def _reconcile_customers(run: Run) -> None:
             )
 
 
-async def reconcile(iam: IamContext, job: JobContext, *, interval: timedelta = DEFAULT_INTERVAL) -> None:
+async def reconcile(clients: ShopClients, job: JobContext, *, interval: timedelta = DEFAULT_INTERVAL) -> None:
     shop_domain = str(job.shop_domain)
     rows = await Reconciliation.insert(
         Reconciliation(shop_domain=shop_domain, started_at=utcnow())
     ).returning(Reconciliation.id)
     run_id = rows[0]["id"]
-    run = Run(iam, shop_domain, await account_user_token(iam, shop_domain, "crm"))
+    run = Run(shop_domain, await clients.shopify_for(shop_domain), await clients.crm_for(shop_domain))
     error = None
     try:
         await _reconcile_products(run)

@@ -11,9 +11,8 @@ from datetime import timedelta
 import structlog
 
 from connectors.errors import ExternalServiceError, RateLimited
-from iam.context import IamContext
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
+from connectors.shopify import UserErrors
+from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, RetryLater, enqueue, schedule_once
 from sync.topics import CRM_WEBHOOK_TOPICS, JOB_IMPORT_CATALOG, JOB_RECONCILE, SHOPIFY_WEBHOOK_TOPICS
 
@@ -56,12 +55,12 @@ async def start_crm_sync(shop_domain: str) -> None:
     await schedule_once(JOB_RECONCILE, shop_domain, delay=FIRST_RECONCILIATION_DELAY)
 
 
-async def register_webhooks(ctx: IamContext, job: JobContext) -> None:
+async def register_webhooks(clients: ShopClients, job: JobContext) -> None:
     shop_domain = str(job.shop_domain)
-    callback = f"{ctx.app_base_url}/webhooks/shopify"
-
-    async def register(token: str) -> None:
-        existing = await ctx.shopify.graphql(shop_domain, token, WEBHOOKS_QUERY)
+    callback = f"{clients.iam.app_base_url}/webhooks/shopify"
+    shopify = await clients.shopify_for(shop_domain)
+    try:
+        existing = await shopify.graphql(WEBHOOKS_QUERY)
         have = {
             node["topic"]
             for node in existing.data["webhookSubscriptions"]["nodes"]
@@ -70,21 +69,19 @@ async def register_webhooks(ctx: IamContext, job: JobContext) -> None:
         for topic in SHOPIFY_WEBHOOK_TOPICS:
             if topic in have:
                 continue
-            created = await ctx.shopify.graphql(
-                shop_domain, token, CREATE_WEBHOOK_MUTATION, {"topic": topic, "url": callback}
-            )
-            errors = created.data["webhookSubscriptionCreate"]["userErrors"]
-            if errors:
-                raise ExternalServiceError("Shopify", f"webhook {topic}: {errors[0]['message']}")
-
-    try:
-        await with_shop_token(ctx, shop_domain, register)
+            try:
+                await shopify.mutate(
+                    CREATE_WEBHOOK_MUTATION, {"topic": topic, "url": callback}, "webhookSubscriptionCreate"
+                )
+            except UserErrors as refused:
+                # The job's last error names the topic Shopify refused.
+                raise ExternalServiceError("Shopify", f"webhook {topic}: {refused.messages[0]}") from refused
     except RateLimited as exc:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
 
 
-async def register_crm_webhooks(ctx: IamContext, job: JobContext) -> None:
+async def register_crm_webhooks(clients: ShopClients, job: JobContext) -> None:
     shop_domain = str(job.shop_domain)
-    token = await account_user_token(ctx, shop_domain, "crm")
-    await ctx.crm.subscribe_webhooks(token, f"{ctx.app_base_url}/webhooks/crm", CRM_WEBHOOK_TOPICS)
+    crm = await clients.crm_for(shop_domain)
+    await crm.subscribe_webhooks(f"{clients.iam.app_base_url}/webhooks/crm", CRM_WEBHOOK_TOPICS)
     log.info("crm_webhooks_registered", shop=shop_domain)

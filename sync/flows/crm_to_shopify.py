@@ -13,10 +13,8 @@ from typing import Any
 import structlog
 
 from billing.usage import claim_synced_order
+from connectors.crm import CrmUser
 from connectors.errors import Rejected
-from connectors.shopify import GraphQLResult
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import RetryLater
 from lib.clock import utcnow
@@ -78,16 +76,6 @@ mutation SyncFulfillmentCreate($fulfillment: FulfillmentInput!) {
 """
 
 
-async def _mutate(
-    ctx: SyncContext, shop_domain: str, mutation: str, variables: dict[str, Any], root: str
-) -> dict[str, Any]:
-    iam = ctx.iam
-    payload: dict[str, Any] = await with_shop_token(
-        iam, shop_domain, lambda token: iam.shopify.mutate(shop_domain, token, mutation, variables, root)
-    )
-    return payload
-
-
 def _data(event: InboxEventData) -> dict[str, Any]:
     data = event.payload.get("data")
     return data if isinstance(data, dict) else {}
@@ -97,16 +85,6 @@ def _from_shopify(data: dict[str, Any], kind: str) -> str | None:
     """The Shopify id when the CRM entity came from Shopify (its external id is Shopify's gid)."""
     external_id = str(data.get("external_id") or "")
     return external_id if external_id.startswith(f"gid://shopify/{kind}/") else None
-
-
-async def _graphql(
-    ctx: SyncContext, shop_domain: str, query: str, variables: dict[str, Any]
-) -> dict[str, Any]:
-    iam = ctx.iam
-    result: GraphQLResult = await with_shop_token(
-        iam, shop_domain, lambda token: iam.shopify.graphql(shop_domain, token, query, variables)
-    )
-    return result.data
 
 
 async def _same_customer_in_shopify(
@@ -119,8 +97,9 @@ async def _same_customer_in_shopify(
     made and linked it. A different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
-    found = await _graphql(ctx, shop_domain, FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
-    for node in (found.get("customers") or {}).get("nodes") or []:
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    found = await shopify.graphql(FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
+    for node in (found.data.get("customers") or {}).get("nodes") or []:
         link = await links.by_shopify_id(shop_domain, "customer", str(node["id"]))
         if link is not None and link.crm_id == crm_id:
             return str(node["id"])
@@ -138,22 +117,15 @@ async def _shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[s
     shopify_id = link.shopify_id if link else _from_shopify(customer, "Customer")
     if link is not None and shopify_id and link.unchanged(canonical):
         return shopify_id
+    shopify = await ctx.clients.shopify_for(shop_domain)
     if shopify_id:
-        await _mutate(
-            ctx,
-            shop_domain,
-            CUSTOMER_UPDATE,
-            {"input": shopify_customer_input(canonical, shopify_id)},
-            "customerUpdate",
+        await shopify.mutate(
+            CUSTOMER_UPDATE, {"input": shopify_customer_input(canonical, shopify_id)}, "customerUpdate"
         )
     else:
         try:
-            created = await _mutate(
-                ctx,
-                shop_domain,
-                CUSTOMER_CREATE,
-                {"input": shopify_customer_input(canonical)},
-                "customerCreate",
+            created = await shopify.mutate(
+                CUSTOMER_CREATE, {"input": shopify_customer_input(canonical)}, "customerCreate"
             )
             shopify_id = str(created["customer"]["id"])
         except Rejected:
@@ -177,8 +149,8 @@ async def sync_customer_to_shopify(ctx: SyncContext, event: InboxEventData) -> N
         return
     # The customer as the CRM holds it now, not the event's copy: events come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
-    customer = await ctx.iam.crm.get(token, f"/api/v1/customers/{crm_id}") or {}
+    crm = await ctx.clients.crm_for(shop_domain)
+    customer = await crm.get(f"/api/v1/customers/{crm_id}") or {}
     if not customer:
         return  # deleted since: customer.deleted follows
     try:
@@ -198,8 +170,9 @@ async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) ->
     link = await links.by_crm_id(shop_domain, "customer", crm_id)
     if link is None or link.shopify_id is None:
         return
+    shopify = await ctx.clients.shopify_for(shop_domain)
     try:
-        await _mutate(ctx, shop_domain, CUSTOMER_DELETE, {"id": link.shopify_id}, "customerDelete")
+        await shopify.mutate(CUSTOMER_DELETE, {"id": link.shopify_id}, "customerDelete")
     except Rejected as refused:
         await activity.record(
             shop_domain,
@@ -215,9 +188,7 @@ async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) ->
     await activity.record(shop_domain, "customer", TO_SHOPIFY, crm_id, activity.SYNCED, "Deleted in Shopify.")
 
 
-async def _variant_ids(
-    ctx: SyncContext, token: str, shop_domain: str, order: dict[str, Any]
-) -> dict[str, str]:
+async def _variant_ids(crm: CrmUser, shop_domain: str, order: dict[str, Any]) -> dict[str, str]:
     """CRM product id → Shopify variant gid for the order's catalog items."""
     found: dict[str, str] = {}
     for item in order.get("items") or []:
@@ -228,7 +199,7 @@ async def _variant_ids(
         if link is not None and link.shopify_id:
             found[product_id] = link.shopify_id
             continue
-        product = await ctx.iam.crm.get(token, f"/api/v1/products/{product_id}")
+        product = await crm.get(f"/api/v1/products/{product_id}")
         variant_id = _from_shopify(product or {}, "ProductVariant")
         if variant_id:
             found[product_id] = variant_id
@@ -259,8 +230,9 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
         raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
     # A create whose answer was lost (a timeout, a worker killed mid-call) may have happened
     # all the same: the Shopify order carries the CRM order's tag, so look for it first.
-    found = await _graphql(ctx, shop_domain, FIND_ORDER, {"query": f'tag:"{crm_order_tag(crm_id)}"'})
-    existing = (found.get("orders") or {}).get("nodes") or []
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    found = await shopify.graphql(FIND_ORDER, {"query": f'tag:"{crm_order_tag(crm_id)}"'})
+    existing = (found.data.get("orders") or {}).get("nodes") or []
     if existing:
         await links.save(
             shop_domain,
@@ -271,9 +243,9 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
         )
         await activity.record(shop_domain, "order", TO_SHOPIFY, crm_id, activity.SYNCED)
         return
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
-    customer = await ctx.iam.crm.get(token, f"/api/v1/customers/{order.get('customer_id')}") or {}
-    order_input = shopify_order_input(order, customer, await _variant_ids(ctx, token, shop_domain, order))
+    crm = await ctx.clients.crm_for(shop_domain)
+    customer = await crm.get(f"/api/v1/customers/{order.get('customer_id')}") or {}
+    order_input = shopify_order_input(order, customer, await _variant_ids(crm, shop_domain, order))
     if customer:
         # The order's customer goes through the customer flow first, whichever of the CRM's
         # customer.created and order.created is handled first: one Shopify customer, linked.
@@ -284,7 +256,7 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
                 "toAssociate": {"id": await _shopify_customer(ctx, shop_domain, customer)}
             }
     try:
-        created = await _mutate(ctx, shop_domain, ORDER_CREATE, {"order": order_input}, "orderCreate")
+        created = await shopify.mutate(ORDER_CREATE, {"order": order_input}, "orderCreate")
     except Rejected as refused:
         await activity.record_rejection(shop_domain, "order", TO_SHOPIFY, crm_id, refused, event.id)
         return
@@ -304,9 +276,9 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     crm_id = str(fulfillment.get("id"))
     if await links.by_crm_id(shop_domain, "fulfillment", crm_id) is not None:
         return
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm = await ctx.clients.crm_for(shop_domain)
     order_id = str(fulfillment.get("order_id"))
-    order = await ctx.iam.crm.get(token, f"/api/v1/orders/{order_id}") or {}
+    order = await crm.get(f"/api/v1/orders/{order_id}") or {}
     funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
     if funnel is None or not funnel.fulfilled_by_crm or not funnel.keep_orders_synced:
         return
@@ -314,13 +286,8 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     shopify_order = _from_shopify(order, "Order") or (order_link.shopify_id if order_link else None)
     if shopify_order is None:
         raise RetryLater(30.0, "the order has not reached Shopify yet")
-    found = await with_shop_token(
-        ctx.iam,
-        shop_domain,
-        lambda token: ctx.iam.shopify.graphql(
-            shop_domain, token, OPEN_FULFILLMENT_ORDERS, {"id": shopify_order}
-        ),
-    )
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    found = await shopify.graphql(OPEN_FULFILLMENT_ORDERS, {"id": shopify_order})
     open_orders = [
         node["id"]
         for node in ((found.data.get("order") or {}).get("fulfillmentOrders") or {}).get("nodes", [])
@@ -337,7 +304,7 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
         }
     }
     try:
-        created = await _mutate(ctx, shop_domain, FULFILLMENT_CREATE, variables, "fulfillmentCreate")
+        created = await shopify.mutate(FULFILLMENT_CREATE, variables, "fulfillmentCreate")
     except Rejected as refused:
         await activity.record_rejection(shop_domain, "fulfillment", TO_SHOPIFY, crm_id, refused, event.id)
         return

@@ -19,9 +19,8 @@ from typing import Any
 
 import structlog
 
+from connectors.crm import CrmUser
 from connectors.errors import Rejected
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
@@ -92,11 +91,8 @@ async def _sync_variants_to_crm(
     """The CRM products of `variants` (id → the funnel's currency) as Shopify holds them now."""
     if not variants:
         return
-    current = await with_shop_token(
-        ctx.iam,
-        shop_domain,
-        lambda token: ctx.iam.shopify.graphql(shop_domain, token, VARIANTS_QUERY, {"ids": list(variants)}),
-    )
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    current = await shopify.graphql(VARIANTS_QUERY, {"ids": list(variants)})
     store_url = ctx.iam.shopify.shop_url(shop_domain, "")
     bodies = [  # as Shopify holds them now; a variant deleted since is the delete flow's
         crm_product_from_graphql(node["product"], node, variants[node["id"]], store_url)
@@ -105,14 +101,14 @@ async def _sync_variants_to_crm(
     ]
     if not bodies:
         return
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm = await ctx.clients.crm_for(shop_domain)
     for body in bodies:
         canonical = product_canonical(body)
         link = await links.by_shopify_id(shop_domain, ENTITY, body["external_id"])
         if link is not None and link.unchanged(canonical):
             continue  # nothing changed for the CRM, or our own write coming back
         try:
-            product = await ctx.iam.crm.upsert_product(token, body)
+            product = await crm.upsert_product(body)
         except Rejected as refused:
             await activity.record_rejection(
                 shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event_id, label=body["name"]
@@ -136,17 +132,17 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
         return
     funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
     product_gid = _product_gid(event.payload)
-    token: str | None = None
+    crm: CrmUser | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
         if link is None or link.crm_id is None:
             continue
-        token = token or await account_user_token(ctx.iam, shop_domain, "crm")
-        product = await ctx.iam.crm.get(token, f"/api/v1/products/{link.crm_id}")
+        crm = crm or await ctx.clients.crm_for(shop_domain)
+        product = await crm.get(f"/api/v1/products/{link.crm_id}")
         if product is None or product.get("product_external_id") != product_gid or not product.get("active"):
             continue
         body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
-        await ctx.iam.crm.upsert_product(token, body)
+        await crm.upsert_product(body)
         await links.save(
             shop_domain, ENTITY, shopify_id=variant_id, crm_id=link.crm_id, canonical=product_canonical(body)
         )
@@ -169,8 +165,8 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
         return
     if variant_id not in _synced_variants(await ctx.live_funnels(shop_domain)):
         return
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
-    product = await ctx.iam.crm.get(token, f"/api/v1/products/{product.get('id')}") or {}
+    crm = await ctx.clients.crm_for(shop_domain)
+    product = await crm.get(f"/api/v1/products/{product.get('id')}") or {}
     if product.get("external_id") != variant_id:
         return  # deleted in the CRM since, or no longer this variant's product
     canonical = product_canonical(product)
@@ -178,17 +174,12 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
     if link is not None and link.unchanged(canonical):
         return  # our own write to the CRM, echoing back
     variant = shopify_variant_input(product)
+    shopify = await ctx.clients.shopify_for(shop_domain)
     try:
-        await with_shop_token(
-            ctx.iam,
-            shop_domain,
-            lambda token: ctx.iam.shopify.mutate(
-                shop_domain,
-                token,
-                VARIANTS_UPDATE,
-                {"productId": product.get("product_external_id"), "variants": [variant]},
-                "productVariantsBulkUpdate",
-            ),
+        await shopify.mutate(
+            VARIANTS_UPDATE,
+            {"productId": product.get("product_external_id"), "variants": [variant]},
+            "productVariantsBulkUpdate",
         )
     except Rejected as refused:
         await activity.record_rejection(

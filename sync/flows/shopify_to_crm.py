@@ -13,9 +13,8 @@ from typing import Any
 import structlog
 
 from billing.usage import claim_synced_order
+from connectors.crm import CrmUser
 from connectors.errors import Rejected
-from iam.provisioning import account_user_token
-from iam.tokens import with_shop_token
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import RetryLater
 from lib.clock import utcnow
@@ -37,7 +36,7 @@ def gid(kind: str, payload: dict[str, Any]) -> str:
 
 
 async def _same_customer_in_crm(
-    ctx: SyncContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
+    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
 ) -> str | None:
     """After the CRM refused to create the customer because its email is taken: the CRM
     customer that is this very one, if any. The Shopify customer was made from it by our own
@@ -46,9 +45,7 @@ async def _same_customer_in_crm(
     different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
-    page = await ctx.iam.crm.json(
-        "GET", "/api/v1/customers", token=token, params={"email": canonical["email"]}
-    )
+    page = await crm.json("GET", "/api/v1/customers", params={"email": canonical["email"]})
     for row in page.get("data") or []:
         link = await links.by_crm_id(shop_domain, "customer", str(row["id"]))
         if link is not None and link.shopify_id == customer_gid:
@@ -59,7 +56,7 @@ async def _same_customer_in_crm(
 
 
 async def _crm_customer(
-    ctx: SyncContext, token: str, shop_domain: str, customer_gid: str, canonical: Canonical
+    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
 ) -> tuple[str, bool]:
     """The CRM customer for a Shopify customer, created or updated to `canonical`.
 
@@ -71,12 +68,12 @@ async def _crm_customer(
     external_id = customer_gid
     if link is not None and link.crm_id:
         # A customer born in the CRM keeps the CRM's external id.
-        existing = await ctx.iam.crm.get(token, f"/api/v1/customers/{link.crm_id}")
+        existing = await crm.get(f"/api/v1/customers/{link.crm_id}")
         external_id = str((existing or {}).get("external_id") or customer_gid)
     try:
-        customer = await ctx.iam.crm.upsert_customer(token, crm_customer_body(canonical, external_id))
+        customer = await crm.upsert_customer(crm_customer_body(canonical, external_id))
     except Rejected:
-        twin = None if link else await _same_customer_in_crm(ctx, token, shop_domain, customer_gid, canonical)
+        twin = None if link else await _same_customer_in_crm(crm, shop_domain, customer_gid, canonical)
         if twin is None:
             raise
         await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical)
@@ -98,18 +95,15 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
         return
     # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
-    current = await with_shop_token(
-        ctx.iam,
-        shop_domain,
-        lambda token: ctx.iam.shopify.graphql(shop_domain, token, CUSTOMERS_QUERY, {"ids": [customer_gid]}),
-    )
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    current = await shopify.graphql(CUSTOMERS_QUERY, {"ids": [customer_gid]})
     node = next(iter(current.data.get("nodes") or []), None)
     if not node:
         return  # deleted since: customers/delete follows
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm = await ctx.clients.crm_for(shop_domain)
     try:
         _, written = await _crm_customer(
-            ctx, token, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
+            crm, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
         )
     except Rejected as refused:
         label = str(event.payload.get("email") or "")
@@ -130,9 +124,9 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
     if link is None or link.crm_id is None:
         return
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm = await ctx.clients.crm_for(shop_domain)
     try:
-        await ctx.iam.crm.delete_customer(token, link.crm_id)
+        await crm.delete_customer(link.crm_id)
     except Rejected as refused:
         await activity.record(
             shop_domain,
@@ -193,10 +187,10 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
             "as soon as you upgrade or the next month starts.",
         )
         raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
+    crm = await ctx.clients.crm_for(shop_domain)
     customer_gid, customer = _order_customer(order)
     try:
-        customer_id, _ = await _crm_customer(ctx, token, shop_domain, customer_gid, customer)
+        customer_id, _ = await _crm_customer(crm, shop_domain, customer_gid, customer)
         body = crm_order_body(
             order,
             customer_id=customer_id,
@@ -206,7 +200,7 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
         link = await links.by_shopify_id(shop_domain, "order", order_gid)
         if link is not None and link.unchanged(body):
             return
-        created = await ctx.iam.crm.upsert_order(token, body)
+        created = await crm.upsert_order(body)
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain, "order", TO_CRM, order_gid, refused, event.id, label=str(order.get("name") or "")
@@ -230,17 +224,17 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
     order_link = await links.by_shopify_id(shop_domain, "order", order_gid)
     if order_link is None or order_link.crm_id is None:
         raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
-    token = await account_user_token(ctx.iam, shop_domain, "crm")
-    crm_order = await ctx.iam.crm.get(token, f"/api/v1/orders/{order_link.crm_id}") or {}
+    crm = await ctx.clients.crm_for(shop_domain)
+    crm_order = await crm.get(f"/api/v1/orders/{order_link.crm_id}") or {}
     funnel = funnel_of_campaign(funnels, crm_order.get("campaign_id"))
     if funnel is not None and funnel.fulfilled_by_crm:
         return  # the CRM fulfils this funnel's orders; Shopify's copy came from the CRM
     body = crm_fulfillment_body(fulfillment)
-    existing = await ctx.iam.crm.order_fulfillments(token, order_link.crm_id)
+    existing = await crm.order_fulfillments(order_link.crm_id)
     if any(row.get("external_id") == body["external_id"] for row in existing):
         return
     try:
-        created = await ctx.iam.crm.create_fulfillment(token, order_link.crm_id, body)
+        created = await crm.create_fulfillment(order_link.crm_id, body)
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain, "fulfillment", TO_CRM, fulfillment_gid, refused, event.id

@@ -11,6 +11,7 @@ from litestar import Litestar
 
 from connectors.shopify import TokenGrant
 from connectors.shopify_auth import webhook_signature
+from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.install import save_connected_shop
 from iam.scopes import REQUIRED_SCOPES
@@ -23,6 +24,11 @@ SESSION_COOKIE = "funnelsync_session"
 def iam_of(app: Litestar) -> IamContext:
     context: IamContext = app.state.iam
     return context
+
+
+def clients_of(app: Litestar) -> ShopClients:
+    clients: ShopClients = app.state.clients
+    return clients
 
 
 async def install_shop(app: Litestar, shop_domain: str, access_token: str = "shpat_test") -> None:

@@ -12,11 +12,11 @@ import pytest
 
 from iam.provisioning import READY, setup_progress
 from iam.tables import MerchantSession, Shop
-from iam.tokens import shop_access_token, with_shop_token
+from iam.tokens import shop_access_token
 from lib.clock import utcnow
 from sync.subscriptions import WEBHOOKS_QUERY
 from sync.topics import SHOPIFY_WEBHOOK_TOPICS
-from tests.integration.iam.support import iam_of
+from tests.integration.iam.support import clients_of, iam_of
 from tests.stack import SHOPIFY_URL, Stack, running_stack
 
 SHOP = "demo-store.myshopify.com"
@@ -57,8 +57,8 @@ async def install_through_shopify(stack: Stack) -> httpx.Response:
 
 async def subscribed_topics(stack: Stack) -> list[str]:
     """The shop's webhook subscriptions, read through the app's own GraphQL client."""
-    iam = iam_of(stack.app)
-    result = await with_shop_token(iam, SHOP, lambda token: iam.shopify.graphql(SHOP, token, WEBHOOKS_QUERY))
+    shopify = await clients_of(stack.app).shopify_for(SHOP)
+    result = await shopify.graphql(WEBHOOKS_QUERY)
     return [str(node["topic"]) for node in result.data["webhookSubscriptions"]["nodes"]]
 
 
@@ -144,9 +144,21 @@ async def test_expired_token_is_refreshed_transparently_on_401(stack: Stack) -> 
     await install_through_shopify(stack)
     before = (await Shop.select(Shop.refresh_token).first() or {})["refresh_token"]
     await stack.shopify.post(f"/_sandbox/shops/{SHOP}/tokens/expire")
-    iam = iam_of(stack.app)
-    result = await with_shop_token(iam, SHOP, lambda token: iam.shopify.graphql(SHOP, token, SHOP_QUERY))
+    graphql_answers: list[int] = []
+
+    async def record(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/graphql.json"):
+            graphql_answers.append(response.status_code)
+
+    http = iam_of(stack.app).shopify.http
+    http.event_hooks["response"].append(record)
+    try:
+        shopify = await clients_of(stack.app).shopify_for(SHOP)
+        result = await shopify.graphql(SHOP_QUERY)
+    finally:
+        http.event_hooks["response"].remove(record)
     assert result.data["shop"]["name"] == "Demo Store"
+    assert graphql_answers == [401, 200]  # refused once, sent again once with the fresh token
     assert len(await refreshes(stack)) == 1
     after = (await Shop.select(Shop.refresh_token).first() or {})["refresh_token"]
     assert after != before  # the rotated pair replaced the spent one

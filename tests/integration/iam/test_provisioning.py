@@ -9,7 +9,13 @@ import pytest
 from iam.deep_link import crm_login_url
 from iam.provisioning import FAILED, READY, setup_progress
 from iam.tables import ExternalAccount
-from tests.integration.iam.support import csrf_token, iam_of, install_shop, make_queued_jobs_due, sign_in
+from tests.integration.iam.support import (
+    clients_of,
+    csrf_token,
+    install_shop,
+    make_queued_jobs_due,
+    sign_in,
+)
 from tests.stack import CRM_URL, Stack, running_stack
 
 SHOP = "demo-store.myshopify.com"
@@ -98,14 +104,14 @@ async def test_provisioning_that_keeps_failing_is_shown_and_can_be_retried(stack
 async def test_crm_login_link_is_single_use_and_short_lived(stack: Stack) -> None:
     await installed(stack)
     await stack.drain()
-    url = await crm_login_url(iam_of(stack.app), SHOP)
+    url = await crm_login_url(clients_of(stack.app), SHOP)
     path = url.removeprefix("http://crm.test")
     first = await stack.crm.get(path)
     assert first.status_code == 200
     assert "Signed in to the CRM" in first.text
     assert (await stack.crm.get(path)).status_code == 410
 
-    late = (await crm_login_url(iam_of(stack.app), SHOP)).removeprefix("http://crm.test")
+    late = (await crm_login_url(clients_of(stack.app), SHOP)).removeprefix("http://crm.test")
     stack.clock.advance(61)
     expired = await stack.crm.get(late)
     assert expired.status_code == 410

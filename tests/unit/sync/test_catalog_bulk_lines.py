@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from iam.context import IamContext
+from iam.clients import ShopClients
 from sync.catalog_import import CatalogWriter, write_bulk_records
 from sync.mappers import MAX_COLLECTIONS
 
@@ -14,7 +14,7 @@ class RecordingWriter(CatalogWriter):
     """Keeps what would go to the CRM, and what the file had been read up to at each write."""
 
     def __init__(self, read: list[str]) -> None:
-        super().__init__(cast(IamContext, None), "shop.myshopify.com")
+        super().__init__(cast(ShopClients, None), "shop.myshopify.com")
         self.read = read
         self.sent: list[tuple[dict[str, Any], int]] = []
 
