@@ -12,16 +12,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing.services import PENDING, BillingRefused, Outcome, ProviderState, apply_state, apply_status
-from billing.tables import Subscription
+from billing.services import BillingRefused, Outcome, ProviderState, apply_state, apply_status
+from billing.tables import BillingInterval, ProviderName, Subscription, SubscriptionStatus
 from iam.context import IamContext
 from iam.tokens import with_shop_token
 from jobqueue.inbox import InboxEventData, TopicHandler
 from lib.clock import utcnow
 
-SHOPIFY = "shopify"
 SUBSCRIPTION_GID = "gid://shopify/AppSubscription/"
-INTERVAL_TO_SHOPIFY = {"month": "EVERY_30_DAYS", "year": "ANNUAL"}
+INTERVAL_TO_SHOPIFY = {BillingInterval.MONTH: "EVERY_30_DAYS", BillingInterval.YEAR: "ANNUAL"}
 
 CREATE_MUTATION = """
 mutation Subscribe($name: String!, $returnUrl: URL!, $trialDays: Int, $test: Boolean,
@@ -52,7 +51,7 @@ mutation Cancel($id: ID!) {
 class ShopifyBilling:
     """The `shopify` provider (see billing.provider.BillingProvider)."""
 
-    name = SHOPIFY
+    name = ProviderName.SHOPIFY
     label = "Shopify"
 
     def __init__(self, iam: IamContext, *, grace: timedelta, test_charges: bool) -> None:
@@ -91,9 +90,9 @@ class ShopifyBilling:
                 shop_domain=shop_domain,
                 plan=plan["id"],
                 plan_price=price["id"],
-                provider=SHOPIFY,
+                provider=ProviderName.SHOPIFY,
                 external_id=payload["appSubscription"]["id"],
-                status=PENDING,
+                status=SubscriptionStatus.PENDING,
                 trial_days=plan["trial_days"],
             )
         )
@@ -133,7 +132,7 @@ class ShopifyBilling:
         errors = result.data["appSubscriptionCancel"]["userErrors"]
         if errors:
             raise BillingRefused("Shopify refused to cancel: " + errors[0]["message"])
-        await apply_status(shop_domain, gid, "cancelled", utcnow(), grace=self.grace)
+        await apply_status(shop_domain, gid, SubscriptionStatus.CANCELLED, utcnow(), grace=self.grace)
         return None
 
     async def manage_url(self, shop_domain: str, subscription: dict[str, Any] | None) -> str | None:
