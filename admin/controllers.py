@@ -31,6 +31,7 @@ from iam.admin import admin_email, audit_log, authenticate, record_audit
 from iam.sessions import RotatingSessionConfig, rotate_session_id
 from iam.tables import Shop
 from jobqueue.jobs import dead_letters, replay_dead_letter
+from jobqueue.tables import JobStatus
 from lib.clock import utcnow
 from sync.activity import DIRECTION_LABELS, ENTITY_LABELS, sync_overview
 
@@ -225,7 +226,9 @@ class AdminController(Controller):
     @post("/dead-letters/{job_id:int}/replay", status_code=303)
     async def replay(self, admin: AdminEmail, job_id: FromPath[int], state: State) -> Redirect:
         if await replay_dead_letter(job_id):
-            await record_audit(admin, "job.replay", str(job_id), {"status": "dead"}, {"status": "queued"})
+            await record_audit(
+                admin, "job.replay", str(job_id), {"status": JobStatus.DEAD}, {"status": JobStatus.QUEUED}
+            )
             state.worker.wake()
         return Redirect("/admin/dead-letters", status_code=303)
 

@@ -23,10 +23,12 @@ from billing.services import (
     subscribable_plans,
     subscription_of_shop,
 )
+from billing.tables import ProviderName, SubscriptionStatus
 from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
 from iam.controllers import ShopDomain, current_shop
 from jobqueue.inbox import IncomingEvent, parse_json_object
+from jobqueue.tables import WebhookSource
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
@@ -146,22 +148,22 @@ class BillingController(Controller):
         try:
             status = await provider.complete(shop_domain, query)
         except ExternalServiceError:
-            status = "pending"  # the webhook will tell us
-        return Redirect(f"/billing/?outcome={status or 'pending'}")
+            status = SubscriptionStatus.PENDING  # the webhook will tell us
+        return Redirect(f"/billing/?outcome={status or SubscriptionStatus.PENDING}")
 
     @get("/return")
     async def returned(
         self, shop_domain: ShopDomain, state: State, charge_id: FromQuery[str] = ""
     ) -> Redirect:
         """Back from Shopify's charge confirmation page."""
-        return await self._returned(shop_domain, state, "shopify", {"charge_id": charge_id})
+        return await self._returned(shop_domain, state, ProviderName.SHOPIFY, {"charge_id": charge_id})
 
     @get("/checkout/return")
     async def checkout_returned(
         self, shop_domain: ShopDomain, state: State, session_id: FromQuery[str] = ""
     ) -> Redirect:
         """Back from Stripe's hosted checkout."""
-        return await self._returned(shop_domain, state, "stripe", {"session_id": session_id})
+        return await self._returned(shop_domain, state, ProviderName.STRIPE, {"session_id": session_id})
 
     @post("/cancel", status_code=303)
     async def cancel(self, shop_domain: ShopDomain, state: State, data: Form) -> Redirect | Template:
@@ -224,7 +226,7 @@ class StripeWebhookController(Controller):
         ):
             return Response({"error": "not a Stripe event"}, status_code=400)
         shop_domain = await gateway.shop_of_event(payload)
-        incoming = IncomingEvent("stripe", event_id, str(event_type), shop_domain, payload, body)
+        incoming = IncomingEvent(WebhookSource.STRIPE, event_id, str(event_type), shop_domain, payload, body)
         stored = await state.inbox.record(incoming)
         if stored:
             state.worker.wake()

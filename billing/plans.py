@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from billing.tables import Plan, PlanPrice
+from billing.tables import BillingInterval, Plan, PlanPrice
 from lib.clock import utcnow
 from lib.db import write_transaction
 
 FREE_PLAN = "free"
 # Currencies both billing providers charge in (Shopify's Billing API and Stripe).
 BILLING_CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD")
-INTERVALS = {"month": "Monthly", "year": "Yearly"}
+INTERVALS = {BillingInterval.MONTH: "Monthly", BillingInterval.YEAR: "Yearly"}
 MAX_PRICE = Decimal("100000")
 MAX_TRIAL_DAYS = 365
 MAX_LIMIT = 1_000_000

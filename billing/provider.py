@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 from billing.shopify_billing import ShopifyBilling
 from billing.stripe_billing import StripeBilling, StripeConfig
+from billing.tables import ProviderName
 from iam.context import IamContext
 from jobqueue.inbox import TopicHandler
-
-PROVIDERS = ("shopify", "stripe")
 
 
 class BillingProvider(Protocol):
@@ -25,7 +24,7 @@ class BillingProvider(Protocol):
     merchant's session; `plan` is one of billing.services.subscribable_plans() (never an
     archived one) and `subscription` a row of that shop (billing.services.SUBSCRIPTION_COLUMNS)."""
 
-    name: str  # as stored in Subscription.provider
+    name: ProviderName  # as stored in Subscription.provider
     label: str  # as merchants read it
 
     async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
@@ -68,7 +67,7 @@ class Billing:
 
     @property
     def stripe(self) -> StripeBilling | None:
-        provider = self.providers.get("stripe")
+        provider = self.providers.get(ProviderName.STRIPE)
         return provider if isinstance(provider, StripeBilling) else None
 
     def topic_handlers(self) -> dict[str, TopicHandler]:
@@ -93,10 +92,10 @@ def build_billing(
     """Shopify is always there (its subscriptions and webhooks); Stripe when it has a key."""
     grace = timedelta(days=grace_days)
     providers: dict[str, BillingProvider] = {
-        "shopify": ShopifyBilling(iam, grace=grace, test_charges=test_charges)
+        ProviderName.SHOPIFY: ShopifyBilling(iam, grace=grace, test_charges=test_charges)
     }
     if stripe_config is not None:
-        providers["stripe"] = StripeBilling(stripe_config, grace=grace)
+        providers[ProviderName.STRIPE] = StripeBilling(stripe_config, grace=grace)
     if default not in providers:
         raise ValueError(f"billing provider {default!r} is not configured")
     return Billing(default=default, providers=providers, grace=grace)

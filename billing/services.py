@@ -20,16 +20,15 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine
 
 from billing.plans import FREE_PLAN
-from billing.tables import Plan, PlanPrice, Subscription
+from billing.tables import Plan, PlanPrice, Subscription, SubscriptionStatus
 from lib.clock import utcnow
 from lib.db import write_transaction
 
 log = structlog.get_logger("funnelsync.billing")
 
-ACTIVE, PENDING, TRIALING, CANCELLED = "active", "pending", "trialing", "cancelled"
 # Statuses in which a subscription is the shop's plan (FAILING ones only until the grace ends).
-HEALTHY = (ACTIVE, TRIALING)
-FAILING = ("past_due", "unpaid", "frozen")
+HEALTHY = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
+FAILING = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID, SubscriptionStatus.FROZEN)
 LIVE = HEALTHY + FAILING
 DEFAULT_GRACE = timedelta(days=7)
 
@@ -182,7 +181,7 @@ async def _insert(shop_domain: str, external_id: str, new: NewSubscription) -> N
             plan_price=price["id"],
             provider=new.provider,
             external_id=external_id,
-            status=PENDING,
+            status=SubscriptionStatus.PENDING,
             trial_days=plan["trial_days"] if plan else 0,
         )
     ).on_conflict(action="DO NOTHING")
@@ -271,14 +270,14 @@ async def apply_state(
                 values[Subscription.plan_price] = state.plan_price_id
         if state.changed_at is not None:
             values.update(_payment_values(row, status, state.changed_at, grace))
-        if replaces_others and status == ACTIVE:
+        if replaces_others and status == SubscriptionStatus.ACTIVE:
             if row["trial_days"] and row["trial_end"] is None and state.changed_at is not None:
                 values[Subscription.trial_end] = state.changed_at + timedelta(days=row["trial_days"])
             await Subscription.update(
-                {Subscription.status: CANCELLED, Subscription.updated_at: utcnow()}
+                {Subscription.status: SubscriptionStatus.CANCELLED, Subscription.updated_at: utcnow()}
             ).where(
                 (Subscription.shop_domain == shop_domain)
-                & (Subscription.status == ACTIVE)
+                & (Subscription.status == SubscriptionStatus.ACTIVE)
                 & (Subscription.id != row["id"])
             )
         await Subscription.update(values).where(Subscription.id == row["id"])

@@ -12,17 +12,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing.services import PENDING, BillingRefused, Outcome, ProviderState, apply_state, apply_status
-from billing.tables import Subscription
+from billing.services import BillingRefused, Outcome, ProviderState, apply_state, apply_status
+from billing.tables import BillingInterval, ProviderName, Subscription, SubscriptionStatus
 from connectors.shopify import UserErrors
 from iam.clients import ShopClients
 from iam.context import IamContext
 from jobqueue.inbox import InboxEventData, TopicHandler
 from lib.clock import utcnow
 
-SHOPIFY = "shopify"
 SUBSCRIPTION_GID = "gid://shopify/AppSubscription/"
-INTERVAL_TO_SHOPIFY = {"month": "EVERY_30_DAYS", "year": "ANNUAL"}
+INTERVAL_TO_SHOPIFY = {BillingInterval.MONTH: "EVERY_30_DAYS", BillingInterval.YEAR: "ANNUAL"}
 
 CREATE_MUTATION = """
 mutation Subscribe($name: String!, $returnUrl: URL!, $trialDays: Int, $test: Boolean,
@@ -53,7 +52,7 @@ mutation Cancel($id: ID!) {
 class ShopifyBilling:
     """The `shopify` provider (see billing.provider.BillingProvider)."""
 
-    name = SHOPIFY
+    name = ProviderName.SHOPIFY
     label = "Shopify"
 
     def __init__(self, iam: IamContext, *, grace: timedelta, test_charges: bool) -> None:
@@ -89,9 +88,9 @@ class ShopifyBilling:
                 shop_domain=shop_domain,
                 plan=plan["id"],
                 plan_price=price["id"],
-                provider=SHOPIFY,
+                provider=ProviderName.SHOPIFY,
                 external_id=payload["appSubscription"]["id"],
-                status=PENDING,
+                status=SubscriptionStatus.PENDING,
                 trial_days=plan["trial_days"],
             )
         )
@@ -125,7 +124,7 @@ class ShopifyBilling:
             await shopify.mutate(CANCEL_MUTATION, {"id": gid}, "appSubscriptionCancel")
         except UserErrors as refused:
             raise BillingRefused("Shopify refused to cancel: " + refused.messages[0]) from refused
-        await apply_status(shop_domain, gid, "cancelled", utcnow(), grace=self.grace)
+        await apply_status(shop_domain, gid, SubscriptionStatus.CANCELLED, utcnow(), grace=self.grace)
         return None
 
     async def manage_url(self, shop_domain: str, subscription: dict[str, Any] | None) -> str | None:

@@ -41,16 +41,23 @@ from billing.services import (
     apply_state,
     subscribable_plans,
 )
-from billing.tables import Plan, PlanPrice, ProviderObject, Subscription
+from billing.tables import (
+    Plan,
+    PlanPrice,
+    ProviderName,
+    ProviderObject,
+    ProviderObjectKind,
+    Subscription,
+    SubscriptionStatus,
+)
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from iam.tables import Shop
 from jobqueue.inbox import InboxEventData, TopicHandler
 
 log = structlog.get_logger("funnelsync.billing.stripe")
 
-STRIPE = "stripe"
 # Stripe's statuses as we store them (one spelling of cancelled across providers; 16 chars).
-STATUSES = {"canceled": "cancelled", "incomplete_expired": "expired"}
+STATUSES = {"canceled": SubscriptionStatus.CANCELLED, "incomplete_expired": SubscriptionStatus.EXPIRED}
 CHECKOUT_SESSION_ID = re.compile(r"\Acs_[A-Za-z0-9_]{1,250}\Z")
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -106,7 +113,7 @@ def _invoice_subscription(invoice: Mapping[str, Any]) -> str | None:
 class StripeBilling:
     """The `stripe` provider (see billing.provider.BillingProvider)."""
 
-    name = STRIPE
+    name = ProviderName.STRIPE
     label = "Stripe"
 
     def __init__(self, config: StripeConfig, *, grace: timedelta) -> None:
@@ -135,13 +142,18 @@ class StripeBilling:
         try:
             return await call(*args, **kwargs)
         except stripe.RateLimitError:
-            raise RateLimited(STRIPE, 1.0) from None
+            raise RateLimited(ProviderName.STRIPE, 1.0) from None
         except (stripe.InvalidRequestError, stripe.CardError) as exc:
             raise Rejected(
-                STRIPE, str(exc.user_message), status_code=exc.http_status, code=str(exc.code or "")
+                ProviderName.STRIPE,
+                str(exc.user_message),
+                status_code=exc.http_status,
+                code=str(exc.code or ""),
             ) from None
         except stripe.StripeError as exc:
-            raise ExternalServiceError(STRIPE, type(exc).__name__, status_code=exc.http_status) from None
+            raise ExternalServiceError(
+                ProviderName.STRIPE, type(exc).__name__, status_code=exc.http_status
+            ) from None
 
     def _key(self, kind: str, local_id: object, params: Mapping[str, Any]) -> str:
         """The same create (same object, same parameters) gets the same idempotency key."""
@@ -162,7 +174,7 @@ class StripeBilling:
     async def _external_id(kind: str, local_id: object) -> str | None:
         row = (
             await ProviderObject.select(ProviderObject.external_id)
-            .where(ProviderObject.key == f"{STRIPE}:{kind}:{local_id}")
+            .where(ProviderObject.key == f"{ProviderName.STRIPE}:{kind}:{local_id}")
             .first()
         )
         return str(row["external_id"]) if row else None
@@ -173,7 +185,7 @@ class StripeBilling:
             await ProviderObject.select(ProviderObject.local_id)
             .where(
                 (ProviderObject.external_id == external_id)
-                & (ProviderObject.provider == STRIPE)
+                & (ProviderObject.provider == ProviderName.STRIPE)
                 & (ProviderObject.kind == kind)
             )
             .first()
@@ -184,8 +196,8 @@ class StripeBilling:
         """Stores the mapping; when two requests made it at once, both use the first stored."""
         await ProviderObject.insert(
             ProviderObject(
-                key=f"{STRIPE}:{kind}:{local_id}",
-                provider=STRIPE,
+                key=f"{ProviderName.STRIPE}:{kind}:{local_id}",
+                provider=ProviderName.STRIPE,
                 kind=kind,
                 local_id=str(local_id),
                 external_id=external_id,
@@ -194,10 +206,10 @@ class StripeBilling:
         return await self._external_id(kind, local_id) or external_id
 
     async def shop_of_customer(self, customer_id: str) -> str | None:
-        return await self._local_id("customer", customer_id)
+        return await self._local_id(ProviderObjectKind.CUSTOMER, customer_id)
 
     async def _product(self, plan: Mapping[str, Any]) -> str:
-        known = await self._external_id("product", plan["id"])
+        known = await self._external_id(ProviderObjectKind.PRODUCT, plan["id"])
         if known:
             return known
         params: ProductCreateParams = {
@@ -209,13 +221,13 @@ class StripeBilling:
         product = await self._call(
             self.client.v1.products.create_async,
             params=params,
-            options={"idempotency_key": self._key("product", plan["id"], params)},
+            options={"idempotency_key": self._key(ProviderObjectKind.PRODUCT, plan["id"], params)},
         )
-        return await self._remember("product", plan["id"], product.id)
+        return await self._remember(ProviderObjectKind.PRODUCT, plan["id"], product.id)
 
     async def _price(self, plan: Mapping[str, Any], price: Mapping[str, Any]) -> str:
         """The Stripe Price of one plan price, made the first time it is needed."""
-        known = await self._external_id("price", price["id"])
+        known = await self._external_id(ProviderObjectKind.PRICE, price["id"])
         if known:
             return known
         product = await self._product(plan)
@@ -234,9 +246,9 @@ class StripeBilling:
         created = await self._call(
             self.client.v1.prices.create_async,
             params=params,
-            options={"idempotency_key": self._key("price", price["id"], params)},
+            options={"idempotency_key": self._key(ProviderObjectKind.PRICE, price["id"], params)},
         )
-        external_id = await self._remember("price", price["id"], created.id)
+        external_id = await self._remember(ProviderObjectKind.PRICE, price["id"], created.id)
         if price["current"]:
             await self._retire_older_prices(plan["id"], price["id"])
         return external_id
@@ -247,12 +259,12 @@ class StripeBilling:
             (PlanPrice.plan == plan_id) & (PlanPrice.id != current_price_id)
         )
         for row in older:
-            external_id = await self._external_id("price", row["id"])
+            external_id = await self._external_id(ProviderObjectKind.PRICE, row["id"])
             if external_id:
                 await self._call(self.client.v1.prices.update_async, external_id, params={"active": False})
 
     async def _customer(self, shop_domain: str) -> str:
-        known = await self._external_id("customer", shop_domain)
+        known = await self._external_id(ProviderObjectKind.CUSTOMER, shop_domain)
         if known:
             return known
         shop = await Shop.select(Shop.name, Shop.email).where(Shop.domain == shop_domain).first() or {}
@@ -265,9 +277,9 @@ class StripeBilling:
         customer = await self._call(
             self.client.v1.customers.create_async,
             params=params,
-            options={"idempotency_key": self._key("customer", shop_domain, params)},
+            options={"idempotency_key": self._key(ProviderObjectKind.CUSTOMER, shop_domain, params)},
         )
-        return await self._remember("customer", shop_domain, customer.id)
+        return await self._remember(ProviderObjectKind.CUSTOMER, shop_domain, customer.id)
 
     async def sync_catalog(self) -> None:
         """Every plan on offer has its Product (with the plan's name) and current Price at Stripe,
@@ -282,9 +294,10 @@ class StripeBilling:
         wanted: dict[str, bool] = {}
         names: dict[str, str] = {}
         for ref in await ProviderObject.select().where(
-            (ProviderObject.provider == STRIPE) & ProviderObject.kind.is_in(["product", "price"])
+            (ProviderObject.provider == ProviderName.STRIPE)
+            & ProviderObject.kind.is_in([ProviderObjectKind.PRODUCT, ProviderObjectKind.PRICE])
         ):
-            if ref["kind"] == "product":
+            if ref["kind"] == ProviderObjectKind.PRODUCT:
                 plan_row = plans.get(int(ref["local_id"]))
                 wanted[ref["external_id"]] = bool(plan_row and not plan_row["archived"])
                 if plan_row:
@@ -320,7 +333,7 @@ class StripeBilling:
     async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
         """Where the merchant goes next: Stripe's hosted checkout for a first subscription; a
         plan change of a live Stripe subscription is made at once (back to the billing page)."""
-        if current is not None and current["provider"] == STRIPE:
+        if current is not None and current["provider"] == ProviderName.STRIPE:
             return await self._switch(shop_domain, plan, current)
         price = plan["price"]
         price_id = await self._price(plan, price)
@@ -344,7 +357,7 @@ class StripeBilling:
             options={"idempotency_key": self._once("checkout")},
         )
         if not session.url:
-            raise ExternalServiceError(STRIPE, "the checkout session has no URL")
+            raise ExternalServiceError(ProviderName.STRIPE, "the checkout session has no URL")
         return session.url
 
     async def _switch(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any]) -> str:
@@ -378,7 +391,7 @@ class StripeBilling:
         except Rejected:
             return None
         session = found.to_dict()
-        customer = await self._external_id("customer", shop_domain)
+        customer = await self._external_id(ProviderObjectKind.CUSTOMER, shop_domain)
         if (
             customer is None
             or _id_of(session.get("customer")) != customer
@@ -388,7 +401,7 @@ class StripeBilling:
             return None
         subscription_id = _id_of(session.get("subscription"))
         if session.get("status") != "complete" or subscription_id is None:
-            return "pending" if session.get("status") == "open" else None
+            return SubscriptionStatus.PENDING if session.get("status") == "open" else None
         subscription = await self._retrieve_subscription(subscription_id)
         if await self._apply(shop_domain, subscription, None) is not Outcome.APPLIED:
             return None
@@ -406,7 +419,7 @@ class StripeBilling:
         return await self._portal(shop_domain)
 
     async def _portal(self, shop_domain: str) -> str | None:
-        customer = await self._external_id("customer", shop_domain)
+        customer = await self._external_id(ProviderObjectKind.CUSTOMER, shop_domain)
         if customer is None:
             return None
         await self.sync_catalog()
@@ -451,7 +464,7 @@ class StripeBilling:
         items = (subscription.get("items") or {}).get("data") or []
         first = items[0] if items else {}
         price_id = _id_of(first.get("price"))
-        local = await self._local_id("price", price_id) if price_id else None
+        local = await self._local_id(ProviderObjectKind.PRICE, price_id) if price_id else None
         plan_price_id = int(local) if local else None
         status = str(subscription.get("status", ""))
         state = ProviderState(
@@ -465,7 +478,7 @@ class StripeBilling:
             ),
             plan_price_id=plan_price_id,
         )
-        return state, NewSubscription(STRIPE, plan_price_id) if plan_price_id else None
+        return state, NewSubscription(ProviderName.STRIPE, plan_price_id) if plan_price_id else None
 
     async def _apply(
         self,

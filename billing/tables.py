@@ -1,6 +1,8 @@
 """Tables of the billing domain: plans and their prices, subscriptions, the billing
 provider's objects we made, and the synced orders counted against each month's limit."""
 
+from enum import StrEnum
+
 from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -23,6 +25,11 @@ class Plan(Table):
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
+class BillingInterval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
 class PlanPrice(Table):
     """A price of a plan. Never edited once made: a price change adds a new row, and
     subscribers keep the price they signed up with."""
@@ -31,10 +38,35 @@ class PlanPrice(Table):
     plan = ForeignKey(references=Plan, null=False, on_delete=OnDelete.cascade)
     amount_cents = Integer(null=False)
     currency = Varchar(length=3, null=False)
-    interval = Varchar(length=8, null=False)  # month, year
+    interval = Varchar(length=8, null=False, choices=BillingInterval)
     # The price new subscribers get; older ones stay for those who have them.
     current = Boolean(null=False, default=True)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
+
+
+class ProviderName(StrEnum):
+    """A billing provider, as rows name it (billing.provider.BillingProvider.name)."""
+
+    SHOPIFY = "shopify"
+    STRIPE = "stripe"
+
+
+class SubscriptionStatus(StrEnum):
+    """A subscription's status as its provider reports it, lower-cased, in one spelling across
+    providers (Stripe's "canceled" is stored as "cancelled", its "incomplete_expired" as
+    "expired": billing.stripe_billing.STATUSES)."""
+
+    PENDING = "pending"  # made, not yet approved or paid
+    ACTIVE = "active"
+    TRIALING = "trialing"  # Stripe
+    PAST_DUE = "past_due"  # Stripe: a payment failed, retries under way
+    UNPAID = "unpaid"  # Stripe: retries used up
+    FROZEN = "frozen"  # Shopify: the store's own bill is unpaid
+    DECLINED = "declined"  # Shopify: the merchant declined the charge
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    INCOMPLETE = "incomplete"  # Stripe: the first payment is not through yet
+    PAUSED = "paused"  # Stripe
 
 
 class Subscription(Table):
@@ -44,10 +76,9 @@ class Subscription(Table):
     shop_domain = Varchar(length=255, null=False, index=True)
     plan = ForeignKey(references=Plan, null=False, on_delete=OnDelete.restrict)
     plan_price = ForeignKey(references=PlanPrice, null=False, on_delete=OnDelete.restrict)
-    provider = Varchar(length=16, null=False)  # shopify, stripe
+    provider = Varchar(length=16, null=False, choices=ProviderName)
     external_id = Varchar(length=120, unique=True, null=False)
-    # pending, active, declined, cancelled, frozen, expired, past_due
-    status = Varchar(length=16, null=False, default="pending")
+    status = Varchar(length=16, null=False, default=SubscriptionStatus.PENDING, choices=SubscriptionStatus)
     trial_days = Integer(null=False, default=0)
     current_period_end = Timestamptz(null=True, default=None)
     # The provider's time of the last change applied: an older event never overwrites a newer one.
@@ -66,6 +97,12 @@ class Subscription(Table):
     payment_event_at = Timestamptz(null=True, default=None)
 
 
+class ProviderObjectKind(StrEnum):
+    PRODUCT = "product"  # one per plan
+    PRICE = "price"  # one per plan price
+    CUSTOMER = "customer"  # one per shop
+
+
 class ProviderObject(Table):
     """An object we made at a billing provider for one of ours: a Stripe Product per plan,
     a Price per plan price, a Customer per shop. Made once, found again by `key`."""
@@ -73,8 +110,8 @@ class ProviderObject(Table):
     id: Serial  # added by Piccolo; declared for the type checker
     # "{provider}:{kind}:{our id}", e.g. "stripe:customer:demo.myshopify.com".
     key = Varchar(length=300, unique=True, null=False)
-    provider = Varchar(length=16, null=False)
-    kind = Varchar(length=16, null=False)  # product, price, customer
+    provider = Varchar(length=16, null=False, choices=ProviderName)
+    kind = Varchar(length=16, null=False, choices=ProviderObjectKind)
     local_id = Varchar(length=255, null=False)
     external_id = Varchar(length=255, unique=True, null=False)
     created_at = Timestamptz(null=False, default=TimestamptzNow())

@@ -20,7 +20,7 @@ from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
 from funnels.publish import PublishBlocked, publish_progress, retry_publish, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft
-from funnels.tables import Funnel
+from funnels.tables import Funnel, FunnelStatus, HostKind
 from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors, campaign_errors, subdomain_error
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
 from iam.clients import ShopClients
@@ -390,7 +390,7 @@ class FunnelPublishingController(Controller):
         errors = services.hosting_errors(values["host_kind"], values["subdomain"], values["custom_domain"])
         if (
             not errors
-            and values["host_kind"] == "subdomain"
+            and values["host_kind"] == HostKind.SUBDOMAIN
             and values["subdomain"] != draft.funnel["subdomain"]
         ):
             taken = await _subdomain_taken(iam, shop_domain, values["subdomain"])
@@ -473,7 +473,7 @@ async def _over_plan_limits(shop_domain: str, draft: FunnelDraft) -> Errors | No
     """Checked on the server at publish: live funnels and upsells per funnel of the shop's plan."""
     limits = await entitlements(shop_domain)
     live_elsewhere = await Funnel.count().where(
-        (Funnel.shop_domain == shop_domain) & (Funnel.status == "live") & (Funnel.id != draft.id)
+        (Funnel.shop_domain == shop_domain) & (Funnel.status == FunnelStatus.LIVE) & (Funnel.id != draft.id)
     )
     if live_elsewhere >= limits.live_funnels:
         return {

@@ -20,21 +20,20 @@ from connectors.shopify import ShopifyAdmin
 from connectors.templates import TemplatesUser
 from funnels.catalog import VariantChoice
 from funnels.services import FunnelDraft, load_draft
-from funnels.tables import Funnel, PublishStep
+from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
 from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
 from lib.db import write_transaction
 from sync import links
-from sync.flows.products import ENTITY as PRODUCT_ENTITY
 from sync.mappers import crm_product_from_graphql, product_canonical
 from sync.reconciliation import VARIANTS_QUERY
+from sync.tables import SyncEntity
 
 log = structlog.get_logger("funnels.publish")
 
 JOB_PUBLISH_FUNNEL = "funnels.publish"
 PUBLISH_MAX_ATTEMPTS = 4
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 LIVE_MARKER = '<meta name="funnel-site" content="{site_id}">'
 
 
@@ -82,7 +81,7 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
         product = await saga.crm.upsert_product(body)
         await links.save(
             saga.shop_domain,
-            PRODUCT_ENTITY,
+            SyncEntity.PRODUCT,
             shopify_id=variant_id,
             crm_id=str(product["id"]),
             canonical=product_canonical(body),
@@ -148,7 +147,7 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
     assert main is not None
     host = (
         {"kind": "subdomain", "subdomain": funnel["subdomain"]}
-        if funnel["host_kind"] == "subdomain"
+        if funnel["host_kind"] == HostKind.SUBDOMAIN
         else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
     )
     site = await saga.templates.upsert_site(
@@ -243,7 +242,7 @@ async def _enqueue_saga(shop_domain: str, funnel_id: int) -> None:
 async def start_publish(shop_domain: str, funnel_id: int) -> None:
     """Queues the saga; steps already done stay done unless the funnel was edited since."""
     draft = await load_draft(shop_domain, funnel_id)
-    if draft.funnel["status"] == "publishing":
+    if draft.funnel["status"] == FunnelStatus.PUBLISHING:
         return  # already under way: a second click must not restart it
     missing = [
         slug for slug in ("campaign", "product", "upsells", "template", "hosting") if slug not in draft.done
@@ -255,9 +254,13 @@ async def start_publish(shop_domain: str, funnel_id: int) -> None:
             await PublishStep.insert(PublishStep(funnel=funnel_id, name=name, position=position)).on_conflict(
                 target=(PublishStep.funnel, PublishStep.name),
                 action="DO UPDATE",
-                values=[(PublishStep.status, PENDING), (PublishStep.error, None), (PublishStep.attempts, 0)],
+                values=[
+                    (PublishStep.status, PublishStepStatus.PENDING),
+                    (PublishStep.error, None),
+                    (PublishStep.attempts, 0),
+                ],
             )
-        await Funnel.update({Funnel.status: "publishing", Funnel.updated_at: utcnow()}).where(
+        await Funnel.update({Funnel.status: FunnelStatus.PUBLISHING, Funnel.updated_at: utcnow()}).where(
             Funnel.id == funnel_id
         )
         await _enqueue_saga(shop_domain, funnel_id)
@@ -267,10 +270,13 @@ async def retry_publish(shop_domain: str, funnel_id: int) -> None:
     """Resumes at the failed step: done steps keep their results."""
     await load_draft(shop_domain, funnel_id)  # scope check
     async with write_transaction():
-        await PublishStep.update({PublishStep.status: PENDING, PublishStep.error: None}).where(
-            (PublishStep.funnel == funnel_id) & (PublishStep.status.is_in([FAILED, RUNNING]))
+        await PublishStep.update(
+            {PublishStep.status: PublishStepStatus.PENDING, PublishStep.error: None}
+        ).where(
+            (PublishStep.funnel == funnel_id)
+            & (PublishStep.status.is_in([PublishStepStatus.FAILED, PublishStepStatus.RUNNING]))
         )
-        await Funnel.update({Funnel.status: "publishing"}).where(Funnel.id == funnel_id)
+        await Funnel.update({Funnel.status: FunnelStatus.PUBLISHING}).where(Funnel.id == funnel_id)
         await _enqueue_saga(shop_domain, funnel_id)
 
 
@@ -305,15 +311,17 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         shopify=await clients.shopify_for(shop_domain),
         crm=await clients.crm_for(shop_domain),
         templates=await clients.templates_for(shop_domain),
-        results={name: row["result"] for name, row in state.items() if row["status"] == DONE},
+        results={
+            name: row["result"] for name, row in state.items() if row["status"] == PublishStepStatus.DONE
+        },
     )
     for name, _, step in STEPS:
-        if state.get(name, {}).get("status") == DONE:
+        if state.get(name, {}).get("status") == PublishStepStatus.DONE:
             continue
         where = (PublishStep.funnel == funnel_id) & (PublishStep.name == name)
         await PublishStep.update(
             {
-                PublishStep.status: RUNNING,
+                PublishStep.status: PublishStepStatus.RUNNING,
                 PublishStep.attempts: PublishStep.attempts + 1,
                 PublishStep.updated_at: utcnow(),
             }
@@ -321,16 +329,21 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         try:
             result = await step(saga)
         except RateLimited as exc:
-            await PublishStep.update({PublishStep.status: PENDING, PublishStep.error: None}).where(where)
+            await PublishStep.update(
+                {PublishStep.status: PublishStepStatus.PENDING, PublishStep.error: None}
+            ).where(where)
             raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
         except Exception as exc:
             permanent = isinstance(exc, Rejected) or job.is_last_attempt
             reason = _merchant_reason(exc)
             await PublishStep.update(
-                {PublishStep.status: FAILED if permanent else PENDING, PublishStep.error: reason}
+                {
+                    PublishStep.status: PublishStepStatus.FAILED if permanent else PublishStepStatus.PENDING,
+                    PublishStep.error: reason,
+                }
             ).where(where)
             if permanent:
-                await Funnel.update({Funnel.status: "failed", Funnel.updated_at: utcnow()}).where(
+                await Funnel.update({Funnel.status: FunnelStatus.FAILED, Funnel.updated_at: utcnow()}).where(
                     Funnel.id == funnel_id
                 )
                 log.warning("publish_failed", funnel_id=funnel_id, step=name, reason=reason)
@@ -339,7 +352,7 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         saga.results[name] = result
         await PublishStep.update(
             {
-                PublishStep.status: DONE,
+                PublishStep.status: PublishStepStatus.DONE,
                 PublishStep.result: result,
                 PublishStep.error: None,
                 PublishStep.updated_at: utcnow(),
@@ -347,7 +360,7 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         ).where(where)
     await Funnel.update(
         {
-            Funnel.status: "live",
+            Funnel.status: FunnelStatus.LIVE,
             Funnel.live_url: saga.results["verify"]["url"],
             Funnel.published_at: utcnow(),
             Funnel.updated_at: utcnow(),

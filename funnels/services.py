@@ -8,7 +8,7 @@ from typing import Any
 from piccolo.columns import Column
 
 from funnels.catalog import VariantChoice
-from funnels.tables import Funnel, Upsell
+from funnels.tables import DiscountType, Funnel, HostKind, Upsell
 from funnels.validation import (
     Errors,
     campaign_errors,
@@ -155,7 +155,9 @@ async def add_upsell(
                 position=len(draft.upsells),
                 headline=form["headline"],
                 discount_type=form["discount_type"],
-                discount_value=form["discount_value"].strip() if form["discount_type"] != "none" else "0",
+                discount_value=form["discount_value"].strip()
+                if form["discount_type"] != DiscountType.NONE
+                else "0",
                 product_id=choice.product_id,
                 variant_id=choice.variant_id,
                 product=choice.snapshot(),
@@ -211,10 +213,10 @@ async def choose_template(shop_domain: str, funnel_id: int, template_id: str, te
 
 
 def hosting_errors(kind: str, subdomain: str, custom_domain: str) -> Errors:
-    if kind == "subdomain":
+    if kind == HostKind.SUBDOMAIN:
         problem = subdomain_error(subdomain)
         return {"subdomain": problem} if problem else {}
-    if kind == "custom_domain":
+    if kind == HostKind.CUSTOM_DOMAIN:
         problem = custom_domain_error(custom_domain)
         return {"custom_domain": problem} if problem else {}
     return {"host_kind": "Choose where your funnel is hosted"}
@@ -228,8 +230,8 @@ async def choose_hosting(
         funnel_id,
         {
             Funnel.host_kind: kind,
-            Funnel.subdomain: subdomain if kind == "subdomain" else None,
-            Funnel.custom_domain: custom_domain if kind == "custom_domain" else None,
+            Funnel.subdomain: subdomain if kind == HostKind.SUBDOMAIN else None,
+            Funnel.custom_domain: custom_domain if kind == HostKind.CUSTOM_DOMAIN else None,
         },
     )
 

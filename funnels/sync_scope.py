@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from funnels.tables import Funnel, PublishStep, Upsell
+from funnels.tables import Funnel, FunnelStatus, PublishStep, Upsell
 from sync.gate import FunnelSync
 
 
@@ -15,7 +15,7 @@ async def live_funnels(shop_domain: str) -> list[FunnelSync]:
         Funnel.fulfilled_by_crm,
         Funnel.keep_products_synced,
         Funnel.keep_orders_synced,
-    ).where((Funnel.shop_domain == shop_domain) & (Funnel.status == "live"))
+    ).where((Funnel.shop_domain == shop_domain) & (Funnel.status == FunnelStatus.LIVE))
     if not funnels:
         return []
     ids = [row["id"] for row in funnels]

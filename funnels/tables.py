@@ -1,9 +1,23 @@
 """Tables of the funnels domain: funnels, their upsell offers and the publish saga's steps."""
 
+from enum import StrEnum
+
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+
+class FunnelStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHING = "publishing"
+    LIVE = "live"
+    FAILED = "failed"  # a publish step failed for good: the merchant retries
+
+
+class HostKind(StrEnum):
+    SUBDOMAIN = "subdomain"  # a free address on the page host
+    CUSTOM_DOMAIN = "custom_domain"
 
 
 class Funnel(Table):
@@ -12,7 +26,7 @@ class Funnel(Table):
     id: Serial  # added by Piccolo; declared for the type checker
     # Every query is scoped by the shop of the merchant's session.
     shop_domain = Varchar(length=255, null=False, index=True)
-    status = Varchar(length=16, null=False, default="draft")  # draft, publishing, live, failed
+    status = Varchar(length=16, null=False, default=FunnelStatus.DRAFT, choices=FunnelStatus)
     # 1. Campaign information
     name = Varchar(length=120, null=False, default="")
     description = Text(null=False, default="")
@@ -28,7 +42,7 @@ class Funnel(Table):
     template_id = Varchar(length=80, null=True, default=None)
     template_name = Varchar(length=120, null=False, default="")
     # 5. Hosting
-    host_kind = Varchar(length=16, null=True, default=None)  # subdomain, custom_domain
+    host_kind = Varchar(length=16, null=True, default=None, choices=HostKind)
     subdomain = Varchar(length=63, null=True, default=None)
     custom_domain = Varchar(length=253, null=True, default=None)
     # Funnel settings (seeds/004)
@@ -42,6 +56,12 @@ class Funnel(Table):
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
+class DiscountType(StrEnum):
+    NONE = "none"
+    PERCENTAGE = "percentage"
+    FIXED_AMOUNT = "fixed_amount"
+
+
 class Upsell(Table):
     """An offer shown after the main product, in `position` order."""
 
@@ -49,11 +69,18 @@ class Upsell(Table):
     funnel = ForeignKey(references=Funnel, null=False, on_delete=OnDelete.cascade)
     position = Integer(null=False, default=0)
     headline = Varchar(length=200, null=False, default="")
-    discount_type = Varchar(length=16, null=False, default="none")  # none, percentage, fixed_amount
+    discount_type = Varchar(length=16, null=False, default=DiscountType.NONE, choices=DiscountType)
     discount_value = Varchar(length=16, null=False, default="0")  # a decimal string, exact
     product_id = Varchar(length=80, null=True, default=None)
     variant_id = Varchar(length=80, null=True, default=None)
     product = JSON(null=False, default="{}")
+
+
+class PublishStepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class PublishStep(Table):
@@ -63,7 +90,7 @@ class PublishStep(Table):
     funnel = ForeignKey(references=Funnel, null=False, on_delete=OnDelete.cascade)
     name = Varchar(length=40, null=False)
     position = Integer(null=False, default=0)
-    status = Varchar(length=16, null=False, default="pending")  # pending, running, done, failed
+    status = Varchar(length=16, null=False, default=PublishStepStatus.PENDING, choices=PublishStepStatus)
     attempts = Integer(null=False, default=0)
     error = Text(null=True, default=None)
     # Ids the step created remotely, so a retry updates instead of creating again.

@@ -5,11 +5,13 @@ from __future__ import annotations
 from piccolo.query.functions.aggregate import Count
 
 from billing.usage import FunnelUsage
-from funnels.tables import Funnel, Upsell
+from funnels.tables import Funnel, FunnelStatus, Upsell
 
 
 async def funnel_usage(shop_domain: str) -> FunnelUsage:
-    live = await Funnel.count().where((Funnel.shop_domain == shop_domain) & (Funnel.status == "live"))
+    live = await Funnel.count().where(
+        (Funnel.shop_domain == shop_domain) & (Funnel.status == FunnelStatus.LIVE)
+    )
     upsells_per_funnel = (
         await Upsell.select(Upsell.funnel, Count(Upsell.id, alias="upsells"))
         .where(Upsell.funnel.shop_domain == shop_domain)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from funnels.tables import DiscountType
+
 # Currencies the CRM settles funnels in (ISO 4217).
 CURRENCIES: dict[str, str] = {
     "USD": "US dollar",
@@ -57,7 +59,11 @@ COUNTRIES: dict[str, str] = {
     "ZA": "South Africa",
 }
 NAME_MAX, DESCRIPTION_MAX, HEADLINE_MAX = 120, 2000, 200
-DISCOUNT_TYPES = {"none": "No discount", "percentage": "Percentage off", "fixed_amount": "Amount off"}
+DISCOUNT_TYPES = {
+    DiscountType.NONE: "No discount",
+    DiscountType.PERCENTAGE: "Percentage off",
+    DiscountType.FIXED_AMOUNT: "Amount off",
+}
 SUBDOMAIN = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?\Z")
 HOSTNAME = re.compile(r"\A(?=.{4,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
@@ -97,15 +103,15 @@ def upsell_errors(headline: str, discount_type: str, discount_value: str, price:
         errors["headline"] = f"Headline must be {HEADLINE_MAX} characters or fewer (it is {len(headline)})"
     if discount_type not in DISCOUNT_TYPES:
         errors["discount_type"] = "Choose a kind of discount"
-    elif discount_type != "none":
+    elif discount_type != DiscountType.NONE:
         amount = parse_amount(discount_value)
         if amount is None:
             errors["discount_value"] = "Enter the discount as a number, like 15 or 4.50"
         elif amount <= 0:
             errors["discount_value"] = "The discount must be more than 0, or choose “No discount”"
-        elif discount_type == "percentage" and amount > 100:
+        elif discount_type == DiscountType.PERCENTAGE and amount > 100:
             errors["discount_value"] = "A percentage discount can be at most 100"
-        elif discount_type == "fixed_amount" and price is not None and amount >= price:
+        elif discount_type == DiscountType.FIXED_AMOUNT and price is not None and amount >= price:
             errors["discount_value"] = f"The amount off must be less than the product's price ({price})"
         elif amount.as_tuple().exponent < -2:  # type: ignore[operator]
             errors["discount_value"] = "Use at most two decimal places"

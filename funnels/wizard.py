@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from funnels.tables import FunnelStatus
+
 
 @dataclass(frozen=True)
 class Step:
@@ -35,7 +37,7 @@ def step_done(slug: str, funnel: Mapping[str, Any], upsell_count: int) -> bool:
         return bool(funnel["template_id"])
     if slug == "hosting":
         return bool(funnel["host_kind"] and (funnel["subdomain"] or funnel["custom_domain"]))
-    return funnel["status"] in {"live", "publishing"}
+    return funnel["status"] in {FunnelStatus.LIVE, FunnelStatus.PUBLISHING}
 
 
 def done_steps(funnel: Mapping[str, Any], upsell_count: int) -> frozenset[str]:

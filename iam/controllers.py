@@ -29,10 +29,10 @@ from iam.install import (
     connect_with_access_token,
     consume_state,
 )
-from iam.provisioning import READY, retry_failed_setup, setup_progress
+from iam.provisioning import retry_failed_setup, setup_progress
 from iam.sessions import SESSION_SHOP_KEY, rotate_session_id
 from iam.signing import jwks
-from iam.tables import Shop
+from iam.tables import AccountStatus, Shop
 
 log = structlog.get_logger("funnelsync.install")
 
@@ -188,7 +188,7 @@ async def _setup_template(template_name: str, shop_domain: str) -> Template:
     progress = await setup_progress(shop_domain)
     return Template(
         template_name=template_name,
-        context={"progress": progress, "done": all(item.status == READY for item in progress)},
+        context={"progress": progress, "done": all(item.status == AccountStatus.READY for item in progress)},
     )
 
 

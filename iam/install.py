@@ -16,7 +16,7 @@ from connectors.shopify import TokenGrant
 from iam.context import IamContext
 from iam.provisioning import enqueue_setup
 from iam.scopes import REQUIRED_SCOPES, missing_scopes
-from iam.tables import OAuthState, Shop
+from iam.tables import OAuthState, PlanTier, Shop, ShopConnection
 from iam.tokens import token_columns
 from lib.clock import utcnow
 from lib.db import write_transaction
@@ -114,7 +114,7 @@ async def complete_install(ctx: IamContext, shop_domain: str, code: str) -> None
     missing = missing_scopes(grant.scopes)
     if missing:
         raise MissingScopes(missing)
-    await save_connected_shop(ctx, shop_domain, grant, connection="oauth")
+    await save_connected_shop(ctx, shop_domain, grant, connection=ShopConnection.OAUTH)
 
 
 async def save_connected_shop(
@@ -161,12 +161,12 @@ def plan_tier_of(display_name: str, shopify_plus: bool) -> str:
     """Shopify's plan names to the rate-limit tiers of seeds/002."""
     name = display_name.lower()
     if "enterprise" in name or "commerce components" in name:
-        return "enterprise"
+        return PlanTier.ENTERPRISE
     if shopify_plus or "plus" in name:
-        return "plus"
+        return PlanTier.PLUS
     if "advanced" in name:
-        return "advanced"
-    return "standard"
+        return PlanTier.ADVANCED
+    return PlanTier.STANDARD
 
 
 async def connect_with_access_token(ctx: IamContext, shop_domain: str, access_token: str) -> ShopFacts:
@@ -192,6 +192,11 @@ async def connect_with_access_token(ctx: IamContext, shop_domain: str, access_to
         refresh_token_expires_at=None,
     )
     await save_connected_shop(
-        ctx, shop_domain, grant, connection="access_token", name=facts.name, plan_tier=facts.plan_tier
+        ctx,
+        shop_domain,
+        grant,
+        connection=ShopConnection.ACCESS_TOKEN,
+        name=facts.name,
+        plan_tier=facts.plan_tier,
     )
     return facts

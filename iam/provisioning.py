@@ -17,7 +17,7 @@ from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
 from iam.errors import AccountNotReady
-from iam.tables import ExternalAccount, Shop
+from iam.tables import AccountStatus, AccountSystem, ExternalAccount, Shop
 from iam.tokens import shop_admin
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
@@ -28,8 +28,7 @@ log = structlog.get_logger("funnelsync.provisioning")
 JOB_PROVISION_ACCOUNT = "iam.provision_account"
 PROVISION_MAX_ATTEMPTS = 6
 
-SYSTEM_LABELS = {"crm": "CRM account", "templates": "Page builder account"}
-PENDING, READY, FAILED = "pending", "ready", "failed"
+SYSTEM_LABELS = {AccountSystem.CRM: "CRM account", AccountSystem.TEMPLATES: "Page builder account"}
 
 SHOP_DETAILS_QUERY = """
 query ShopDetails { shop { name email plan { displayName shopifyPlus } } }
@@ -37,7 +36,7 @@ query ShopDetails { shop { name email plan { displayName shopifyPlus } } }
 
 
 def client_for(ctx: IamContext, system: str) -> AccountServiceClient:
-    return ctx.crm if system == "crm" else ctx.templates
+    return ctx.crm if system == AccountSystem.CRM else ctx.templates
 
 
 async def enqueue_setup(ctx: IamContext, shop_domain: str) -> None:
@@ -47,7 +46,7 @@ async def enqueue_setup(ctx: IamContext, shop_domain: str) -> None:
     assert shop is not None, "the shop row is written before its setup is queued"
     for system in SYSTEM_LABELS:
         await ExternalAccount.insert(
-            ExternalAccount(shop=shop["id"], system=system, status=PENDING, attempts=0)
+            ExternalAccount(shop=shop["id"], system=system, status=AccountStatus.PENDING, attempts=0)
         ).on_conflict(
             target=(ExternalAccount.shop, ExternalAccount.system),
             action="DO UPDATE",
@@ -100,7 +99,7 @@ async def _record_failure(where: Any, status: str, attempt: int, message: str) -
 
 
 def _merchant_message(system: str, exc: Exception) -> str:
-    label = "the CRM" if system == "crm" else "the page builder"
+    label = "the CRM" if system == AccountSystem.CRM else "the page builder"
     if isinstance(exc, Rejected):
         return f"{label.capitalize()} refused the sign-up: {exc}"
     if isinstance(exc, ExternalServiceError):
@@ -125,15 +124,15 @@ async def provision_account(ctx: IamContext, job: JobContext) -> None:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
     except Rejected as exc:
         # The service refused what we sent: the same request will not succeed later.
-        await _record_failure(where, FAILED, job.attempt, _merchant_message(system, exc))
+        await _record_failure(where, AccountStatus.FAILED, job.attempt, _merchant_message(system, exc))
         raise PermanentJobError(str(exc)) from exc
     except Exception as exc:
-        status = FAILED if job.is_last_attempt else PENDING
+        status = AccountStatus.FAILED if job.is_last_attempt else AccountStatus.PENDING
         await _record_failure(where, status, job.attempt, _merchant_message(system, exc))
         raise
     async with write_transaction():
         await store_account_token(ctx, shop_domain, system, account.id, token, attempts=job.attempt)
-        if system == "crm":
+        if system == AccountSystem.CRM:
             for start in ctx.on_crm_account_ready:
                 await start(shop_domain)
     log.info("account_provisioned", shop=shop_domain, system=system)
@@ -150,7 +149,7 @@ async def store_account_token(
     await ExternalAccount.update(
         {
             ExternalAccount.remote_id: remote_id,
-            ExternalAccount.status: READY,
+            ExternalAccount.status: AccountStatus.READY,
             ExternalAccount.attempts: attempts,
             ExternalAccount.last_error: None,
             ExternalAccount.access_token: ctx.vault.encrypt(
@@ -208,7 +207,7 @@ async def shop_of_crm_account(account_id: str) -> str | None:
     """The shop whose CRM user is `account_id` (CRM webhooks name the account, not the shop)."""
     row = (
         await ExternalAccount.select(ExternalAccount.shop.domain)
-        .where((ExternalAccount.system == "crm") & (ExternalAccount.remote_id == account_id))
+        .where((ExternalAccount.system == AccountSystem.CRM) & (ExternalAccount.remote_id == account_id))
         .first()
     )
     return str(row["shop.domain"]) if row else None
@@ -226,7 +225,7 @@ async def setup_progress(shop_domain: str) -> list[AccountProgress]:
         AccountProgress(
             system,
             label,
-            by_system.get(system, {}).get("status", PENDING),
+            by_system.get(system, {}).get("status", AccountStatus.PENDING),
             by_system.get(system, {}).get("last_error"),
         )
         for system, label in SYSTEM_LABELS.items()
@@ -243,12 +242,12 @@ async def retry_failed_setup(shop_domain: str) -> int:
         failed = (
             await ExternalAccount.update(
                 {
-                    ExternalAccount.status: PENDING,
+                    ExternalAccount.status: AccountStatus.PENDING,
                     ExternalAccount.last_error: None,
                     ExternalAccount.attempts: 0,
                 }
             )
-            .where((ExternalAccount.shop == shop["id"]) & (ExternalAccount.status == FAILED))
+            .where((ExternalAccount.shop == shop["id"]) & (ExternalAccount.status == AccountStatus.FAILED))
             .returning(ExternalAccount.system)
         )
         for row in failed:

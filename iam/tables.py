@@ -1,5 +1,7 @@
 """Tables of the identity and access domain: shops, their tokens, sessions, accounts."""
 
+from enum import StrEnum
+
 from piccolo.columns import (
     JSON,
     Bytea,
@@ -15,6 +17,22 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
+class PlanTier(StrEnum):
+    """Shopify's plans as the rate-limit tiers of seeds/002 (iam.install.plan_tier_of)."""
+
+    STANDARD = "standard"
+    ADVANCED = "advanced"
+    PLUS = "plus"
+    ENTERPRISE = "enterprise"
+
+
+class ShopConnection(StrEnum):
+    """How the shop connected: an App Store install, or a custom app's Admin API token."""
+
+    OAUTH = "oauth"
+    ACCESS_TOKEN = "access_token"  # noqa: S105 - a kind of connection, not a token
+
+
 class Shop(Table):
     """A Shopify store that installed the app (kept across uninstall/reinstall)."""
 
@@ -22,9 +40,8 @@ class Shop(Table):
     domain = Varchar(length=255, unique=True, null=False)
     name = Varchar(length=255, null=False, default="")
     email = Varchar(length=255, null=False, default="")
-    plan_tier = Varchar(length=16, null=False, default="standard")
-    # "oauth" for an App Store install, "access_token" for a custom app's Admin API token.
-    connection = Varchar(length=16, null=False, default="oauth")
+    plan_tier = Varchar(length=16, null=False, default=PlanTier.STANDARD, choices=PlanTier)
+    connection = Varchar(length=16, null=False, default=ShopConnection.OAUTH, choices=ShopConnection)
     api_version = Varchar(length=16, null=False, default="")
     scopes = Text(null=False, default="")
     # Vault ciphertexts, never plaintext (see iam.vault).
@@ -49,14 +66,25 @@ class OAuthState(Table):
     used_at = Timestamptz(null=True, default=None)
 
 
+class AccountSystem(StrEnum):
+    CRM = "crm"
+    TEMPLATES = "templates"  # the template (page builder) service
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending"  # being signed up (or retried)
+    READY = "ready"
+    FAILED = "failed"  # gave up: the merchant sees why and can retry
+
+
 class ExternalAccount(Table):
     """The merchant's account in the CRM or the template service, and its provisioning."""
 
     id: Serial  # added by Piccolo; declared for the type checker
     shop = ForeignKey(references=Shop, null=False, on_delete=OnDelete.cascade)
-    system = Varchar(length=16, null=False)  # "crm" or "templates"
+    system = Varchar(length=16, null=False, choices=AccountSystem)
     remote_id = Varchar(length=128, null=True, default=None)
-    status = Varchar(length=16, null=False, default="pending")  # pending, ready, failed
+    status = Varchar(length=16, null=False, default=AccountStatus.PENDING, choices=AccountStatus)
     attempts = Integer(null=False, default=0)
     last_error = Text(null=True, default=None)
     access_token = Text(null=True, default=None)

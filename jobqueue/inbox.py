@@ -23,13 +23,12 @@ from piccolo.engine.sqlite import SQLiteEngine, convert_datetime_in
 from piccolo.utils.encoding import dump_json
 
 from jobqueue.jobs import JobContext, new_job
-from jobqueue.tables import InboxEvent
+from jobqueue.tables import InboxEvent, InboxStatus, WebhookSource
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.inbox")
 
 JOB_PROCESS_INBOX_EVENT = "sync.process_inbox_event"
-RECEIVED, PROCESSED, IGNORED = "received", "processed", "ignored"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def resource_of(topic: str) -> str:
 
 
 def entity_id_of(source: str, topic: str, payload: Mapping[str, Any]) -> str | None:
-    if source == "crm":
+    if source == WebhookSource.CRM:
         data = payload.get("data")
         value = data.get("id") if isinstance(data, Mapping) else None
     elif topic.startswith("customers/"):
@@ -170,7 +169,7 @@ async def _store_on_postgres(deliveries: Sequence[_Delivery], now: datetime) -> 
         [d.entity_id for d in deliveries],
         [d.payload for d in deliveries],
         [d.ordering_key for d in deliveries],
-        RECEIVED,
+        InboxStatus.RECEIVED.value,
         now,
         JOB_PROCESS_INBOX_EVENT,
         *_inbox_job_defaults(now),
@@ -359,7 +358,7 @@ def _insert_batch(connection: sqlite3.Connection, deliveries: Sequence[_Delivery
                     d.shop_domain,
                     d.entity_id,
                     d.payload,
-                    RECEIVED,
+                    InboxStatus.RECEIVED.value,
                     now_text,
                 )
             ],
@@ -473,11 +472,11 @@ async def process_inbox_event(handlers: Mapping[str, TopicHandler], job: JobCont
     event = InboxEventData(row["id"], row["source"], row["topic"], row["shop_domain"], row["payload"])
     handler = handlers.get(f"{event.source}:{event.topic}")
     if handler is None:
-        status = IGNORED
+        status = InboxStatus.IGNORED
         log.info("inbox_event_ignored", source=event.source, topic=event.topic)
     else:
         await handler(event)
-        status = PROCESSED
+        status = InboxStatus.PROCESSED
     await InboxEvent.update({InboxEvent.status: status, InboxEvent.processed_at: utcnow()}).where(
         InboxEvent.id == event.id
     )

@@ -21,6 +21,7 @@ from litestar.types import Receive, Scope, Send
 from connectors.crm_webhooks import verify_crm_webhook
 from connectors.shopify_auth import valid_shop_domain, verify_webhook
 from jobqueue.inbox import InboxWriter, IncomingEvent, parse_json_object
+from jobqueue.tables import WebhookSource
 
 # What Litestar allowed these routes before (its default request_max_body_size).
 MAX_BODY_BYTES = 10_000_000
@@ -108,7 +109,7 @@ class WebhookIntake:
             return 400, {"error": "missing webhook id, topic or JSON body"}
         shop_domain = valid_shop_domain(headers.get("x-shopify-shop-domain"))
         return await self._record(
-            IncomingEvent("shopify", delivery_id, topic, shop_domain, payload, request.body)
+            IncomingEvent(WebhookSource.SHOPIFY, delivery_id, topic, shop_domain, payload, request.body)
         )
 
     async def crm(self, request: WebhookRequest) -> Answer:
@@ -124,7 +125,7 @@ class WebhookIntake:
             return 400, {"error": "missing event id, topic or JSON body"}
         shop_domain = await self.shop_of_crm_account(str(payload.get("account_id", "")))
         return await self._record(
-            IncomingEvent("crm", str(delivery_id), str(topic), shop_domain, payload, request.body)
+            IncomingEvent(WebhookSource.CRM, str(delivery_id), str(topic), shop_domain, payload, request.body)
         )
 
     async def _record(self, event: IncomingEvent) -> Answer:

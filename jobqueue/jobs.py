@@ -13,12 +13,10 @@ from typing import Any
 
 import structlog
 
-from jobqueue.tables import Job
+from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.jobs")
-
-QUEUED, RUNNING, DONE, DEAD, CANCELLED = "queued", "running", "done", "dead", "cancelled"
 
 
 class RetryLater(Exception):
@@ -64,7 +62,7 @@ def new_job(
         payload=dict(payload),
         shop_domain=shop_domain,
         ordering_key=ordering_key,
-        status=QUEUED,
+        status=JobStatus.QUEUED,
         run_at=run_at or utcnow(),
         max_attempts=max_attempts,
     )
@@ -98,7 +96,7 @@ async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timed
     run_at = utcnow() + delay
     queued = (
         await Job.select(Job.id, Job.run_at)
-        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == QUEUED))
+        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == JobStatus.QUEUED))
         .first()
     )
     if queued is None:
@@ -110,7 +108,7 @@ async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timed
 async def dead_letters(limit: int = 100) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (
         await Job.select(Job.id, Job.kind, Job.shop_domain, Job.attempts, Job.last_error, Job.finished_at)
-        .where(Job.status == DEAD)
+        .where(Job.status == JobStatus.DEAD)
         .order_by(Job.finished_at, ascending=False)
         .limit(limit)
     )
@@ -119,8 +117,10 @@ async def dead_letters(limit: int = 100) -> list[dict[str, Any]]:
 
 async def replay_dead_letter(job_id: int) -> bool:
     rows = (
-        await Job.update({Job.status: QUEUED, Job.attempts: 0, Job.run_at: utcnow(), Job.finished_at: None})
-        .where((Job.id == job_id) & (Job.status == DEAD))
+        await Job.update(
+            {Job.status: JobStatus.QUEUED, Job.attempts: 0, Job.run_at: utcnow(), Job.finished_at: None}
+        )
+        .where((Job.id == job_id) & (Job.status == JobStatus.DEAD))
         .returning(Job.id)
     )
     return bool(rows)
@@ -128,8 +128,8 @@ async def replay_dead_letter(job_id: int) -> bool:
 
 async def cancel_jobs_of_shop(shop_domain: str) -> int:
     rows = (
-        await Job.update({Job.status: CANCELLED, Job.finished_at: utcnow()})
-        .where((Job.shop_domain == shop_domain) & (Job.status == QUEUED))
+        await Job.update({Job.status: JobStatus.CANCELLED, Job.finished_at: utcnow()})
+        .where((Job.shop_domain == shop_domain) & (Job.status == JobStatus.QUEUED))
         .returning(Job.id)
     )
     return len(rows)

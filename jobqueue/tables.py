@@ -1,8 +1,21 @@
 """Tables of the job queue: durable jobs and the webhook inbox."""
 
+from enum import StrEnum
+
 from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life. The values are what the table holds (the worker's raw SQL
+    names QUEUED and RUNNING too)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"  # leased by a worker until locked_until
+    DONE = "done"
+    DEAD = "dead"  # out of attempts, or failed for good: a dead letter, replayable
+    CANCELLED = "cancelled"  # its shop went before it ran
 
 
 class Job(Table):
@@ -14,7 +27,7 @@ class Job(Table):
     shop_domain = Varchar(length=255, null=True, index=True)
     # Jobs sharing an ordering key run one at a time, oldest first (per-entity order).
     ordering_key = Varchar(length=255, null=True, index=True)
-    status = Varchar(length=16, null=False, default="queued", index=True)
+    status = Varchar(length=16, null=False, default=JobStatus.QUEUED, index=True, choices=JobStatus)
     attempts = Integer(null=False, default=0)
     max_attempts = Integer(null=False, default=8)
     run_at = Timestamptz(null=False, default=TimestamptzNow(), index=True)
@@ -25,11 +38,25 @@ class Job(Table):
     finished_at = Timestamptz(null=True, default=None)
 
 
+class WebhookSource(StrEnum):
+    """Who sent a webhook: each has its own endpoint and signature."""
+
+    SHOPIFY = "shopify"
+    CRM = "crm"
+    STRIPE = "stripe"
+
+
+class InboxStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # no handler for its topic
+
+
 class InboxEvent(Table):
     """A webhook as received: stored once per delivery, processed by the worker."""
 
     id: Serial  # added by Piccolo; declared for the type checker
-    source = Varchar(length=16, null=False)  # shopify, crm, stripe
+    source = Varchar(length=16, null=False, choices=WebhookSource)
     # "{source}:{delivery id}": a duplicate delivery hits this unique key and vanishes.
     delivery_key = Varchar(length=200, unique=True, null=False)
     topic = Varchar(length=100, null=False)
@@ -37,7 +64,7 @@ class InboxEvent(Table):
     # The resource the event is about (a customer id for customers/*), for redaction.
     entity_id = Varchar(length=100, null=True, index=True)
     payload = JSON(null=False)
-    status = Varchar(length=16, null=False, default="received")  # received, processed, ignored
+    status = Varchar(length=16, null=False, default=InboxStatus.RECEIVED, choices=InboxStatus)
     received_at = Timestamptz(null=False, default=TimestamptzNow())
     processed_at = Timestamptz(null=True, default=None)
 

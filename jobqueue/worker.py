@@ -23,8 +23,8 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from connectors.errors import RateLimited
-from jobqueue.jobs import DEAD, DONE, QUEUED, RUNNING, JobContext, JobHandler, PermanentJobError, RetryLater
-from jobqueue.tables import Job
+from jobqueue.jobs import JobContext, JobHandler, PermanentJobError, RetryLater
+from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -34,7 +34,9 @@ log = structlog.get_logger("funnelsync.jobs")
 _NOT_BLOCKED_BY_AN_OLDER_JOB = WhereRaw(
     "NOT EXISTS (SELECT 1 FROM job AS earlier WHERE job.ordering_key IS NOT NULL"
     " AND earlier.ordering_key = job.ordering_key AND earlier.id < job.id"
-    " AND earlier.status IN ('queued', 'running'))"
+    " AND earlier.status IN ({}, {}))",
+    JobStatus.QUEUED.value,
+    JobStatus.RUNNING.value,
 )
 
 
@@ -55,8 +57,8 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
         query = (
             Job.select(Job.id)
             .where(
-                ((Job.status == QUEUED) & (Job.run_at <= now))
-                | ((Job.status == RUNNING) & (Job.locked_until < now)),
+                ((Job.status == JobStatus.QUEUED) & (Job.run_at <= now))
+                | ((Job.status == JobStatus.RUNNING) & (Job.locked_until < now)),
                 _NOT_BLOCKED_BY_AN_OLDER_JOB,
             )
             .order_by(Job.run_at, Job.id)
@@ -70,7 +72,7 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
         rows = (
             await Job.update(
                 {
-                    Job.status: RUNNING,
+                    Job.status: JobStatus.RUNNING,
                     Job.locked_by: worker_id,
                     Job.locked_until: now + timedelta(seconds=lease_seconds),
                     Job.attempts: Job.attempts + 1,
@@ -98,7 +100,7 @@ async def _heartbeat(job: JobContext, worker_id: str, lease_seconds: float) -> N
     while True:
         await asyncio.sleep(lease_seconds / 3)
         await Job.update({Job.locked_until: utcnow() + timedelta(seconds=lease_seconds)}).where(
-            (Job.id == job.id) & (Job.locked_by == worker_id) & (Job.status == RUNNING)
+            (Job.id == job.id) & (Job.locked_by == worker_id) & (Job.status == JobStatus.RUNNING)
         )
 
 
@@ -184,7 +186,7 @@ class Worker:
                 job,
                 self.worker_id,
                 {
-                    Job.status: DONE,
+                    Job.status: JobStatus.DONE,
                     Job.finished_at: utcnow(),
                     Job.locked_by: None,
                     Job.locked_until: None,
@@ -198,7 +200,7 @@ class Worker:
 
     async def _requeue(self, job: JobContext, delay: float, reason: str, *, count_attempt: bool) -> None:
         values: dict[Any, Any] = {
-            Job.status: QUEUED,
+            Job.status: JobStatus.QUEUED,
             Job.run_at: utcnow() + timedelta(seconds=delay),
             Job.locked_by: None,
             Job.locked_until: None,
@@ -213,7 +215,7 @@ class Worker:
             job,
             self.worker_id,
             {
-                Job.status: DEAD,
+                Job.status: JobStatus.DEAD,
                 Job.last_error: reason,
                 Job.finished_at: utcnow(),
                 Job.locked_by: None,

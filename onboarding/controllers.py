@@ -11,8 +11,8 @@ from litestar.response import Template
 from billing.services import payment_notice
 from funnels.services import list_funnels
 from iam.controllers import ShopDomain, current_shop
-from iam.provisioning import READY, setup_progress
-from iam.tables import Shop
+from iam.provisioning import setup_progress
+from iam.tables import AccountStatus, AccountSystem, Shop
 from onboarding.database import database_status
 
 
@@ -65,8 +65,11 @@ class DashboardController(Controller):
                 "shop_domain": shop_domain,
                 "shop": shop,
                 "progress": progress,
-                "crm_ready": any(item.system == "crm" and item.status == READY for item in progress),
-                "setup_done": all(item.status == READY for item in progress),
+                "crm_ready": any(
+                    item.system == AccountSystem.CRM and item.status == AccountStatus.READY
+                    for item in progress
+                ),
+                "setup_done": all(item.status == AccountStatus.READY for item in progress),
                 "funnels": await list_funnels(shop_domain),
                 "payment_notice": await payment_notice(shop_domain),
             },

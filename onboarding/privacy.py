@@ -13,7 +13,7 @@ from jobqueue.jobs import cancel_jobs_of_shop
 from jobqueue.tables import InboxEvent, Job
 from lib.clock import utcnow
 from lib.db import write_transaction
-from sync.tables import Reconciliation, SyncActivity, SyncLink
+from sync.tables import Reconciliation, SyncActivity, SyncEntity, SyncLink
 
 log = structlog.get_logger("funnelsync.privacy")
 
@@ -101,7 +101,7 @@ async def handle_customer_redact(event: InboxEventData) -> None:
         customer_gid = f"gid://shopify/Customer/{customer_id}"
         await SyncLink.delete().where(
             (SyncLink.shop_domain == shop_domain)
-            & (SyncLink.entity_type == "customer")
+            & (SyncLink.entity_type == SyncEntity.CUSTOMER)
             & (SyncLink.shopify_id == customer_gid)
         )
         await SyncActivity.delete().where(

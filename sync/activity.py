@@ -10,19 +10,17 @@ from piccolo.query.functions.aggregate import Count, Max
 
 from connectors.errors import Rejected
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
-from jobqueue.jobs import DEAD, DONE, QUEUED, RUNNING, enqueue
-from jobqueue.tables import InboxEvent, Job
-from sync.tables import Reconciliation, SyncActivity
+from jobqueue.jobs import enqueue
+from jobqueue.tables import InboxEvent, Job, JobStatus
+from sync.tables import Reconciliation, SyncActivity, SyncDirection, SyncEntity, SyncOutcome
 
-SYNCED, REJECTED, HELD = "synced", "rejected", "held"
-ENTITY_TYPES = ("product", "customer", "order", "fulfillment")
 ENTITY_LABELS = {
-    "product": "Products",
-    "customer": "Customers",
-    "order": "Orders",
-    "fulfillment": "Fulfillments",
+    SyncEntity.PRODUCT: "Products",
+    SyncEntity.CUSTOMER: "Customers",
+    SyncEntity.ORDER: "Orders",
+    SyncEntity.FULFILLMENT: "Fulfillments",
 }
-DIRECTION_LABELS = {"shopify-to-crm": "Shopify → CRM", "crm-to-shopify": "CRM → Shopify"}
+DIRECTION_LABELS = {SyncDirection.TO_CRM: "Shopify → CRM", SyncDirection.TO_SHOPIFY: "CRM → Shopify"}
 
 # The CRM's field names, as a merchant knows them.
 FIELD_LABELS = {
@@ -93,7 +91,7 @@ async def record(
         (SyncActivity.shop_domain == shop_domain)
         & (SyncActivity.entity_type == entity_type)
         & (SyncActivity.entity_ref == entity_ref)
-        & (SyncActivity.outcome != SYNCED)
+        & (SyncActivity.outcome != SyncOutcome.SYNCED)
         & SyncActivity.resolved.eq(False)
     )
     await SyncActivity.insert(
@@ -106,7 +104,7 @@ async def record(
             reason=reason,
             inbox_event=inbox_event,
             label=label[:200],
-            resolved=outcome == SYNCED,
+            resolved=outcome == SyncOutcome.SYNCED,
         )
     )
 
@@ -134,13 +132,13 @@ class SyncHealth:
 
 async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
     last_synced: dict[str, datetime | None] = {}
-    for entity_type in ENTITY_TYPES:
+    for entity_type in SyncEntity:
         row = (
             await SyncActivity.select(SyncActivity.occurred_at)
             .where(
                 (SyncActivity.shop_domain == shop_domain)
                 & (SyncActivity.entity_type == entity_type)
-                & (SyncActivity.outcome == SYNCED)
+                & (SyncActivity.outcome == SyncOutcome.SYNCED)
             )
             .order_by(SyncActivity.occurred_at, ascending=False)
             .first()
@@ -149,16 +147,18 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
     # Due work only: the next scheduled refresh or reconciliation is not a backlog.
     backlog = await Job.count().where(
         (Job.shop_domain == shop_domain)
-        & (((Job.status == QUEUED) & (Job.run_at <= now)) | (Job.status == RUNNING))
+        & (((Job.status == JobStatus.QUEUED) & (Job.run_at <= now)) | (Job.status == JobStatus.RUNNING))
     )
     dead_jobs = await Job.count().where(
-        (Job.shop_domain == shop_domain) & (Job.status == DEAD) & (Job.finished_at >= now - timedelta(days=1))
+        (Job.shop_domain == shop_domain)
+        & (Job.status == JobStatus.DEAD)
+        & (Job.finished_at >= now - timedelta(days=1))
     )
     rows = (
         await SyncActivity.select()
         .where(
             (SyncActivity.shop_domain == shop_domain)
-            & (SyncActivity.outcome != SYNCED)
+            & (SyncActivity.outcome != SyncOutcome.SYNCED)
             & SyncActivity.resolved.eq(False)
             & (SyncActivity.occurred_at >= now - timedelta(days=1))
         )
@@ -226,7 +226,7 @@ async def record_rejection(
         entity_type,
         direction,
         entity_ref,
-        REJECTED,
+        SyncOutcome.REJECTED,
         plain_reason(entity_type, error),
         inbox_event=inbox_event,
         label=label,
@@ -257,23 +257,23 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
         for row in await SyncActivity.select(
             SyncActivity.shop_domain, Max(SyncActivity.occurred_at, alias="last")
         )
-        .where(SyncActivity.outcome == SYNCED)
+        .where(SyncActivity.outcome == SyncOutcome.SYNCED)
         .group_by(SyncActivity.shop_domain)
     }
     backlog = {
         row["shop_domain"]: int(row["n"])
         for row in await Job.select(Job.shop_domain, Count(Job.id, alias="n"))
-        .where(((Job.status == QUEUED) & (Job.run_at <= now)) | (Job.status == RUNNING))
+        .where(((Job.status == JobStatus.QUEUED) & (Job.run_at <= now)) | (Job.status == JobStatus.RUNNING))
         .group_by(Job.shop_domain)
     }
     dead = {
         row["shop_domain"]: int(row["n"])
         for row in await Job.select(Job.shop_domain, Count(Job.id, alias="n"))
-        .where((Job.status == DEAD) & (Job.finished_at >= day_ago))
+        .where((Job.status == JobStatus.DEAD) & (Job.finished_at >= day_ago))
         .group_by(Job.shop_domain)
     }
     unresolved = (
-        (SyncActivity.outcome != SYNCED)
+        (SyncActivity.outcome != SyncOutcome.SYNCED)
         & SyncActivity.resolved.eq(False)
         & (SyncActivity.occurred_at >= day_ago)
     )
@@ -324,6 +324,8 @@ async def prune_history(now: datetime) -> int:
         await Reconciliation.delete().where(Reconciliation.started_at < cutoff).returning(Reconciliation.id)
     )
     removed += len(
-        await Job.delete().where((Job.status == DONE) & (Job.finished_at < cutoff)).returning(Job.id)
+        await Job.delete()
+        .where((Job.status == JobStatus.DONE) & (Job.finished_at < cutoff))
+        .returning(Job.id)
     )
     return removed

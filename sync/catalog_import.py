@@ -23,8 +23,8 @@ from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
 from iam.clients import ShopClients
 from jobqueue.inbox import InboxEventData
-from jobqueue.jobs import QUEUED, JobContext, RetryLater, enqueue, schedule_once
-from jobqueue.tables import Job
+from jobqueue.jobs import JobContext, RetryLater, enqueue, schedule_once
+from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 from sync import activity, links
 from sync.mappers import (
@@ -36,6 +36,7 @@ from sync.mappers import (
     crm_product_from_graphql,
     product_canonical,
 )
+from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 from sync.topics import JOB_IMPORT_CATALOG
 
 log = structlog.get_logger("sync.catalog_import")
@@ -109,7 +110,7 @@ class CatalogWriter:
     async def flush(self) -> None:
         candidates, self.pending = self.pending, []
         synced = await links.hashes_by_shopify_id(
-            self.shop_domain, "product", [body["external_id"] for body in candidates]
+            self.shop_domain, SyncEntity.PRODUCT, [body["external_id"] for body in candidates]
         )
         batch = [
             body
@@ -128,20 +129,20 @@ class CatalogWriter:
             if body["external_id"] in synced:
                 await links.save(
                     self.shop_domain,
-                    "product",
+                    SyncEntity.PRODUCT,
                     shopify_id=body["external_id"],
                     crm_id=crm_id,
                     canonical=product_canonical(body),
                 )
             else:
                 first_links.append((body["external_id"], crm_id, product_canonical(body)))
-        await links.save_new(self.shop_domain, "product", first_links)
+        await links.save_new(self.shop_domain, SyncEntity.PRODUCT, first_links)
         self.written += len(written)
         self.rejected += len(refused)
         for external_id, error in refused.items():
             if len(self.reasons) < 5:
                 name = next(b["name"] for b in batch if b["external_id"] == external_id)
-                self.reasons.append(f"{name}: {activity.plain_reason('product', error)}")
+                self.reasons.append(f"{name}: {activity.plain_reason(SyncEntity.PRODUCT, error)}")
 
 
 async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
@@ -151,8 +152,8 @@ async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
     if writer.rejected:
         reasons = " ".join(writer.reasons)
         summary += f" {writer.rejected} refused by the CRM. {reasons}"
-    outcome = activity.REJECTED if writer.rejected else activity.SYNCED
-    await activity.record(shop_domain, "product", "shopify-to-crm", "catalog", outcome, summary)
+    outcome = SyncOutcome.REJECTED if writer.rejected else SyncOutcome.SYNCED
+    await activity.record(shop_domain, SyncEntity.PRODUCT, SyncDirection.TO_CRM, "catalog", outcome, summary)
     await schedule_catalog_import(shop_domain, delay=refresh)
     log.info("catalog_imported", shop=shop_domain, how=how, variants=writer.variants, written=writer.written)
 
@@ -271,10 +272,10 @@ async def import_catalog_bulk(
     if status != "COMPLETED":
         await activity.record(
             shop_domain,
-            "product",
-            "shopify-to-crm",
+            SyncEntity.PRODUCT,
+            SyncDirection.TO_CRM,
             "catalog",
-            activity.REJECTED,
+            SyncOutcome.REJECTED,
             f"Shopify could not prepare the catalog ({operation.get('errorCode') or status}). "
             "Use “Sync catalog now” to try again.",
         )
@@ -298,5 +299,5 @@ async def bulk_operation_finished(event: InboxEventData) -> None:
         await Job.update({Job.run_at: utcnow()}).where(
             (Job.kind == JOB_IMPORT_CATALOG_BULK)
             & (Job.shop_domain == event.shop_domain)
-            & (Job.status == QUEUED)
+            & (Job.status == JobStatus.QUEUED)
         )

@@ -38,7 +38,7 @@ from sync.mappers import (
     product_canonical,
     shopify_variant_input,
 )
-from sync.tables import Reconciliation, SyncLink
+from sync.tables import Reconciliation, SyncEntity, SyncLink
 from sync.topics import JOB_RECONCILE
 
 log = structlog.get_logger("sync.reconciliation")
@@ -143,7 +143,7 @@ async def _linked(shop_domain: str, entity_type: str) -> list[dict[str, Any]]:
 
 
 async def _reconcile_products(run: Run) -> None:
-    rows = await _linked(run.shop_domain, "product")
+    rows = await _linked(run.shop_domain, SyncEntity.PRODUCT)
     if not rows:
         return
     crm_products = await run.crm_records("/api/v1/products")
@@ -167,7 +167,7 @@ async def _reconcile_products(run: Run) -> None:
                 if row["content_hash"] != content_hash(from_shopify):
                     await links.save(
                         run.shop_domain,
-                        "product",
+                        SyncEntity.PRODUCT,
                         shopify_id=row["shopify_id"],
                         crm_id=row["crm_id"],
                         canonical=from_shopify,
@@ -180,15 +180,17 @@ async def _reconcile_products(run: Run) -> None:
                     {"productId": variant["product"]["id"], "variants": [variant_input]},
                     "productVariantsBulkUpdate",
                 )
-                run.repaired("product", shopify_body["name"], "Shopify variant updated from the CRM's edit")
+                run.repaired(
+                    SyncEntity.PRODUCT, shopify_body["name"], "Shopify variant updated from the CRM's edit"
+                )
                 synced = from_crm
             else:
                 await run.crm.upsert_product(shopify_body)
-                run.repaired("product", shopify_body["name"], "CRM product updated from Shopify")
+                run.repaired(SyncEntity.PRODUCT, shopify_body["name"], "CRM product updated from Shopify")
                 synced = from_shopify
             await links.save(
                 run.shop_domain,
-                "product",
+                SyncEntity.PRODUCT,
                 shopify_id=row["shopify_id"],
                 crm_id=row["crm_id"],
                 canonical=synced,
@@ -196,7 +198,7 @@ async def _reconcile_products(run: Run) -> None:
 
 
 async def _reconcile_customers(run: Run) -> None:
-    rows = await _linked(run.shop_domain, "customer")
+    rows = await _linked(run.shop_domain, SyncEntity.CUSTOMER)
     if not rows:
         return
     crm_customers = await run.crm_records("/api/v1/customers")
@@ -219,7 +221,7 @@ async def _reconcile_customers(run: Run) -> None:
             if content_hash(from_crm) == row["content_hash"]:  # only Shopify changed
                 external_id = str(crm_customer.get("external_id") or row["shopify_id"])
                 await run.crm.upsert_customer(crm_customer_body(from_shopify, external_id))
-                run.repaired("customer", name, "CRM customer updated from Shopify")
+                run.repaired(SyncEntity.CUSTOMER, name, "CRM customer updated from Shopify")
                 synced = from_shopify
             else:
                 await run.shopify.mutate(
@@ -227,11 +229,11 @@ async def _reconcile_customers(run: Run) -> None:
                     {"input": shopify_customer_input(from_crm, row["shopify_id"])},
                     "customerUpdate",
                 )
-                run.repaired("customer", name, "Shopify customer updated from the CRM")
+                run.repaired(SyncEntity.CUSTOMER, name, "Shopify customer updated from the CRM")
                 synced = from_crm
             await links.save(
                 run.shop_domain,
-                "customer",
+                SyncEntity.CUSTOMER,
                 shopify_id=row["shopify_id"],
                 crm_id=row["crm_id"],
                 canonical=synced,

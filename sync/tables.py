@@ -1,8 +1,19 @@
 """Tables of the sync domain: links between both sides, sync activity (health), reconciliations."""
 
+from enum import StrEnum
+
 from piccolo.columns import JSON, Boolean, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+
+class SyncEntity(StrEnum):
+    """The kinds of entity synced (links and activity name them, and links' keys hold them)."""
+
+    PRODUCT = "product"
+    CUSTOMER = "customer"
+    ORDER = "order"
+    FULFILLMENT = "fulfillment"
 
 
 class SyncLink(Table):
@@ -15,7 +26,7 @@ class SyncLink(Table):
 
     id: Serial  # added by Piccolo; declared for the type checker
     shop_domain = Varchar(length=255, null=False, index=True)
-    entity_type = Varchar(length=16, null=False)  # product, customer, order, fulfillment
+    entity_type = Varchar(length=16, null=False, choices=SyncEntity)
     shopify_id = Varchar(length=120, null=True, default=None)
     crm_id = Varchar(length=120, null=True, default=None)
     # "{shop}:{entity type}:{id}": one link per entity on each side.
@@ -25,16 +36,27 @@ class SyncLink(Table):
     synced_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
+class SyncDirection(StrEnum):
+    TO_CRM = "shopify-to-crm"
+    TO_SHOPIFY = "crm-to-shopify"
+
+
+class SyncOutcome(StrEnum):
+    SYNCED = "synced"
+    REJECTED = "rejected"  # refused by the other side: the merchant fixes it, then retries
+    HELD = "held"  # not written: over the plan's order limit, or a deletion the other side refused
+
+
 class SyncActivity(Table):
     """One outcome of syncing one entity: what sync health shows the merchant and operators."""
 
     id: Serial  # added by Piccolo; declared for the type checker
     shop_domain = Varchar(length=255, null=False, index=True)
-    entity_type = Varchar(length=16, null=False)  # product, customer, order, fulfillment
-    direction = Varchar(length=16, null=False)  # shopify-to-crm, crm-to-shopify
+    entity_type = Varchar(length=16, null=False, choices=SyncEntity)
+    direction = Varchar(length=16, null=False, choices=SyncDirection)
     entity_ref = Varchar(length=120, null=False)  # the entity's id on the side it came from
     label = Varchar(length=200, null=False, default="")  # how the merchant knows it: "#1001", an email
-    outcome = Varchar(length=16, null=False)  # synced, rejected, held
+    outcome = Varchar(length=16, null=False, choices=SyncOutcome)
     # What went wrong in words the merchant can act on; empty when synced.
     reason = Text(null=False, default="")
     inbox_event = Integer(null=True, default=None)  # the event to process again on retry

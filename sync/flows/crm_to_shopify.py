@@ -24,9 +24,9 @@ from sync.customer_mapping import Canonical, customer_from_crm, customer_from_sh
 from sync.gate import funnel_of_campaign, keeping_orders
 from sync.order_mapping import crm_order_tag, shopify_order_input
 from sync.reconciliation import customer_from_graphql
+from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 log = structlog.get_logger("sync.flows.crm_to_shopify")
-TO_SHOPIFY = "crm-to-shopify"
 ORDER_LIMIT_PAUSE_SECONDS = 3600.0
 
 CUSTOMER_CREATE = """
@@ -100,7 +100,7 @@ async def _same_customer_in_shopify(
     shopify = await ctx.clients.shopify_for(shop_domain)
     found = await shopify.graphql(FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
     for node in (found.data.get("customers") or {}).get("nodes") or []:
-        link = await links.by_shopify_id(shop_domain, "customer", str(node["id"]))
+        link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, str(node["id"]))
         if link is not None and link.crm_id == crm_id:
             return str(node["id"])
         if link is None and customer_from_shopify(customer_from_graphql(node)) == canonical:
@@ -113,7 +113,7 @@ async def _shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[s
     to date and linked; returns its gid. Raises Rejected when Shopify refuses it."""
     crm_id = str(customer.get("id"))
     canonical = customer_from_crm(customer)
-    link = await links.by_crm_id(shop_domain, "customer", crm_id)
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
     shopify_id = link.shopify_id if link else _from_shopify(customer, "Customer")
     if link is not None and shopify_id and link.unchanged(canonical):
         return shopify_id
@@ -132,8 +132,12 @@ async def _shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[s
             shopify_id = await _same_customer_in_shopify(ctx, shop_domain, crm_id, canonical)
             if shopify_id is None:
                 raise
-    await links.save(shop_domain, "customer", shopify_id=shopify_id, crm_id=crm_id, canonical=canonical)
-    await activity.record(shop_domain, "customer", TO_SHOPIFY, crm_id, activity.SYNCED)
+    await links.save(
+        shop_domain, SyncEntity.CUSTOMER, shopify_id=shopify_id, crm_id=crm_id, canonical=canonical
+    )
+    await activity.record(
+        shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED
+    )
     return shopify_id
 
 
@@ -142,7 +146,7 @@ async def sync_customer_to_shopify(ctx: SyncContext, event: InboxEventData) -> N
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     crm_id = str(customer.get("id"))
-    link = await links.by_crm_id(shop_domain, "customer", crm_id)
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
     if link is not None and link.shopify_id and link.unchanged(customer_from_crm(customer)):
         # The event holds what both sides hold already: the CRM telling us about our own
         # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
@@ -158,7 +162,7 @@ async def sync_customer_to_shopify(ctx: SyncContext, event: InboxEventData) -> N
     except Rejected as refused:
         label = str(customer.get("email") or "")
         await activity.record_rejection(
-            shop_domain, "customer", TO_SHOPIFY, crm_id, refused, event.id, label=label
+            shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_SHOPIFY, crm_id, refused, event.id, label=label
         )
 
 
@@ -167,7 +171,7 @@ async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) ->
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     crm_id = str(customer.get("id"))
-    link = await links.by_crm_id(shop_domain, "customer", crm_id)
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
     if link is None or link.shopify_id is None:
         return
     shopify = await ctx.clients.shopify_for(shop_domain)
@@ -176,16 +180,23 @@ async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) ->
     except Rejected as refused:
         await activity.record(
             shop_domain,
-            "customer",
-            TO_SHOPIFY,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_SHOPIFY,
             crm_id,
-            activity.HELD,
+            SyncOutcome.HELD,
             f"The customer was not deleted in Shopify: {'; '.join(refused.fields.values()) or refused}",
             inbox_event=event.id,
         )
         return
-    await links.forget(shop_domain, "customer", crm_id=crm_id)
-    await activity.record(shop_domain, "customer", TO_SHOPIFY, crm_id, activity.SYNCED, "Deleted in Shopify.")
+    await links.forget(shop_domain, SyncEntity.CUSTOMER, crm_id=crm_id)
+    await activity.record(
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        SyncDirection.TO_SHOPIFY,
+        crm_id,
+        SyncOutcome.SYNCED,
+        "Deleted in Shopify.",
+    )
 
 
 async def _variant_ids(crm: CrmUser, shop_domain: str, order: dict[str, Any]) -> dict[str, str]:
@@ -195,7 +206,7 @@ async def _variant_ids(crm: CrmUser, shop_domain: str, order: dict[str, Any]) ->
         product_id = str(item.get("product_id") or "")
         if not product_id or product_id in found:
             continue
-        link = await links.by_crm_id(shop_domain, "product", product_id)
+        link = await links.by_crm_id(shop_domain, SyncEntity.PRODUCT, product_id)
         if link is not None and link.shopify_id:
             found[product_id] = link.shopify_id
             continue
@@ -215,15 +226,15 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
     if funnel is None or not funnel.keep_orders_synced:
         return
     crm_id = str(order.get("id"))
-    if await links.by_crm_id(shop_domain, "order", crm_id) is not None:
+    if await links.by_crm_id(shop_domain, SyncEntity.ORDER, crm_id) is not None:
         return  # already in Shopify; the CRM's later edits are not sent
     if not await claim_synced_order(shop_domain, f"crm:{crm_id}", utcnow()):
         await activity.record(
             shop_domain,
-            "order",
-            TO_SHOPIFY,
+            SyncEntity.ORDER,
+            SyncDirection.TO_SHOPIFY,
             crm_id,
-            activity.HELD,
+            SyncOutcome.HELD,
             "Your plan's synced orders for this month are used up. The order waits and is sent "
             "as soon as you upgrade or the next month starts.",
         )
@@ -236,12 +247,14 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
     if existing:
         await links.save(
             shop_domain,
-            "order",
+            SyncEntity.ORDER,
             shopify_id=str(existing[0]["id"]),
             crm_id=crm_id,
             canonical={"crm_order": crm_id},
         )
-        await activity.record(shop_domain, "order", TO_SHOPIFY, crm_id, activity.SYNCED)
+        await activity.record(
+            shop_domain, SyncEntity.ORDER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED
+        )
         return
     crm = await ctx.clients.crm_for(shop_domain)
     customer = await crm.get(f"/api/v1/customers/{order.get('customer_id')}") or {}
@@ -258,14 +271,16 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
     try:
         created = await shopify.mutate(ORDER_CREATE, {"order": order_input}, "orderCreate")
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, "order", TO_SHOPIFY, crm_id, refused, event.id)
+        await activity.record_rejection(
+            shop_domain, SyncEntity.ORDER, SyncDirection.TO_SHOPIFY, crm_id, refused, event.id
+        )
         return
     shopify_id = str(created["order"]["id"])
     await links.save(
-        shop_domain, "order", shopify_id=shopify_id, crm_id=crm_id, canonical={"crm_order": crm_id}
+        shop_domain, SyncEntity.ORDER, shopify_id=shopify_id, crm_id=crm_id, canonical={"crm_order": crm_id}
     )
-    await activity.record(shop_domain, "order", TO_SHOPIFY, crm_id, activity.SYNCED)
-    log.info("order_synced", shop=shop_domain, order=crm_id, direction=TO_SHOPIFY)
+    await activity.record(shop_domain, SyncEntity.ORDER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED)
+    log.info("order_synced", shop=shop_domain, order=crm_id, direction=SyncDirection.TO_SHOPIFY)
 
 
 async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
@@ -274,7 +289,7 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     if not shop_domain or _from_shopify(fulfillment, "Fulfillment"):
         return
     crm_id = str(fulfillment.get("id"))
-    if await links.by_crm_id(shop_domain, "fulfillment", crm_id) is not None:
+    if await links.by_crm_id(shop_domain, SyncEntity.FULFILLMENT, crm_id) is not None:
         return
     crm = await ctx.clients.crm_for(shop_domain)
     order_id = str(fulfillment.get("order_id"))
@@ -282,7 +297,7 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
     if funnel is None or not funnel.fulfilled_by_crm or not funnel.keep_orders_synced:
         return
-    order_link = await links.by_crm_id(shop_domain, "order", order_id)
+    order_link = await links.by_crm_id(shop_domain, SyncEntity.ORDER, order_id)
     shopify_order = _from_shopify(order, "Order") or (order_link.shopify_id if order_link else None)
     if shopify_order is None:
         raise RetryLater(30.0, "the order has not reached Shopify yet")
@@ -306,13 +321,17 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     try:
         created = await shopify.mutate(FULFILLMENT_CREATE, variables, "fulfillmentCreate")
     except Rejected as refused:
-        await activity.record_rejection(shop_domain, "fulfillment", TO_SHOPIFY, crm_id, refused, event.id)
+        await activity.record_rejection(
+            shop_domain, SyncEntity.FULFILLMENT, SyncDirection.TO_SHOPIFY, crm_id, refused, event.id
+        )
         return
     await links.save(
         shop_domain,
-        "fulfillment",
+        SyncEntity.FULFILLMENT,
         shopify_id=str(created["fulfillment"]["id"]),
         crm_id=crm_id,
         canonical=tracking,
     )
-    await activity.record(shop_domain, "fulfillment", TO_SHOPIFY, crm_id, activity.SYNCED)
+    await activity.record(
+        shop_domain, SyncEntity.FULFILLMENT, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED
+    )

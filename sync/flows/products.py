@@ -33,10 +33,9 @@ from sync.mappers import (
     shopify_variant_input,
 )
 from sync.reconciliation import VARIANTS_QUERY
+from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 log = structlog.get_logger("sync.flows.products")
-ENTITY = "product"
-TO_CRM, TO_SHOPIFY = "shopify-to-crm", "crm-to-shopify"
 
 VARIANTS_UPDATE = """
 mutation SyncVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
@@ -104,25 +103,35 @@ async def _sync_variants_to_crm(
     crm = await ctx.clients.crm_for(shop_domain)
     for body in bodies:
         canonical = product_canonical(body)
-        link = await links.by_shopify_id(shop_domain, ENTITY, body["external_id"])
+        link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, body["external_id"])
         if link is not None and link.unchanged(canonical):
             continue  # nothing changed for the CRM, or our own write coming back
         try:
             product = await crm.upsert_product(body)
         except Rejected as refused:
             await activity.record_rejection(
-                shop_domain, ENTITY, TO_CRM, body["external_id"], refused, event_id, label=body["name"]
+                shop_domain,
+                SyncEntity.PRODUCT,
+                SyncDirection.TO_CRM,
+                body["external_id"],
+                refused,
+                event_id,
+                label=body["name"],
             )
             continue
         await links.save(
             shop_domain,
-            ENTITY,
+            SyncEntity.PRODUCT,
             shopify_id=body["external_id"],
             crm_id=str(product["id"]),
             canonical=canonical,
         )
-        await activity.record(shop_domain, ENTITY, TO_CRM, body["external_id"], activity.SYNCED)
-        log.info("product_synced", shop=shop_domain, variant=body["external_id"], direction=TO_CRM)
+        await activity.record(
+            shop_domain, SyncEntity.PRODUCT, SyncDirection.TO_CRM, body["external_id"], SyncOutcome.SYNCED
+        )
+        log.info(
+            "product_synced", shop=shop_domain, variant=body["external_id"], direction=SyncDirection.TO_CRM
+        )
 
 
 async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) -> None:
@@ -134,7 +143,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
     product_gid = _product_gid(event.payload)
     crm: CrmUser | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
-        link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
+        link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
         if link is None or link.crm_id is None:
             continue
         crm = crm or await ctx.clients.crm_for(shop_domain)
@@ -144,14 +153,18 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
         body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
         await crm.upsert_product(body)
         await links.save(
-            shop_domain, ENTITY, shopify_id=variant_id, crm_id=link.crm_id, canonical=product_canonical(body)
+            shop_domain,
+            SyncEntity.PRODUCT,
+            shopify_id=variant_id,
+            crm_id=link.crm_id,
+            canonical=product_canonical(body),
         )
         await activity.record(
             shop_domain,
-            ENTITY,
-            TO_CRM,
+            SyncEntity.PRODUCT,
+            SyncDirection.TO_CRM,
             variant_id,
-            activity.SYNCED,
+            SyncOutcome.SYNCED,
             "Deleted in Shopify: the CRM product was deactivated.",
         )
 
@@ -170,7 +183,7 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
     if product.get("external_id") != variant_id:
         return  # deleted in the CRM since, or no longer this variant's product
     canonical = product_canonical(product)
-    link = await links.by_shopify_id(shop_domain, ENTITY, variant_id)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
     if link is not None and link.unchanged(canonical):
         return  # our own write to the CRM, echoing back
     variant = shopify_variant_input(product)
@@ -184,8 +197,8 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain,
-            ENTITY,
-            TO_SHOPIFY,
+            SyncEntity.PRODUCT,
+            SyncDirection.TO_SHOPIFY,
             variant_id,
             refused,
             event.id,
@@ -193,7 +206,13 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
         )
         return
     await links.save(
-        shop_domain, ENTITY, shopify_id=variant_id, crm_id=str(product.get("id")), canonical=canonical
+        shop_domain,
+        SyncEntity.PRODUCT,
+        shopify_id=variant_id,
+        crm_id=str(product.get("id")),
+        canonical=canonical,
     )
-    await activity.record(shop_domain, ENTITY, TO_SHOPIFY, variant_id, activity.SYNCED)
-    log.info("product_synced", shop=shop_domain, variant=variant_id, direction=TO_SHOPIFY)
+    await activity.record(
+        shop_domain, SyncEntity.PRODUCT, SyncDirection.TO_SHOPIFY, variant_id, SyncOutcome.SYNCED
+    )
+    log.info("product_synced", shop=shop_domain, variant=variant_id, direction=SyncDirection.TO_SHOPIFY)

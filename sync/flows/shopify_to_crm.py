@@ -24,9 +24,9 @@ from sync.customer_mapping import Canonical, crm_customer_body, customer_from_cr
 from sync.gate import funnel_of_campaign, funnel_of_order, keeping_orders
 from sync.order_mapping import CRM_ORDER_SOURCE, crm_fulfillment_body, crm_order_body, shopify_order_lines
 from sync.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
+from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 log = structlog.get_logger("sync.flows.shopify_to_crm")
-TO_CRM = "shopify-to-crm"
 ORDER_LIMIT_PAUSE_SECONDS = 3600.0
 ORDER_NOT_SYNCED_YET_SECONDS = 30.0
 
@@ -47,7 +47,7 @@ async def _same_customer_in_crm(
         return None
     page = await crm.json("GET", "/api/v1/customers", params={"email": canonical["email"]})
     for row in page.get("data") or []:
-        link = await links.by_crm_id(shop_domain, "customer", str(row["id"]))
+        link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, str(row["id"]))
         if link is not None and link.shopify_id == customer_gid:
             return str(row["id"])
         if link is None and customer_from_crm(row) == canonical:
@@ -62,7 +62,7 @@ async def _crm_customer(
 
     Returns its CRM id and whether anything was written.
     """
-    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is not None and link.crm_id and link.unchanged(canonical):
         return link.crm_id, False
     external_id = customer_gid
@@ -76,10 +76,14 @@ async def _crm_customer(
         twin = None if link else await _same_customer_in_crm(crm, shop_domain, customer_gid, canonical)
         if twin is None:
             raise
-        await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=twin, canonical=canonical)
+        await links.save(
+            shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=twin, canonical=canonical
+        )
         return twin, False
     crm_id = str(customer["id"])
-    await links.save(shop_domain, "customer", shopify_id=customer_gid, crm_id=crm_id, canonical=canonical)
+    await links.save(
+        shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=crm_id, canonical=canonical
+    )
     return crm_id, True
 
 
@@ -88,7 +92,7 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     customer_gid = gid("Customer", event.payload)
-    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is not None and link.crm_id and link.unchanged(customer_from_shopify(event.payload)):
         # The event holds what both sides hold already: Shopify telling us about our own
         # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
@@ -108,11 +112,19 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     except Rejected as refused:
         label = str(event.payload.get("email") or "")
         await activity.record_rejection(
-            shop_domain, "customer", TO_CRM, customer_gid, refused, event.id, label=label
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_CRM,
+            customer_gid,
+            refused,
+            event.id,
+            label=label,
         )
         return
     if written:
-        await activity.record(shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED)
+        await activity.record(
+            shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_CRM, customer_gid, SyncOutcome.SYNCED
+        )
 
 
 async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -121,7 +133,7 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
     customer_gid = gid("Customer", event.payload)
-    link = await links.by_shopify_id(shop_domain, "customer", customer_gid)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is None or link.crm_id is None:
         return
     crm = await ctx.clients.crm_for(shop_domain)
@@ -130,17 +142,22 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     except Rejected as refused:
         await activity.record(
             shop_domain,
-            "customer",
-            TO_CRM,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_CRM,
             customer_gid,
-            activity.HELD,
-            activity.plain_reason("customer", refused),
+            SyncOutcome.HELD,
+            activity.plain_reason(SyncEntity.CUSTOMER, refused),
             inbox_event=event.id,
         )
         return
-    await links.forget(shop_domain, "customer", shopify_id=customer_gid)
+    await links.forget(shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid)
     await activity.record(
-        shop_domain, "customer", TO_CRM, customer_gid, activity.SYNCED, "Deleted in the CRM."
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        SyncDirection.TO_CRM,
+        customer_gid,
+        SyncOutcome.SYNCED,
+        "Deleted in the CRM.",
     )
 
 
@@ -161,7 +178,7 @@ async def _crm_product_ids(shop_domain: str, variant_ids: list[str]) -> dict[str
     """Variant gid → CRM product id for the variants the CRM's catalog holds."""
     found = {}
     for variant_id in variant_ids:
-        link = await links.by_shopify_id(shop_domain, "product", variant_id)
+        link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
         if link is not None and link.crm_id:
             found[variant_id] = link.crm_id
     return found
@@ -179,10 +196,10 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     if not await claim_synced_order(shop_domain, order_gid, now or utcnow()):
         await activity.record(
             shop_domain,
-            "order",
-            TO_CRM,
+            SyncEntity.ORDER,
+            SyncDirection.TO_CRM,
             order_gid,
-            activity.HELD,
+            SyncOutcome.HELD,
             "Your plan's synced orders for this month are used up. The order waits and is sent "
             "as soon as you upgrade or the next month starts.",
         )
@@ -197,18 +214,26 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
             product_ids=await _crm_product_ids(shop_domain, variant_ids),
             campaign_id=funnel.campaign_id,
         )
-        link = await links.by_shopify_id(shop_domain, "order", order_gid)
+        link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
         if link is not None and link.unchanged(body):
             return
         created = await crm.upsert_order(body)
     except Rejected as refused:
         await activity.record_rejection(
-            shop_domain, "order", TO_CRM, order_gid, refused, event.id, label=str(order.get("name") or "")
+            shop_domain,
+            SyncEntity.ORDER,
+            SyncDirection.TO_CRM,
+            order_gid,
+            refused,
+            event.id,
+            label=str(order.get("name") or ""),
         )
         return
-    await links.save(shop_domain, "order", shopify_id=order_gid, crm_id=str(created["id"]), canonical=body)
-    await activity.record(shop_domain, "order", TO_CRM, order_gid, activity.SYNCED)
-    log.info("order_synced", shop=shop_domain, order=order_gid, direction=TO_CRM)
+    await links.save(
+        shop_domain, SyncEntity.ORDER, shopify_id=order_gid, crm_id=str(created["id"]), canonical=body
+    )
+    await activity.record(shop_domain, SyncEntity.ORDER, SyncDirection.TO_CRM, order_gid, SyncOutcome.SYNCED)
+    log.info("order_synced", shop=shop_domain, order=order_gid, direction=SyncDirection.TO_CRM)
 
 
 async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -221,7 +246,7 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
         return
     fulfillment_gid = gid("Fulfillment", fulfillment)
     order_gid = f"gid://shopify/Order/{fulfillment.get('order_id')}"
-    order_link = await links.by_shopify_id(shop_domain, "order", order_gid)
+    order_link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
     if order_link is None or order_link.crm_id is None:
         raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
     crm = await ctx.clients.crm_for(shop_domain)
@@ -237,10 +262,16 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
         created = await crm.create_fulfillment(order_link.crm_id, body)
     except Rejected as refused:
         await activity.record_rejection(
-            shop_domain, "fulfillment", TO_CRM, fulfillment_gid, refused, event.id
+            shop_domain, SyncEntity.FULFILLMENT, SyncDirection.TO_CRM, fulfillment_gid, refused, event.id
         )
         return
     await links.save(
-        shop_domain, "fulfillment", shopify_id=fulfillment_gid, crm_id=str(created["id"]), canonical=body
+        shop_domain,
+        SyncEntity.FULFILLMENT,
+        shopify_id=fulfillment_gid,
+        crm_id=str(created["id"]),
+        canonical=body,
     )
-    await activity.record(shop_domain, "fulfillment", TO_CRM, fulfillment_gid, activity.SYNCED)
+    await activity.record(
+        shop_domain, SyncEntity.FULFILLMENT, SyncDirection.TO_CRM, fulfillment_gid, SyncOutcome.SYNCED
+    )

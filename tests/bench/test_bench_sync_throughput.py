@@ -59,8 +59,7 @@ import uvicorn
 from litestar import Litestar
 
 from funnels.tables import Funnel
-from jobqueue.jobs import DEAD, QUEUED, RUNNING
-from jobqueue.tables import InboxEvent, Job
+from jobqueue.tables import InboxEvent, Job, JobStatus
 from jobqueue.worker import Worker
 from onboarding.app import create_app
 from sandbox.common.clock import ManualClock
@@ -344,7 +343,7 @@ async def run_tier(live: LiveApp, tier: str) -> Run:
     await poll("the bucket is full", bucket_full)
 
     ours = Job.id >= first_job
-    active = ours & Job.status.is_in([QUEUED, RUNNING])
+    active = ours & Job.status.is_in([JobStatus.QUEUED, JobStatus.RUNNING])
 
     async def queue_empty() -> bool:
         # Shopify sends customers/create before it answers the write, and the job a delivery
@@ -387,10 +386,11 @@ async def run_tier(live: LiveApp, tier: str) -> Run:
         drawdown=float(before["throttleStatus"]["currentlyAvailable"])
         - float(after["availableAfterLastQuery"]),
         elapsed=ended - started,
-        dead=sum(job["status"] == DEAD for job in jobs),
+        dead=sum(job["status"] == JobStatus.DEAD for job in jobs),
         retried=sum(job["attempts"] > 1 for job in jobs),
         deferred=sum(
-            job["status"] != DEAD and job["attempts"] <= 1 and bool(job["last_error"]) for job in jobs
+            job["status"] != JobStatus.DEAD and job["attempts"] <= 1 and bool(job["last_error"])
+            for job in jobs
         ),
         not_in_shopify=customers - (await customer_creates(stack) - creates_before),
         reasons=Counter(str(job["last_error"])[:120] for job in jobs if job["last_error"]),

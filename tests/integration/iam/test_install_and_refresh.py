@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from iam.provisioning import READY, setup_progress
-from iam.tables import MerchantSession, Shop
+from iam.provisioning import setup_progress
+from iam.tables import AccountStatus, MerchantSession, Shop
 from iam.tokens import shop_access_token
 from lib.clock import utcnow
 from sync.subscriptions import WEBHOOKS_QUERY
@@ -84,7 +84,7 @@ async def test_install_stores_encrypted_expiring_tokens_and_sets_up_the_shop(sta
     setup_page = await stack.client.get("/setup/")
     assert "Setting up your CRM and page builder accounts" in setup_page.text
     await stack.drain()
-    assert {item.status for item in await setup_progress(SHOP)} == {READY}
+    assert {item.status for item in await setup_progress(SHOP)} == {AccountStatus.READY}
     assert sorted(await subscribed_topics(stack)) == sorted(SHOPIFY_WEBHOOK_TOPICS)
     done = await stack.client.get("/setup/progress")
     assert "Your accounts are ready" in done.text

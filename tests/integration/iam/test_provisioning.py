@@ -7,15 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from iam.deep_link import crm_login_url
-from iam.provisioning import FAILED, READY, setup_progress
-from iam.tables import ExternalAccount
-from tests.integration.iam.support import (
-    clients_of,
-    csrf_token,
-    install_shop,
-    make_queued_jobs_due,
-    sign_in,
-)
+from iam.provisioning import setup_progress
+from iam.tables import AccountStatus, ExternalAccount
+from tests.integration.iam.support import clients_of, csrf_token, install_shop, make_queued_jobs_due, sign_in
 from tests.stack import CRM_URL, Stack, running_stack
 
 SHOP = "demo-store.myshopify.com"
@@ -36,7 +30,7 @@ async def test_install_signs_the_merchant_up_to_both_services_once(stack: Stack)
     await installed(stack)
     await stack.drain()
     progress = {item.system: item.status for item in await setup_progress(SHOP)}
-    assert progress == {"crm": READY, "templates": READY}
+    assert progress == {"crm": AccountStatus.READY, "templates": AccountStatus.READY}
     users = (await stack.crm.get("/_sandbox/users")).json()
     accounts = (await stack.templates.get("/_sandbox/accounts")).json()
     assert [user["external_id"] for user in users["data"]] == [SHOP]
@@ -73,7 +67,7 @@ async def test_provisioning_retries_through_crm_faults(stack: Stack) -> None:
         await make_queued_jobs_due()
         await stack.drain()
     crm = next(item for item in await setup_progress(SHOP) if item.system == "crm")
-    assert crm.status == READY
+    assert crm.status == AccountStatus.READY
     assert len((await stack.crm.get("/_sandbox/users")).json()["data"]) == 1
 
 
@@ -86,7 +80,7 @@ async def test_provisioning_that_keeps_failing_is_shown_and_can_be_retried(stack
         await make_queued_jobs_due()
         await stack.drain()
     templates = next(item for item in await setup_progress(SHOP) if item.system == "templates")
-    assert templates.status == FAILED
+    assert templates.status == AccountStatus.FAILED
 
     await sign_in(stack.client, SHOP)
     page = await stack.client.get("/setup/")
@@ -98,7 +92,7 @@ async def test_provisioning_that_keeps_failing_is_shown_and_can_be_retried(stack
     assert retry.status_code == 303
     await stack.drain()
     templates = next(item for item in await setup_progress(SHOP) if item.system == "templates")
-    assert templates.status == READY
+    assert templates.status == AccountStatus.READY
 
 
 async def test_crm_login_link_is_single_use_and_short_lived(stack: Stack) -> None:

@@ -7,9 +7,7 @@ import pytest
 from litestar import Litestar
 
 from iam.tables import ExternalAccount, MerchantSession, PrivacyRequest, Shop
-from jobqueue.inbox import IGNORED
-from jobqueue.jobs import CANCELLED
-from jobqueue.tables import InboxEvent, Job
+from jobqueue.tables import InboxEvent, InboxStatus, Job, JobStatus
 from jobqueue.worker import Worker
 from tests.integration.iam.support import install_shop, post_webhook, sign_in
 
@@ -44,7 +42,7 @@ async def test_unknown_topic_is_recorded_and_ignored(app: Litestar, client: http
     assert response.status_code == 200
     await drain(app)
     event = await InboxEvent.select(InboxEvent.topic, InboxEvent.status).first()
-    assert event == {"topic": "carts/update", "status": IGNORED}
+    assert event == {"topic": "carts/update", "status": InboxStatus.IGNORED}
 
 
 async def test_previous_secret_is_accepted_during_rotation(settings: object, database_url: str) -> None:
@@ -90,7 +88,7 @@ async def test_uninstall_revokes_tokens_sessions_and_queued_work(
     assert shop["uninstalled_at"] is not None
     assert await MerchantSession.count().where(MerchantSession.shop_domain == SHOP) == 0
     assert await ExternalAccount.count().where(ExternalAccount.access_token.is_not_null()) == 0
-    assert await Job.count().where((Job.shop_domain == SHOP) & (Job.status == CANCELLED)) > 0
+    assert await Job.count().where((Job.shop_domain == SHOP) & (Job.status == JobStatus.CANCELLED)) > 0
 
     after = await client.get("/app/", headers={"accept": "text/html"})
     assert after.status_code == 401

@@ -10,8 +10,6 @@ import pytest
 from litestar import Litestar
 
 from jobqueue.jobs import (
-    DEAD,
-    DONE,
     JobContext,
     PermanentJobError,
     RetryLater,
@@ -20,7 +18,7 @@ from jobqueue.jobs import (
     enqueue,
     replay_dead_letter,
 )
-from jobqueue.tables import Job
+from jobqueue.tables import Job, JobStatus
 from jobqueue.worker import Backoff, Worker, lease_next
 from lib.db import write_transaction
 from tests.conftest import lifespan_of
@@ -86,7 +84,7 @@ async def test_failing_job_retries_with_backoff_then_becomes_a_dead_letter(datab
     await worker.drain()
     row = await Job.select().where(Job.id == job_id).first()
     assert row is not None
-    assert row["status"] == DEAD
+    assert row["status"] == JobStatus.DEAD
     assert row["attempts"] == 3
     assert row["last_error"] == "ValueError: CRM rejected the product: price missing"
     letters = await dead_letters()
@@ -101,7 +99,7 @@ async def test_failing_job_retries_with_backoff_then_becomes_a_dead_letter(datab
 
     await Worker({"broken": fixed}).drain()
     assert calls == 1
-    assert (await Job.select(Job.status).where(Job.id == job_id).first() or {})["status"] == DONE
+    assert (await Job.select(Job.status).where(Job.id == job_id).first() or {})["status"] == JobStatus.DONE
 
 
 async def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
@@ -125,7 +123,7 @@ async def test_retry_later_does_not_count_as_a_failed_attempt(database: None) ->
     job_id = await enqueue("throttled", {}, max_attempts=1)
     await Worker({"throttled": throttled_once}).drain()
     row = await Job.select(Job.status, Job.attempts).where(Job.id == job_id).first()
-    assert row == {"status": DONE, "attempts": 1}
+    assert row == {"status": JobStatus.DONE, "attempts": 1}
 
 
 async def test_permanent_error_and_unknown_kind_go_straight_to_dead_letters(database: None) -> None:
@@ -136,9 +134,9 @@ async def test_permanent_error_and_unknown_kind_go_straight_to_dead_letters(data
     unknown = await enqueue("nobody-handles-this", {})
     await Worker({"refuse": refuse}).drain()
     rows = {row["id"]: row for row in await Job.select(Job.id, Job.status, Job.attempts, Job.last_error)}
-    assert rows[refused]["status"] == DEAD
+    assert rows[refused]["status"] == JobStatus.DEAD
     assert rows[refused]["attempts"] == 1
-    assert rows[unknown]["status"] == DEAD
+    assert rows[unknown]["status"] == JobStatus.DEAD
     assert "no handler" in rows[unknown]["last_error"]
 
 
