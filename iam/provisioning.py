@@ -16,6 +16,7 @@ import structlog
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.oauth_service import AccountServiceClient, IssuedToken
 from iam.context import IamContext
+from iam.errors import AccountNotReady
 from iam.tables import ExternalAccount, Shop
 from iam.tokens import with_shop_token
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
@@ -174,7 +175,7 @@ async def account_user_token(ctx: IamContext, shop_domain: str, system: str, *, 
         .first()
     )
     if row is None or row["remote_id"] is None:
-        raise LookupError(f"{system} account of {shop_domain} is not set up yet")
+        raise AccountNotReady(shop_domain, system)
     expires_at = row["access_token_expires_at"]
     if row["access_token"] and isinstance(expires_at, datetime) and not renew:
         current = IssuedToken(
