@@ -25,8 +25,10 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.controllers import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController, StripeWebhookController
-from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
-from funnels.sync_health import FunnelSyncHealthController
+from funnels.controllers.publishing import FunnelPublishingController
+from funnels.controllers.settings import FunnelSettingsController
+from funnels.controllers.sync_health import FunnelSyncHealthController
+from funnels.controllers.wizard import FunnelWizardController
 from funnels.usage import funnel_usage
 from iam.controllers import (
     AccountSetupController,
