@@ -15,7 +15,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -236,7 +235,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             engine=JinjaTemplateEngine,
             engine_callback=add_template_globals,
         ),
-        plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,
         openapi_config=None,
