@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from admin.controllers import ADMIN_SESSION_COOKIE, admin_router
+from admin.router import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController, StripeWebhookController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
