@@ -14,13 +14,14 @@ from typing import Any
 
 import structlog
 
-from connectors.crm import CrmUser
+from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import TemplatesUser
 from funnels.catalog import VariantChoice
-from funnels.services import FunnelDraft, load_draft
+from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
+from funnels.validation import Errors
 from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
@@ -264,6 +265,27 @@ async def start_publish(shop_domain: str, funnel_id: int) -> None:
             Funnel.id == funnel_id
         )
         await _enqueue_saga(shop_domain, funnel_id)
+
+
+async def request_publish(
+    shop_domain: str, draft: FunnelDraft, processors: list[PaymentProcessor], processor_problem: str | None
+) -> Errors | None:
+    """Starts publishing unless something stands in the way: what does, by field, for the review page.
+
+    The plan's limits come first, then an active payment processor in the CRM (`processors`, or
+    `processor_problem` when they could not be read), then the saga's own checks.
+    """
+    refusal = await over_plan_limits(shop_domain, draft)
+    if refusal is None and not any(processor.active for processor in processors):
+        refusal = {
+            "payment_processors": processor_problem or "Add a payment processor in the CRM before you publish"
+        }
+    if refusal is None:
+        try:
+            await start_publish(shop_domain, draft.id)
+        except PublishBlocked as blocked:
+            refusal = {"publish": str(blocked)}
+    return refusal
 
 
 async def retry_publish(shop_domain: str, funnel_id: int) -> None:

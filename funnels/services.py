@@ -7,8 +7,9 @@ from typing import Any
 
 from piccolo.columns import Column
 
+from billing.services import entitlements
 from funnels.catalog import VariantChoice
-from funnels.tables import DiscountType, Funnel, HostKind, Upsell
+from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind, Upsell
 from funnels.validation import (
     Errors,
     campaign_errors,
@@ -248,3 +249,22 @@ async def update_setting(shop_domain: str, funnel_id: int, name: str, enabled: b
     if column is None:
         raise KeyError(name)
     await _update(shop_domain, funnel_id, {column: enabled})
+
+
+async def over_plan_limits(shop_domain: str, draft: FunnelDraft) -> Errors | None:
+    """Checked on the server at publish: live funnels and upsells per funnel of the shop's plan."""
+    limits = await entitlements(shop_domain)
+    live_elsewhere = await Funnel.count().where(
+        (Funnel.shop_domain == shop_domain) & (Funnel.status == FunnelStatus.LIVE) & (Funnel.id != draft.id)
+    )
+    if live_elsewhere >= limits.live_funnels:
+        return {
+            "plan": f"Your {limits.plan_name} plan allows {limits.live_funnels} live funnel(s). "
+            "Upgrade on the Billing page to publish another."
+        }
+    if len(draft.upsells) > limits.upsells_per_funnel:
+        return {
+            "plan": f"Your {limits.plan_name} plan allows {limits.upsells_per_funnel} upsell(s) per funnel. "
+            "Remove some or upgrade on the Billing page."
+        }
+    return None

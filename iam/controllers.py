@@ -19,7 +19,6 @@ from connectors.shopify_auth import valid_shop_domain, verify_query
 from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.deep_link import crm_login_url
-from iam.errors import AccountNotReady
 from iam.install import (
     START_AGAIN,
     InstallRefused,
@@ -219,19 +218,11 @@ class CrmSignInController(Controller):
     @post("/open", status_code=303)
     async def open_crm(
         self, shop_domain: ShopDomain, clients: Clients, data: URLEncodedBody[dict[str, str]]
-    ) -> Redirect | Template:
+    ) -> Redirect:
         # Only a path inside the CRM: never an address elsewhere (no open redirect).
         wanted = str(data.get("redirect_path", ""))
         redirect_path = wanted if wanted.startswith("/") and not wanted.startswith("//") else None
-        try:
-            url = await crm_login_url(clients, shop_domain, redirect_path)
-        except (ExternalServiceError, AccountNotReady) as exc:
-            log.warning("crm_sign_in_failed", shop=shop_domain, error=type(exc).__name__)
-            return Template(
-                template_name="install/crm_unavailable.html",
-                context={"not_ready": isinstance(exc, AccountNotReady)},
-                status_code=503,
-            )
+        url = await crm_login_url(clients, shop_domain, redirect_path)
         # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.
         return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"})
 

@@ -161,18 +161,11 @@ async def store_account_token(
     ).where(where)
 
 
-async def account_user_token(ctx: IamContext, shop_domain: str, system: str, *, renew: bool = False) -> str:
-    """The merchant's token in `system`, renewed by a fresh JWT bearer grant when needed.
-
-    Raises AccountNotReady while the account is not set up.
-    """
-    return (await account_token(ctx, shop_domain, system, renew=renew)).access_token
-
-
 async def account_token(
     ctx: IamContext, shop_domain: str, system: str, *, renew: bool = False
 ) -> IssuedToken:
-    """account_user_token with its expiry, for a holder that keeps it across calls."""
+    """The merchant's token in `system` with its expiry, renewed by a fresh JWT bearer grant when
+    needed. Raises AccountNotReady while the account is not set up."""
     where = await _account_filter(shop_domain, system)
     row = (
         await ExternalAccount.select(

@@ -15,7 +15,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -23,10 +22,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from admin.controllers import ADMIN_SESSION_COOKIE, admin_router
+from admin.router import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController, StripeWebhookController
-from funnels.controllers import FunnelPublishingController, FunnelSettingsController, FunnelWizardController
-from funnels.sync_health import FunnelSyncHealthController
+from funnels.controllers.publishing import FunnelPublishingController
+from funnels.controllers.settings import FunnelSettingsController
+from funnels.controllers.sync_health import FunnelSyncHealthController
+from funnels.controllers.wizard import FunnelWizardController
 from funnels.usage import funnel_usage
 from iam.clients import ShopClients
 from iam.controllers import (
@@ -240,7 +241,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             engine=JinjaTemplateEngine,
             engine_callback=add_template_globals,
         ),
-        plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,
         openapi_config=None,

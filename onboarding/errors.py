@@ -1,7 +1,17 @@
-"""Friendly error pages for people, JSON for programs, and never a stack trace to either."""
+"""Friendly error pages for people, JSON for programs, and never a stack trace to either.
+
+Domain exceptions are turned into answers here, once, for every controller: a funnel that is
+not the merchant's is a 404, an account still being set up says so with the way to its
+progress, and an external system that fails is a 502/503 naming it. htmx requests get a short
+partial instead of a whole page; base.html's responseHandling leaves error answers unswapped,
+so a boosted navigation (a whole page) is sent to the address itself with HX-Redirect and the
+browser shows the full page there, and "account not ready" sends any htmx request to /setup.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -11,6 +21,10 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.types import ExceptionHandlersMap
 
+from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+from funnels.services import FunnelNotFound
+from iam.errors import AccountNotReady
+from iam.tokens import ShopNotConnected
 from onboarding.observability import current_request_id
 
 log = structlog.get_logger("funnelsync.errors")
@@ -39,6 +53,19 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     503: ("We are briefly unavailable", "Try again in a minute."),
 }
 
+# Domain exceptions that mean "no such thing for this merchant": all answered as a 404.
+NOT_FOUND: tuple[type[Exception], ...] = (FunnelNotFound,)
+SETUP_PAGE = "/setup"
+# How pages name the systems: accounts by AccountNotReady.system, failures by ExternalServiceError.system.
+_ACCOUNT_NAMES = {"crm": "CRM", "templates": "page builder"}
+_SYSTEM_NAMES = {"CRM": "The CRM", "Page builder": "The page builder"}
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
@@ -47,28 +74,60 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "json" in accept or request.url.path.startswith(("/webhooks/", "/api/"))
 
 
-def error_body(status_code: int, request_id: str | None) -> dict[str, Any]:
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _is_boosted_get(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "GET" and request.headers.get("hx-boosted") == "true"
+
+
+def _own_address(request: Request[Any, Any, Any]) -> str:
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def error_body(status_code: int, request_id: str | None, title: str | None = None) -> dict[str, Any]:
     """The JSON error programs get, also from routes served outside Litestar (webhooks)."""
-    title = _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))[0]
+    title = title or _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))[0]
     return {"error": {"status": status_code, "title": title, "request_id": request_id}}
 
 
-def error_response(request: Request[Any, Any, Any], status_code: int) -> Response[Any]:
-    title, advice = _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))
+def error_response(
+    request: Request[Any, Any, Any],
+    status_code: int,
+    *,
+    title: str | None = None,
+    advice: str | None = None,
+    link: Link | None = None,
+    htmx_redirect: str | None = None,
+) -> Response[Any]:
+    """The error page (or its partial, or JSON); `title`/`advice` replace the status's own words
+    and `htmx_redirect` is where an htmx request is sent instead of the boosted page's own address."""
+    default_title, default_advice = _MESSAGES.get(status_code, (HTTPStatus(status_code).phrase, ""))
+    title = title or default_title
+    advice = advice if advice is not None else default_advice
     request_id = current_request_id(request.scope)
     if _wants_json(request):
         return Response(
-            error_body(status_code, request_id), status_code=status_code, media_type=MediaType.JSON
+            error_body(status_code, request_id, title), status_code=status_code, media_type=MediaType.JSON
         )
+    context = {
+        "status_code": status_code,
+        "title": title,
+        "advice": advice,
+        "link": link,
+        "request_id": request_id,
+    }
+    if not _is_htmx(request):
+        return Template(template_name="errors/error.html", context=context, status_code=status_code)
+    headers: dict[str, str] = {}
+    if htmx_redirect is not None:
+        headers["HX-Redirect"] = htmx_redirect
+    elif _is_boosted_get(request):
+        headers["HX-Redirect"] = _own_address(request)  # loaded whole, the address shows the full page
     return Template(
-        template_name="errors/error.html",
-        context={
-            "status_code": status_code,
-            "title": title,
-            "advice": advice,
-            "request_id": request_id,
-        },
-        status_code=status_code,
+        template_name="errors/_notice.html", context=context, status_code=status_code, headers=headers
     )
 
 
@@ -82,6 +141,63 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return response
 
 
+def handle_not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return error_response(request, 404)
+
+
+def handle_account_not_ready(request: Request[Any, Any, Any], exc: AccountNotReady) -> Response[Any]:
+    log.info("account_not_ready", system=exc.system)
+    name = _ACCOUNT_NAMES.get(exc.system, exc.system)
+    return error_response(
+        request,
+        503,
+        title=f"Your {name} account is still being set up",
+        advice="We are creating it for your store in the background; it usually takes a minute. "
+        "Follow its progress on the setup page, then try again.",
+        link=Link(SETUP_PAGE, "See the setup progress"),
+        htmx_redirect=SETUP_PAGE,
+    )
+
+
+def handle_shop_not_connected(request: Request[Any, Any, Any], exc: ShopNotConnected) -> Response[Any]:
+    log.info("shop_not_connected")
+    return error_response(
+        request,
+        401,
+        title="Your store needs to be connected again",
+        advice="FunnelSync can no longer reach your store. Open the app again from your Shopify admin "
+        "to reconnect it.",
+    )
+
+
+def handle_external_failure(request: Request[Any, Any, Any], exc: ExternalServiceError) -> Response[Any]:
+    """An external system's failure no controller handled: 503 to try again, 502 when it refused."""
+    log.warning(
+        "external_service_failed",
+        system=exc.system,
+        error=type(exc).__name__,
+        upstream_status=exc.status_code,
+    )
+    name = _SYSTEM_NAMES.get(exc.system, exc.system)
+    if isinstance(exc, Rejected | Unauthorized):
+        return error_response(
+            request,
+            502,
+            title=f"{name} refused our request",
+            advice="Nothing you did caused this. Try again in a moment; if it keeps happening, contact "
+            "support and quote the reference below.",
+        )
+    response = error_response(
+        request,
+        503,
+        title=f"{name} did not answer",
+        advice="Try again in a minute.",
+    )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_seconds)))
+    return response
+
+
 def handle_unexpected_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_exception", exc_type=type(exc).__name__)
     return error_response(request, 500)
@@ -89,5 +205,9 @@ def handle_unexpected_exception(request: Request[Any, Any, Any], exc: Exception)
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
+    **dict.fromkeys(NOT_FOUND, handle_not_found),
+    AccountNotReady: handle_account_not_ready,
+    ShopNotConnected: handle_shop_not_connected,
+    ExternalServiceError: handle_external_failure,
     Exception: handle_unexpected_exception,
 }

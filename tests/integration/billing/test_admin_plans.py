@@ -73,9 +73,11 @@ async def test_a_merchant_session_cannot_reach_admin_pages(client: httpx.AsyncCl
     await sign_in(client, "demo-store.myshopify.com")
     assert (await client.get("/app/")).status_code == 200
     for path in (
+        "/admin/",
         "/admin/plans",
         "/admin/shops",
         "/admin/subscriptions",
+        "/admin/sync",
         "/admin/dead-letters",
         "/admin/audit",
     ):

@@ -8,7 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from funnels.services import FunnelNotFound, load_draft
+from funnels.services import load_draft
 from iam.controllers import ShopDomain, current_shop
 from lib.clock import utcnow
 from sync import activity
@@ -24,10 +24,7 @@ class FunnelSyncHealthController(Controller):
     async def show(
         self, shop_domain: ShopDomain, funnel_id: FromPath[int], notice: FromQuery[str | None] = None
     ) -> Template:
-        try:
-            draft = await load_draft(shop_domain, funnel_id)
-        except FunnelNotFound:
-            raise NotFoundException() from None
+        draft = await load_draft(shop_domain, funnel_id)
         now = utcnow()
         return Template(
             template_name="funnels/sync_health.html",

@@ -1,0 +1,2 @@
+"""The funnel pages, one module per controller: the wizard's first steps (wizard), its last steps
+and publishing (publishing), the funnel settings (settings) and sync health (sync_health)."""

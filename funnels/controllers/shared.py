@@ -1,0 +1,61 @@
+"""What the funnel controllers share: reading forms and showing a wizard step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from funnels.services import FunnelDraft, load_draft
+from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors
+from funnels.wizard import STEP_SLUGS, STEPS, title_of
+
+Form = URLEncodedBody[dict[str, str]]
+AnyRequest = Request[Any, Any, State]
+
+
+def form_field(form: dict[str, str], name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+def step_url(funnel_id: int, slug: str) -> str:
+    return f"/funnels/{funnel_id}/{slug}"
+
+
+def wizard_page(
+    draft: FunnelDraft,
+    slug: str,
+    *,
+    errors: Errors | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    return Template(
+        template_name=f"funnels/{slug}.html",
+        context={
+            "draft": draft,
+            "funnel": draft.funnel,
+            "upsells": draft.upsells,
+            "steps": STEPS,
+            "current": slug,
+            "step_title": title_of(slug),
+            "step_number": STEP_SLUGS.index(slug) + 1,
+            "errors": errors or {},
+            "currencies": CURRENCIES,
+            "countries": COUNTRIES,
+            "discount_types": DISCOUNT_TYPES,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+async def open_step(shop_domain: str, funnel_id: int, slug: str) -> FunnelDraft | Redirect:
+    """The draft when the step may be shown; otherwise a redirect to the first unfinished step."""
+    draft = await load_draft(shop_domain, funnel_id)
+    if not draft.can_open(slug):
+        return Redirect(step_url(funnel_id, draft.next_step))
+    return draft
