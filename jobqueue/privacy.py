@@ -20,6 +20,8 @@ EntityRef = tuple[str, str, str]
 
 _PAGE = 500
 
+SHOP_TABLES_FORGOTTEN = (Job, InboxEvent)
+
 
 async def forget_shop(shop_domain: str) -> int:
     """Every job and every stored webhook of the shop; returns how many rows went."""
