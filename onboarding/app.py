@@ -56,6 +56,7 @@ from onboarding.controllers import DashboardController, HealthController, HomeCo
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
 from onboarding.errors import EXCEPTION_HANDLERS, error_body
 from onboarding.observability import RequestContext, configure_logging, current_request_id
+from onboarding.privacy import prune_kept_records
 from onboarding.security import SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
@@ -74,7 +75,8 @@ HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
 async def sweep_periodically() -> None:
     while True:
         try:
-            removed = await sweep_expired() + await prune_history(utcnow())
+            now = utcnow()
+            removed = await sweep_expired() + await prune_history(now) + await prune_kept_records(now)
             if removed:
                 log.info("expired_rows_removed", rows=removed)
         except Exception:  # a database hiccup must not end housekeeping

@@ -1,19 +1,29 @@
-"""Uninstall and Shopify's mandatory privacy webhooks."""
+"""Uninstall and Shopify's mandatory privacy webhooks, across every domain.
+
+Each domain forgets its own rows (funnels/, sync/, billing/, iam/, jobqueue/ privacy.py);
+this module orchestrates them, each request in one transaction. What goes, what stays and
+for how long: docs/privacy.md.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
 
+from billing import privacy as billing_privacy
+from funnels import privacy as funnels_privacy
+from iam import privacy as iam_privacy
 from iam.sessions import end_sessions_of_shop
-from iam.tables import ExternalAccount, OAuthState, PrivacyRequest, Shop
+from iam.tables import ExternalAccount, Shop
+from jobqueue import privacy as jobqueue_privacy
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import cancel_jobs_of_shop
-from jobqueue.tables import InboxEvent, Job
+from jobqueue.tables import InboxEvent
 from lib.clock import utcnow
 from lib.db import write_transaction
-from sync.tables import Reconciliation, SyncActivity, SyncEntity, SyncLink
+from sync import privacy as sync_privacy
 
 log = structlog.get_logger("funnelsync.privacy")
 
@@ -53,21 +63,27 @@ def _customer_id(payload: dict[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def _customer_events(shop_domain: str, customer_id: str | None, order_ids: list[str]) -> Any:
-    ids = [value for value in [customer_id, *order_ids] if value]
-    return (InboxEvent.shop_domain == shop_domain) & InboxEvent.entity_id.is_in(ids or ["-"])
+def _customer_email(payload: dict[str, Any]) -> str | None:
+    customer = payload.get("customer") or {}
+    value = customer.get("email") if isinstance(customer, dict) else None
+    return str(value) if value else None
+
+
+def _order_ids(payload: dict[str, Any], key: str) -> list[str]:
+    orders = payload.get(key)
+    return [str(order) for order in orders] if isinstance(orders, list) else []
 
 
 async def handle_customer_data_request(event: InboxEventData) -> None:
-    """Gathers what we hold about the customer into an export record for the merchant."""
+    """Gathers what we hold about the customer into an export record for the merchant: the
+    webhooks about them and their orders, as received (the same ones a redaction deletes)."""
     shop_domain = str(event.shop_domain)
     customer_id = _customer_id(event.payload)
-    order_ids = [str(order) for order in event.payload.get("orders_requested", [])]
-    held = (
-        await InboxEvent.select(InboxEvent.topic, InboxEvent.received_at, InboxEvent.payload)
-        .where(_customer_events(shop_domain, customer_id, order_ids) & (InboxEvent.id != event.id))
-        .output(load_json=True)
+    order_ids = _order_ids(event.payload, "orders_requested")
+    trail = await sync_privacy.customer_trail(
+        shop_domain, customer_id, _customer_email(event.payload), order_ids
     )
+    held = await jobqueue_privacy.events_about(shop_domain, trail.inbox_refs, exclude=event.id)
     export = {
         "customer_id": customer_id,
         "orders_requested": order_ids,
@@ -76,65 +92,69 @@ async def handle_customer_data_request(event: InboxEventData) -> None:
             for row in held
         ],
     }
-    await PrivacyRequest.insert(
-        PrivacyRequest(
-            shop_domain=shop_domain,
-            topic=event.topic,
-            customer_id=customer_id,
-            export=export,
-            outcome=f"{len(held)} record(s) exported",
-        )
+    await iam_privacy.record_request(
+        shop_domain,
+        event.topic,
+        f"{len(held)} record(s) exported",
+        customer_id=customer_id,
+        export=export,
     )
 
 
 async def handle_customer_redact(event: InboxEventData) -> None:
-    """Deletes the customer's personal data we hold, keeping only the fact that we did."""
+    """Deletes every row naming the customer, their orders or those orders' fulfillments, in
+    every domain, keeping only the fact that we did (docs/privacy.md)."""
     shop_domain = str(event.shop_domain)
     customer_id = _customer_id(event.payload)
-    order_ids = [str(order) for order in event.payload.get("orders_to_redact", [])]
+    order_ids = _order_ids(event.payload, "orders_to_redact")
     async with write_transaction():
-        deleted = (
-            await InboxEvent.delete()
-            .where(_customer_events(shop_domain, customer_id, order_ids) & (InboxEvent.id != event.id))
-            .returning(InboxEvent.id)
+        trail = await sync_privacy.customer_trail(
+            shop_domain, customer_id, _customer_email(event.payload), order_ids
         )
-        customer_gid = f"gid://shopify/Customer/{customer_id}"
-        await SyncLink.delete().where(
-            (SyncLink.shop_domain == shop_domain)
-            & (SyncLink.entity_type == SyncEntity.CUSTOMER)
-            & (SyncLink.shopify_id == customer_gid)
-        )
-        await SyncActivity.delete().where(
-            (SyncActivity.shop_domain == shop_domain) & (SyncActivity.entity_ref == customer_gid)
-        )
+        # The stored webhooks hold the personal data as received; the rest names the customer.
+        events = await jobqueue_privacy.forget_events(shop_domain, trail.inbox_refs, exclude=event.id)
+        others = await sync_privacy.forget_customer(shop_domain, trail)
+        others += await billing_privacy.forget_orders(shop_domain, trail.order_keys)
+        others += await iam_privacy.forget_customer(shop_domain, customer_id)
         # The request itself names the customer: keep only its id, drop the contact details.
         await InboxEvent.update({InboxEvent.payload: {"customer": {"id": customer_id}}}).where(
             InboxEvent.id == event.id
         )
-        await PrivacyRequest.insert(
-            PrivacyRequest(
-                shop_domain=shop_domain,
-                topic=event.topic,
-                customer_id=customer_id,
-                outcome=f"{len(deleted)} record(s) deleted",
-            )
+        await iam_privacy.record_request(
+            shop_domain, event.topic, f"{events + others} record(s) deleted", customer_id=customer_id
         )
+    log.info("customer_redacted", shop=shop_domain, events=events, other_records=others)
+
+
+async def forget_shop(shop_domain: str) -> dict[str, int]:
+    """Every domain forgets the shop, top layer first; how many rows each deleted. Call it in
+    a transaction. Billing keeps its accounting records (billing.privacy)."""
+    return {
+        "funnels": await funnels_privacy.forget_shop(shop_domain),
+        "sync": await sync_privacy.forget_shop(shop_domain),
+        "billing": await billing_privacy.forget_shop(shop_domain),
+        "iam": await iam_privacy.forget_shop(shop_domain),
+        "jobqueue": await jobqueue_privacy.forget_shop(shop_domain),
+    }
 
 
 async def handle_shop_redact(event: InboxEventData) -> None:
-    """48 hours after uninstall: everything we hold about the shop goes."""
+    """48 hours after uninstall: everything we hold about the shop goes, in one transaction,
+    but its billing records, kept for accounting, and the record of this request."""
     shop_domain = str(event.shop_domain)
     async with write_transaction():
-        await end_sessions_of_shop(shop_domain)
-        await Job.delete().where(Job.shop_domain == shop_domain)
-        await InboxEvent.delete().where(InboxEvent.shop_domain == shop_domain)
-        for table in (SyncLink, SyncActivity, Reconciliation):
-            await table.delete().where(table.shop_domain == shop_domain)
-        await OAuthState.delete().where(OAuthState.shop_domain == shop_domain)
-        await Shop.delete().where(Shop.domain == shop_domain)  # its accounts cascade
-        await PrivacyRequest.insert(
-            PrivacyRequest(shop_domain=shop_domain, topic=event.topic, outcome="shop data deleted")
+        removed = await forget_shop(shop_domain)
+        await iam_privacy.record_request(
+            shop_domain,
+            event.topic,
+            f"shop data deleted ({sum(removed.values())} row(s)); subscription records kept for accounting",
         )
+    log.info("shop_redacted", shop=shop_domain, **removed)
+
+
+async def prune_kept_records(now: datetime) -> int:
+    """What privacy requests kept, once its retention is over (housekeeping); returns how many rows went."""
+    return await billing_privacy.prune_accounting_records(now) + await iam_privacy.prune_privacy_records(now)
 
 
 TOPIC_HANDLERS = {

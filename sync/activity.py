@@ -188,6 +188,11 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
     return SyncHealth(last_synced, backlog, failures, dead_jobs, last)
 
 
+def retry_ordering_key(entity_type: str, entity_ref: str) -> str:
+    """The ordering key of a retry's job: one entity's retries run one at a time."""
+    return f"retry:{entity_type}:{entity_ref}"
+
+
 async def retry_failure(shop_domain: str, activity_id: int) -> bool:
     """Processes the failed entity's event again; False when it is not this shop's or not retryable."""
     row = (
@@ -204,7 +209,7 @@ async def retry_failure(shop_domain: str, activity_id: int) -> bool:
         JOB_PROCESS_INBOX_EVENT,
         {"event_id": event["id"]},
         shop_domain=shop_domain,
-        ordering_key=f"retry:{row['entity_type']}:{row['entity_ref']}",
+        ordering_key=retry_ordering_key(row["entity_type"], row["entity_ref"]),
     )
     await SyncActivity.update({SyncActivity.resolved: True}).where(SyncActivity.id == activity_id)
     return True

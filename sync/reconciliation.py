@@ -114,8 +114,14 @@ class Run:
         self.checked = 0
         self.repairs: list[dict[str, str]] = []
 
-    def repaired(self, entity_type: str, entity_ref: str, what: str) -> None:
-        self.repairs.append({"entity_type": entity_type, "entity_ref": entity_ref, "what": what})
+    def repaired(
+        self, entity_type: str, entity_ref: str, what: str, *, shopify_id: str = "", crm_id: str = ""
+    ) -> None:
+        """`entity_ref` is how the merchant knows it (a name); the link's ids, when given, are
+        what a customer's redaction finds the repair by (sync.privacy)."""
+        repair = {"entity_type": entity_type, "entity_ref": entity_ref, "what": what}
+        repair |= {key: value for key, value in (("shopify_id", shopify_id), ("crm_id", crm_id)) if value}
+        self.repairs.append(repair)
 
     async def crm_records(self, collection: str) -> dict[str, dict[str, Any]]:
         """Every record of a CRM collection by id, read a hundred at a time (few calls, within limits)."""
@@ -221,7 +227,13 @@ async def _reconcile_customers(run: Run) -> None:
             if content_hash(from_crm) == row["content_hash"]:  # only Shopify changed
                 external_id = str(crm_customer.get("external_id") or row["shopify_id"])
                 await run.crm.upsert_customer(crm_customer_body(from_shopify, external_id))
-                run.repaired(SyncEntity.CUSTOMER, name, "CRM customer updated from Shopify")
+                run.repaired(
+                    SyncEntity.CUSTOMER,
+                    name,
+                    "CRM customer updated from Shopify",
+                    shopify_id=row["shopify_id"],
+                    crm_id=row["crm_id"],
+                )
                 synced = from_shopify
             else:
                 await run.shopify.mutate(
@@ -229,7 +241,13 @@ async def _reconcile_customers(run: Run) -> None:
                     {"input": shopify_customer_input(from_crm, row["shopify_id"])},
                     "customerUpdate",
                 )
-                run.repaired(SyncEntity.CUSTOMER, name, "Shopify customer updated from the CRM")
+                run.repaired(
+                    SyncEntity.CUSTOMER,
+                    name,
+                    "Shopify customer updated from the CRM",
+                    shopify_id=row["shopify_id"],
+                    crm_id=row["crm_id"],
+                )
                 synced = from_crm
             await links.save(
                 run.shop_domain,
