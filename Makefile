@@ -15,7 +15,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): $(UV) pyproject.toml uv.lock
+$(STAMP): $(UV) pyproject.toml sandbox/pyproject.toml uv.lock
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
 	touch $(STAMP)
 
