@@ -50,4 +50,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/bench -q -s --timeout=900
 
 clean:
-	rm -rf $(VENV) .tools var test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools var test-artifacts .pytest_cache .mypy_cache .ruff_cache sandbox/*.egg-info
