@@ -15,7 +15,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): $(UV) pyproject.toml uv.lock
+$(STAMP): $(UV) pyproject.toml sandbox/pyproject.toml uv.lock
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
 	touch $(STAMP)
 
@@ -50,4 +50,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/bench -q -s --timeout=900
 
 clean:
-	rm -rf $(VENV) .tools var test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools var test-artifacts .pytest_cache .mypy_cache .ruff_cache sandbox/*.egg-info
