@@ -1,14 +1,15 @@
-"""The merchant's billing page (plan, usage, upgrade/downgrade, cancel, payment problems) and
-Stripe's webhook intake."""
+"""The merchant's billing page (plan, usage, upgrade/downgrade, cancel, payment problems).
+
+Stripe's webhooks are not here: POST /webhooks/stripe is the job queue's intake
+(jobqueue/intake.py), checked by StripeBilling.incoming_event."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-import stripe
 import structlog
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -27,8 +28,6 @@ from billing.tables import ProviderName, SubscriptionStatus
 from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
 from iam.controllers import ShopDomain, current_shop
-from jobqueue.inbox import IncomingEvent, parse_json_object
-from jobqueue.tables import WebhookSource
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
@@ -194,40 +193,3 @@ class BillingController(Controller):
         except ExternalServiceError as exc:
             return await self._unavailable(shop_domain, state, provider, str(exc))
         return Redirect(url or "/billing/")
-
-
-class StripeWebhookController(Controller):
-    path = "/webhooks/stripe"
-    # Stripe calls this: no session, no CSRF (the signature authenticates it).
-    opt = {"skip_session": True, "exclude_from_csrf": True}
-
-    @post("/", media_type=MediaType.JSON, status_code=200)
-    async def receive(
-        self, request: Request[object, object, State], state: State
-    ) -> Response[dict[str, str]]:
-        """Verify the signature over the raw body, store the event once (by its id), answer."""
-        gateway = billing_of(state).stripe
-        body = await request.body()
-        if gateway is None:
-            return Response({"error": "Stripe is not configured"}, status_code=401)
-        try:
-            gateway.verify(body, request.headers.get("stripe-signature"))
-        except stripe.SignatureVerificationError:
-            return Response({"error": "invalid signature"}, status_code=401)
-        except (ValueError, TypeError, AttributeError):  # signed, but not a JSON event
-            return Response({"error": "not a Stripe event"}, status_code=400)
-        payload = parse_json_object(body)
-        event_id, event_type = (payload or {}).get("id"), (payload or {}).get("type")
-        if (
-            payload is None
-            or payload.get("object") != "event"
-            or not isinstance(event_id, str)
-            or not event_type
-        ):
-            return Response({"error": "not a Stripe event"}, status_code=400)
-        shop_domain = await gateway.shop_of_event(payload)
-        incoming = IncomingEvent(WebhookSource.STRIPE, event_id, str(event_type), shop_domain, payload, body)
-        stored = await state.inbox.record(incoming)
-        if stored:
-            state.worker.wake()
-        return Response({"status": "stored" if stored else "duplicate"})

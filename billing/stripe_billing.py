@@ -52,7 +52,9 @@ from billing.tables import (
 )
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from iam.tables import Shop
-from jobqueue.inbox import InboxEventData, TopicHandler
+from jobqueue.inbox import InboxEventData, IncomingEvent, TopicHandler, parse_json_object
+from jobqueue.intake import InvalidSignature, NotAnEvent
+from jobqueue.tables import WebhookSource
 
 log = structlog.get_logger("funnelsync.billing.stripe")
 
@@ -432,11 +434,29 @@ class StripeBilling:
 
     # -- webhooks -----------------------------------------------------------------------------
 
-    def verify(self, body: bytes, signature: str | None) -> stripe.Event:
-        """The SDK's check of `Stripe-Signature` over the raw body (5-minute tolerance).
-        Raises stripe.SignatureVerificationError, or ValueError for a body that is not an event."""
-        event: stripe.Event = stripe.Webhook.construct_event(body, signature, self.config.webhook_secret)
-        return event
+    async def incoming_event(self, headers: Mapping[str, str], body: bytes) -> IncomingEvent:
+        """The verifier of POST /webhooks/stripe (jobqueue.intake.EventVerifier): the SDK's check
+        of `Stripe-Signature` over the raw body (5-minute tolerance), then the event as the inbox
+        stores it, once per event id. The body is kept as it arrived, `created` included: the
+        worker applies subscription events in Stripe's time order by it."""
+        try:
+            stripe.Webhook.construct_event(body, headers.get("stripe-signature"), self.config.webhook_secret)
+        except stripe.SignatureVerificationError:
+            raise InvalidSignature from None
+        except (ValueError, TypeError, AttributeError):  # signed, but not a JSON event
+            raise NotAnEvent("not a Stripe event") from None
+        payload = parse_json_object(body)
+        event_id, event_type = (payload or {}).get("id"), (payload or {}).get("type")
+        if (
+            payload is None
+            or payload.get("object") != "event"
+            or not isinstance(event_id, str)
+            or not event_id
+            or not event_type
+        ):
+            raise NotAnEvent("not a Stripe event")
+        shop_domain = await self.shop_of_event(payload)
+        return IncomingEvent(WebhookSource.STRIPE, event_id, str(event_type), shop_domain, payload, body)
 
     async def shop_of_event(self, payload: Mapping[str, Any]) -> str | None:
         data = payload.get("data")

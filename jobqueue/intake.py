@@ -6,6 +6,10 @@ two layers of exception middleware): together that cost more than verifying and 
 So they are a plain ASGI app that onboarding/app.py puts in front of Litestar, inside the
 request id + access log and security header layers that wrap every response. An exception
 escaping from here is answered there, as JSON without a trace.
+
+Stripe's route shares the path (body limit, answers, storing once, waking the worker), but
+its check is billing's (the Stripe SDK, which this layer does not know): onboarding hands
+one in as an EventVerifier when Stripe is configured.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 from litestar.types import Receive, Scope, Send
 
@@ -34,6 +38,22 @@ Handler = Callable[["WebhookRequest"], Awaitable[Answer]]
 class WebhookRequest:
     headers: Mapping[str, str]  # lowercase names; the first value of a repeated header
     body: bytes
+
+
+class InvalidSignature(Exception):
+    """The delivery's signature does not hold: 401, nothing stored."""
+
+
+class NotAnEvent(Exception):
+    """Signed, but not an event the route takes: 400 with this message, nothing stored."""
+
+
+class EventVerifier(Protocol):
+    """A sender's own check of a delivery: the event it carries (its delivery id, topic and
+    shop, and the body as it arrived), or InvalidSignature / NotAnEvent. Headers as in
+    WebhookRequest."""
+
+    async def __call__(self, headers: Mapping[str, str], body: bytes, /) -> IncomingEvent: ...
 
 
 class BodyTooLarge(Exception):
@@ -70,7 +90,7 @@ class ShopsOfCrmAccounts:
 
 
 class WebhookIntake:
-    """POST /webhooks/shopify and POST /webhooks/crm."""
+    """POST /webhooks/shopify, POST /webhooks/crm and POST /webhooks/stripe."""
 
     def __init__(
         self,
@@ -80,6 +100,7 @@ class WebhookIntake:
         shopify_secrets: Iterable[str],
         crm_secrets: Iterable[str],
         shop_of_crm_account: Callable[[str], Awaitable[str | None]],
+        stripe_verifier: EventVerifier | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.inbox = inbox
@@ -88,7 +109,12 @@ class WebhookIntake:
         self.crm_secrets = tuple(crm_secrets)
         self.max_body_bytes = max_body_bytes
         self.shop_of_crm_account = ShopsOfCrmAccounts(shop_of_crm_account)
-        self.routes: dict[str, Handler] = {"/webhooks/shopify": self.shopify, "/webhooks/crm": self.crm}
+        self.stripe_verifier = stripe_verifier
+        self.routes: dict[str, Handler] = {
+            "/webhooks/shopify": self.shopify,
+            "/webhooks/crm": self.crm,
+            "/webhooks/stripe": self.stripe,
+        }
 
     def route(self, path: str) -> Handler | None:
         handler = self.routes.get(path)
@@ -127,6 +153,18 @@ class WebhookIntake:
         return await self._record(
             IncomingEvent(WebhookSource.CRM, str(delivery_id), str(topic), shop_domain, payload, request.body)
         )
+
+    async def stripe(self, request: WebhookRequest) -> Answer:
+        if self.stripe_verifier is None:
+            # No signing secret to check against: nothing can be verified, so nothing is stored.
+            return 401, {"error": "Stripe is not configured"}
+        try:
+            event = await self.stripe_verifier(request.headers, request.body)
+        except InvalidSignature:
+            return 401, {"error": "invalid signature"}
+        except NotAnEvent as refused:
+            return 400, {"error": str(refused)}
+        return await self._record(event)
 
     async def _record(self, event: IncomingEvent) -> Answer:
         stored = await self.inbox.record(event)

@@ -23,7 +23,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.router import ADMIN_SESSION_COOKIE, admin_router
-from billing.controllers import BillingController, StripeWebhookController
+from billing.controllers import BillingController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
 from funnels.controllers.sync_health import FunnelSyncHealthController
@@ -85,7 +85,8 @@ async def sweep_periodically() -> None:
 
 
 class WebhookRouting:
-    """Sends Shopify's and the CRM's webhooks to their lean ASGI app, everything else to Litestar.
+    """Sends Shopify's, the CRM's and Stripe's webhooks to their lean ASGI app, everything else
+    to Litestar.
 
     It sits inside the request id + access log and security header layers, so webhook
     answers carry both like any other. An exception from the intake (the inbox failing to
@@ -207,7 +208,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelSyncHealthController,
             admin_router(admin_session_config),
             BillingController,
-            StripeWebhookController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         state=State(
@@ -254,6 +254,13 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         shopify_secrets=settings.shopify_webhook_secrets,
         crm_secrets=(settings.crm_client_secret,),
         shop_of_crm_account=shop_of_crm_account,
+        # Stripe's events are checked by billing (the SDK) and only with a signing secret: without
+        # one the route answers 401 "Stripe is not configured" and stores nothing.
+        stripe_verifier=(
+            billing.stripe.incoming_event
+            if billing.stripe is not None and billing.stripe.config.webhook_secret
+            else None
+        ),
     )
     # Outermost layers, around routing itself, so 404/405 answers get them too.
     app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))

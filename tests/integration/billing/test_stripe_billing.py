@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import stripe
 import time_machine
 
 from billing.plans import PlanForm, create_plan, set_archived, update_plan
@@ -17,7 +16,6 @@ from billing.services import entitlements
 from billing.tables import Plan, ProviderObject, Subscription
 from jobqueue.tables import InboxEvent, Job
 from tests.integration.billing.stripe_support import (
-    WEBHOOK_SECRET,
     StripeStack,
     installed_and_signed_in,
     running_stripe_stack,
@@ -164,35 +162,6 @@ async def test_the_return_redirect_alone_records_a_trial(stripe_stack: StripeSta
     page = await stripe_stack.client.get(outcome)
     assert "starting with its free trial" in page.text
     assert f"Free trial until {row['trial_end'].strftime('%d %B %Y')}" in page.text  # type: ignore[attr-defined]
-
-
-async def test_bad_signatures_are_refused_and_nothing_is_stored(stripe_stack: StripeStack) -> None:
-    await stripe_stack.subscribe("pro")
-    await stripe_stack.settle()
-    jobs_before = await Job.count()
-    inbox_before = len(await stripe_inbox())
-    event = stripe_stack.event("customer.subscription.deleted", {"id": "sub_x", "customer": "cus_x"}, 1)
-
-    wrong_secret = await stripe_stack.post_event(event, secret="whsec_not_ours")
-    body, header = stripe_stack.signed(event)
-    unsigned = await stripe_stack.client.post("/webhooks/stripe", content=body)
-    tampered = await stripe_stack.client.post(
-        "/webhooks/stripe", content=body.replace(b"sub_x", b"sub_y"), headers={"Stripe-Signature": header}
-    )
-    too_old = await stripe_stack.post_event(event, at=int(event["created"]) + 10)  # 1970: outside 5 minutes
-    for response in (wrong_secret, unsigned, tampered, too_old):
-        assert response.status_code == 401, response.text
-        assert response.json() == {"error": "invalid signature"}
-    assert len(await stripe_inbox()) == inbox_before
-    assert await Job.count() == jobs_before
-
-    for body in (b"[1, 2]", b'{"no": "event"}', b"not json"):  # signed with the right secret
-        header = stripe.WebhookSignature.generate_signature_header(body.decode(), WEBHOOK_SECRET)
-        not_an_event = await stripe_stack.client.post(
-            "/webhooks/stripe", content=body, headers={"Stripe-Signature": header}
-        )
-        assert not_an_event.status_code == 400, body
-    assert len(await stripe_inbox()) == inbox_before
 
 
 @pytest.mark.postgres
