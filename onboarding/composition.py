@@ -28,9 +28,8 @@ from onboarding.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
 from onboarding.settings import Environment, Settings
 from sync import catalog_import, reconciliation, subscriptions
 from sync.context import SyncContext
-from sync.flows import crm_to_shopify as crm_changes
+from sync.flows import customers, fulfillments, orders
 from sync.flows import products as product_sync
-from sync.flows import shopify_to_crm as order_sync
 from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE
 
 # Tests hand in ASGI transports so the app reaches in-process sandboxes.
@@ -94,19 +93,19 @@ def sync_topic_handlers(sync: SyncContext) -> dict[str, TopicHandler]:
             ("shopify:collections/create", "shopify:collections/update", "shopify:collections/delete"),
             product_sync.sync_collection_change_to_crm,
         ),
-        "shopify:customers/create": order_sync.sync_customer_to_crm,
-        "shopify:customers/update": order_sync.sync_customer_to_crm,
-        "shopify:customers/delete": order_sync.delete_customer_in_crm,
-        "shopify:orders/create": order_sync.sync_order_to_crm,
-        "shopify:orders/updated": order_sync.sync_order_to_crm,
-        "shopify:fulfillments/create": order_sync.sync_fulfillment_to_crm,
-        "shopify:fulfillments/update": order_sync.sync_fulfillment_to_crm,
+        "shopify:customers/create": customers.sync_customer_to_crm,
+        "shopify:customers/update": customers.sync_customer_to_crm,
+        "shopify:customers/delete": customers.delete_customer_in_crm,
+        "shopify:orders/create": orders.sync_order_to_crm,
+        "shopify:orders/updated": orders.sync_order_to_crm,
+        "shopify:fulfillments/create": fulfillments.sync_fulfillment_to_crm,
+        "shopify:fulfillments/update": fulfillments.sync_fulfillment_to_crm,
         "crm:product.updated": product_sync.sync_product_to_shopify,
-        "crm:customer.created": crm_changes.sync_customer_to_shopify,
-        "crm:customer.updated": crm_changes.sync_customer_to_shopify,
-        "crm:customer.deleted": crm_changes.delete_customer_in_shopify,
-        "crm:order.created": crm_changes.sync_order_to_shopify,
-        "crm:fulfillment.created": crm_changes.sync_fulfillment_to_shopify,
+        "crm:customer.created": customers.sync_customer_to_shopify,
+        "crm:customer.updated": customers.sync_customer_to_shopify,
+        "crm:customer.deleted": customers.delete_customer_in_shopify,
+        "crm:order.created": orders.sync_order_to_shopify,
+        "crm:fulfillment.created": fulfillments.sync_fulfillment_to_shopify,
     }
     return {
         **{topic: partial(flow, sync) for topic, flow in flows.items()},

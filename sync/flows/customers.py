@@ -1,0 +1,293 @@
+"""Customers both ways (Keep Orders Synchronized: customers travel with orders, so they follow
+the same setting).
+
+Shopify → CRM: a customer created, updated or deleted in Shopify is written to the CRM (a
+customer with a pending order is not deleted). CRM → Shopify: the merchant's edits in the
+CRM are written to Shopify. CRM events about customers that came from Shopify or that carry
+the content both sides already hold are our own writes echoing back and stop here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.crm import CrmUser
+from connectors.errors import Rejected
+from jobqueue.inbox import InboxEventData
+from sync import activity, links
+from sync.context import SyncContext
+from sync.customer_mapping import (
+    Canonical,
+    crm_customer_body,
+    customer_from_crm,
+    customer_from_shopify,
+    shopify_customer_input,
+)
+from sync.flows.shared import crm_data, from_shopify, gid
+from sync.gate import keeping_orders
+from sync.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
+from sync.tables import SyncDirection, SyncEntity, SyncOutcome
+
+CUSTOMER_CREATE = """
+mutation SyncCustomerCreate($input: CustomerInput!) {
+  customerCreate(input: $input) { customer { id } userErrors { field message } }
+}
+"""
+CUSTOMER_UPDATE = """
+mutation SyncCustomerUpdate($input: CustomerInput!) {
+  customerUpdate(input: $input) { customer { id } userErrors { field message } }
+}
+"""
+CUSTOMER_DELETE = """
+mutation SyncCustomerDelete($id: ID!) {
+  customerDelete(input: {id: $id}) { deletedCustomerId userErrors { field message } }
+}
+"""
+FIND_CUSTOMERS = """
+query SyncFindCustomers($query: String!) {
+  customers(first: 5, query: $query) {
+    nodes {
+      id firstName lastName email phone tags emailMarketingConsent { marketingState }
+      defaultAddress { firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone }
+    }
+  }
+}
+"""
+
+
+async def _same_customer_in_crm(
+    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
+) -> str | None:
+    """After the CRM refused to create the customer because its email is taken: the CRM
+    customer that is this very one, if any. The Shopify customer was made from it by our own
+    customerCreate whose answer was lost (a timeout, a worker killed mid-call), so it is
+    unlinked and holds exactly this content; or another job linked the two meanwhile. A
+    different customer with the same email stays refused (seeds/003)."""
+    if not canonical["email"]:
+        return None
+    page = await crm.json("GET", "/api/v1/customers", params={"email": canonical["email"]})
+    for row in page.get("data") or []:
+        link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, str(row["id"]))
+        if link is not None and link.shopify_id == customer_gid:
+            return str(row["id"])
+        if link is None and customer_from_crm(row) == canonical:
+            return str(row["id"])
+    return None
+
+
+async def crm_customer(
+    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
+) -> tuple[str, bool]:
+    """The CRM customer for a Shopify customer, created or updated to `canonical`.
+
+    Returns its CRM id and whether anything was written.
+    """
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
+    if link is not None and link.crm_id and link.unchanged(canonical):
+        return link.crm_id, False
+    external_id = customer_gid
+    if link is not None and link.crm_id:
+        # A customer born in the CRM keeps the CRM's external id.
+        existing = await crm.get(f"/api/v1/customers/{link.crm_id}")
+        external_id = str((existing or {}).get("external_id") or customer_gid)
+    try:
+        customer = await crm.upsert_customer(crm_customer_body(canonical, external_id))
+    except Rejected:
+        twin = None if link else await _same_customer_in_crm(crm, shop_domain, customer_gid, canonical)
+        if twin is None:
+            raise
+        await links.save(
+            shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=twin, canonical=canonical
+        )
+        return twin, False
+    crm_id = str(customer["id"])
+    await links.save(
+        shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=crm_id, canonical=canonical
+    )
+    return crm_id, True
+
+
+async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
+    shop_domain = event.shop_domain
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
+        return
+    customer_gid = gid("Customer", event.payload)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
+    if link is not None and link.crm_id and link.unchanged(customer_from_shopify(event.payload)):
+        # The event holds what both sides hold already: Shopify telling us about our own
+        # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
+        return
+    # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
+    # and out of order, and a stale copy would undo a later edit and echo back and forth.
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    current = await shopify.graphql(CUSTOMERS_QUERY, {"ids": [customer_gid]})
+    node = next(iter(current.data.get("nodes") or []), None)
+    if not node:
+        return  # deleted since: customers/delete follows
+    crm = await ctx.clients.crm_for(shop_domain)
+    try:
+        _, written = await crm_customer(
+            crm, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
+        )
+    except Rejected as refused:
+        label = str(event.payload.get("email") or "")
+        await activity.record_rejection(
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_CRM,
+            customer_gid,
+            refused,
+            event.id,
+            label=label,
+        )
+        return
+    if written:
+        await activity.record(
+            shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_CRM, customer_gid, SyncOutcome.SYNCED
+        )
+
+
+async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> None:
+    """A customer deleted in Shopify is deleted in the CRM, unless an order of theirs is pending."""
+    shop_domain = event.shop_domain
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
+        return
+    customer_gid = gid("Customer", event.payload)
+    link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
+    if link is None or link.crm_id is None:
+        return
+    crm = await ctx.clients.crm_for(shop_domain)
+    try:
+        await crm.delete_customer(link.crm_id)
+    except Rejected as refused:
+        await activity.record(
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_CRM,
+            customer_gid,
+            SyncOutcome.HELD,
+            activity.plain_reason(SyncEntity.CUSTOMER, refused),
+            inbox_event=event.id,
+        )
+        return
+    await links.forget(shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid)
+    await activity.record(
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        SyncDirection.TO_CRM,
+        customer_gid,
+        SyncOutcome.SYNCED,
+        "Deleted in the CRM.",
+    )
+
+
+async def _same_customer_in_shopify(
+    ctx: SyncContext, shop_domain: str, crm_id: str, canonical: Canonical
+) -> str | None:
+    """After Shopify refused to create the customer because its email is taken: the Shopify
+    customer that is this very one, if any. Either our own earlier customerCreate made it and
+    its answer was lost (a timeout, a worker killed mid-call), so it is unlinked and holds
+    exactly this content; or another job of this customer running alongside (its order's)
+    made and linked it. A different customer with the same email stays refused (seeds/003)."""
+    if not canonical["email"]:
+        return None
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    found = await shopify.graphql(FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
+    for node in (found.data.get("customers") or {}).get("nodes") or []:
+        link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, str(node["id"]))
+        if link is not None and link.crm_id == crm_id:
+            return str(node["id"])
+        if link is None and customer_from_shopify(customer_from_graphql(node)) == canonical:
+            return str(node["id"])
+    return None
+
+
+async def shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[str, Any]) -> str:
+    """The Shopify customer of a CRM customer (as the CRM holds it now), created or brought up
+    to date and linked; returns its gid. Raises Rejected when Shopify refuses it."""
+    crm_id = str(customer.get("id"))
+    canonical = customer_from_crm(customer)
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
+    shopify_id = link.shopify_id if link else from_shopify(customer, "Customer")
+    if link is not None and shopify_id and link.unchanged(canonical):
+        return shopify_id
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    if shopify_id:
+        await shopify.mutate(
+            CUSTOMER_UPDATE, {"input": shopify_customer_input(canonical, shopify_id)}, "customerUpdate"
+        )
+    else:
+        try:
+            created = await shopify.mutate(
+                CUSTOMER_CREATE, {"input": shopify_customer_input(canonical)}, "customerCreate"
+            )
+            shopify_id = str(created["customer"]["id"])
+        except Rejected:
+            shopify_id = await _same_customer_in_shopify(ctx, shop_domain, crm_id, canonical)
+            if shopify_id is None:
+                raise
+    await links.save(
+        shop_domain, SyncEntity.CUSTOMER, shopify_id=shopify_id, crm_id=crm_id, canonical=canonical
+    )
+    await activity.record(
+        shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED
+    )
+    return shopify_id
+
+
+async def sync_customer_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
+    shop_domain, customer = event.shop_domain, crm_data(event)
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
+        return
+    crm_id = str(customer.get("id"))
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
+    if link is not None and link.shopify_id and link.unchanged(customer_from_crm(customer)):
+        # The event holds what both sides hold already: the CRM telling us about our own
+        # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
+        return
+    # The customer as the CRM holds it now, not the event's copy: events come more than once
+    # and out of order, and a stale copy would undo a later edit and echo back and forth.
+    crm = await ctx.clients.crm_for(shop_domain)
+    customer = await crm.get(f"/api/v1/customers/{crm_id}") or {}
+    if not customer:
+        return  # deleted since: customer.deleted follows
+    try:
+        await shopify_customer(ctx, shop_domain, customer)
+    except Rejected as refused:
+        label = str(customer.get("email") or "")
+        await activity.record_rejection(
+            shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_SHOPIFY, crm_id, refused, event.id, label=label
+        )
+
+
+async def delete_customer_in_shopify(ctx: SyncContext, event: InboxEventData) -> None:
+    shop_domain, customer = event.shop_domain, crm_data(event)
+    if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
+        return
+    crm_id = str(customer.get("id"))
+    link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, crm_id)
+    if link is None or link.shopify_id is None:
+        return
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    try:
+        await shopify.mutate(CUSTOMER_DELETE, {"id": link.shopify_id}, "customerDelete")
+    except Rejected as refused:
+        await activity.record(
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            SyncDirection.TO_SHOPIFY,
+            crm_id,
+            SyncOutcome.HELD,
+            f"The customer was not deleted in Shopify: {'; '.join(refused.fields.values()) or refused}",
+            inbox_event=event.id,
+        )
+        return
+    await links.forget(shop_domain, SyncEntity.CUSTOMER, crm_id=crm_id)
+    await activity.record(
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        SyncDirection.TO_SHOPIFY,
+        crm_id,
+        SyncOutcome.SYNCED,
+        "Deleted in Shopify.",
+    )
