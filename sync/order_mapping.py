@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connectors.shopify_ids import gid, gid_of
 from sync.customer_mapping import Canonical, address_from_crm, address_from_shopify, shopify_address_input
 
 # Orders the app creates in Shopify carry this source name: their orders/create webhook
@@ -33,9 +34,7 @@ def money(value: Any) -> str:
 def shopify_order_lines(order: dict[str, Any]) -> list[Canonical]:
     return [
         {
-            "variant_id": (
-                f"gid://shopify/ProductVariant/{line['variant_id']}" if line.get("variant_id") else None
-            ),
+            "variant_id": gid("ProductVariant", line["variant_id"]) if line.get("variant_id") else None,
             "name": str(line.get("name") or line.get("title") or ""),
             "sku": str(line.get("sku") or ""),
             "quantity": int(line.get("quantity") or 1),
@@ -72,7 +71,7 @@ def crm_order_body(
     shipping = address_from_shopify(order.get("shipping_address"))
     shipping_phone = (order.get("shipping_address") or {}).get("phone")
     body: dict[str, Any] = {
-        "external_id": str(order.get("admin_graphql_api_id") or f"gid://shopify/Order/{order['id']}"),
+        "external_id": gid_of("Order", order),
         "customer_id": customer_id,
         "currency": order.get("currency"),
         "items": items,
@@ -133,9 +132,7 @@ def shopify_order_input(
 
 def crm_fulfillment_body(fulfillment: dict[str, Any]) -> dict[str, Any]:
     return {
-        "external_id": str(
-            fulfillment.get("admin_graphql_api_id") or f"gid://shopify/Fulfillment/{fulfillment['id']}"
-        ),
+        "external_id": gid_of("Fulfillment", fulfillment),
         "tracking_number": fulfillment.get("tracking_number"),
         "carrier": fulfillment.get("tracking_company"),
         "status": "cancelled" if fulfillment.get("status") == "cancelled" else "success",

@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
+from connectors.shopify_ids import gid_of
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
@@ -23,7 +24,7 @@ from sync.customer_mapping import (
     customer_from_shopify,
     shopify_customer_input,
 )
-from sync.flows.shared import crm_data, from_shopify, gid
+from sync.flows.shared import crm_data, from_shopify
 from sync.gate import keeping_orders
 from sync.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
@@ -111,7 +112,7 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     shop_domain = event.shop_domain
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
-    customer_gid = gid("Customer", event.payload)
+    customer_gid = gid_of("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is not None and link.crm_id and link.unchanged(customer_from_shopify(event.payload)):
         # The event holds what both sides hold already: Shopify telling us about our own
@@ -152,7 +153,7 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     shop_domain = event.shop_domain
     if not shop_domain or not keeping_orders(await ctx.live_funnels(shop_domain)):
         return
-    customer_gid = gid("Customer", event.payload)
+    customer_gid = gid_of("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is None or link.crm_id is None:
         return

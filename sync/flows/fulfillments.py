@@ -8,11 +8,12 @@ Without it, Shopify's fulfillments reach the CRM order.
 from __future__ import annotations
 
 from connectors.errors import Rejected
+from connectors.shopify_ids import gid, gid_of
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import RetryLater
 from sync import activity, links
 from sync.context import SyncContext
-from sync.flows.shared import crm_data, from_shopify, gid
+from sync.flows.shared import crm_data, from_shopify
 from sync.gate import funnel_of_campaign, keeping_orders
 from sync.order_mapping import crm_fulfillment_body
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
@@ -39,8 +40,8 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
     funnels = await ctx.live_funnels(shop_domain)
     if not keeping_orders(funnels):
         return
-    fulfillment_gid = gid("Fulfillment", fulfillment)
-    order_gid = f"gid://shopify/Order/{fulfillment.get('order_id')}"
+    fulfillment_gid = gid_of("Fulfillment", fulfillment)
+    order_gid = gid("Order", fulfillment.get("order_id"))
     order_link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
     if order_link is None or order_link.crm_id is None:
         raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")

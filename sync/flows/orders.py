@@ -19,6 +19,7 @@ import structlog
 from billing.usage import claim_synced_order
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
+from connectors.shopify_ids import gid_of
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import RetryLater
 from lib.clock import utcnow
@@ -26,7 +27,7 @@ from sync import activity, links
 from sync.context import SyncContext
 from sync.customer_mapping import Canonical, customer_from_shopify
 from sync.flows.customers import crm_customer, shopify_customer
-from sync.flows.shared import crm_data, from_shopify, gid
+from sync.flows.shared import crm_data, from_shopify
 from sync.gate import funnel_of_campaign, funnel_of_order
 from sync.order_mapping import (
     CRM_ORDER_SOURCE,
@@ -61,7 +62,7 @@ def _order_customer(order: dict[str, Any]) -> tuple[str, Canonical]:
             "email": order.get("email"),
             "phone": customer.get("phone") or order.get("phone"),
         }
-    customer_gid = gid("Customer", customer) if customer.get("id") else f"guest:{order.get('email')}"
+    customer_gid = gid_of("Customer", customer) if customer.get("id") else f"guest:{order.get('email')}"
     return customer_gid, customer_from_shopify(customer, order.get("shipping_address"))
 
 
@@ -83,7 +84,7 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     funnel = funnel_of_order(await ctx.live_funnels(shop_domain), variant_ids)
     if funnel is None:
         return
-    order_gid = gid("Order", order)
+    order_gid = gid_of("Order", order)
     if not await claim_synced_order(shop_domain, order_gid, now or utcnow()):
         await activity.record(
             shop_domain,

@@ -15,12 +15,11 @@ echo them back and forth for ever.
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
+from connectors.shopify_ids import gid_of, is_gid
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
@@ -55,10 +54,6 @@ def _synced_variants(funnels: list[FunnelSync]) -> dict[str, str]:
         if funnel.keep_products_synced
         for variant in funnel.variant_ids
     }
-
-
-def _product_gid(payload: dict[str, Any]) -> str:
-    return str(payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{payload.get('id')}")
 
 
 async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -140,7 +135,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
     if not shop_domain:
         return
     funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
-    product_gid = _product_gid(event.payload)
+    product_gid = gid_of("Product", event.payload)
     crm: CrmUser | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
@@ -174,7 +169,7 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
     shop_domain = event.shop_domain
     product = event.payload.get("data") or {}
     variant_id = str(product.get("external_id") or "")
-    if not shop_domain or not variant_id.startswith("gid://shopify/ProductVariant/"):
+    if not shop_domain or not is_gid(variant_id, "ProductVariant"):
         return
     if variant_id not in _synced_variants(await ctx.live_funnels(shop_domain)):
         return

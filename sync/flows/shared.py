@@ -1,14 +1,11 @@
-"""What the flows of every entity share: ids from either side's events, and the CRM event's record."""
+"""What the flows of every entity share: the CRM event's record, and whether it came from Shopify."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from connectors.shopify_ids import is_gid
 from jobqueue.inbox import InboxEventData
-
-
-def gid(kind: str, payload: dict[str, Any]) -> str:
-    return str(payload.get("admin_graphql_api_id") or f"gid://shopify/{kind}/{payload.get('id')}")
 
 
 def crm_data(event: InboxEventData) -> dict[str, Any]:
@@ -19,4 +16,4 @@ def crm_data(event: InboxEventData) -> dict[str, Any]:
 def from_shopify(data: dict[str, Any], kind: str) -> str | None:
     """The Shopify id when the CRM entity came from Shopify (its external id is Shopify's gid)."""
     external_id = str(data.get("external_id") or "")
-    return external_id if external_id.startswith(f"gid://shopify/{kind}/") else None
+    return external_id if is_gid(external_id, kind) else None
