@@ -9,10 +9,12 @@ the content both sides already hold are our own writes echoing back and stop her
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
+from connectors.shopify import ShopifyAdmin
 from connectors.shopify_ids import gid_of
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
@@ -56,24 +58,52 @@ query SyncFindCustomers($query: String!) {
 """
 
 
-async def _same_customer_in_crm(
-    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
+# Customers holding an email, each with its id and canonical form, as one side lists them.
+WithEmail = Callable[[str], Awaitable[list[tuple[str, Canonical]]]]
+
+
+async def _same_customer(
+    shop_domain: str, written_to: SyncDirection, other_id: str, canonical: Canonical, with_email: WithEmail
 ) -> str | None:
-    """After the CRM refused to create the customer because its email is taken: the CRM
-    customer that is this very one, if any. The Shopify customer was made from it by our own
-    customerCreate whose answer was lost (a timeout, a worker killed mid-call), so it is
-    unlinked and holds exactly this content; or another job linked the two meanwhile. A
-    different customer with the same email stays refused (seeds/003)."""
+    """After the side we write to refused to create the customer because its email is taken:
+    the customer there that is this very one, if any (its id there). Either our own earlier
+    create made it there and its answer was lost (a timeout, a worker killed mid-call), so it
+    is unlinked and holds exactly this content; or another job of this customer running
+    alongside (its order's) made and linked it to `other_id`, the customer's id on the side
+    it comes from. A different customer with the same email stays refused (seeds/003)."""
     if not canonical["email"]:
         return None
-    page = await crm.json("GET", "/api/v1/customers", params={"email": canonical["email"]})
-    for row in page.get("data") or []:
-        link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, str(row["id"]))
-        if link is not None and link.shopify_id == customer_gid:
-            return str(row["id"])
-        if link is None and customer_from_crm(row) == canonical:
-            return str(row["id"])
+    for candidate, content in await with_email(canonical["email"]):
+        if written_to is SyncDirection.TO_CRM:
+            link = await links.by_crm_id(shop_domain, SyncEntity.CUSTOMER, candidate)
+            linked_to = link.shopify_id if link else None
+        else:
+            link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, candidate)
+            linked_to = link.crm_id if link else None
+        if link is not None and linked_to == other_id:
+            return candidate
+        if link is None and content == canonical:
+            return candidate
     return None
+
+
+def _crm_customers_with(crm: CrmUser) -> WithEmail:
+    async def with_email(email: str) -> list[tuple[str, Canonical]]:
+        page = await crm.json("GET", "/api/v1/customers", params={"email": email})
+        return [(str(row["id"]), customer_from_crm(row)) for row in page.get("data") or []]
+
+    return with_email
+
+
+def _shopify_customers_with(shopify: ShopifyAdmin) -> WithEmail:
+    async def with_email(email: str) -> list[tuple[str, Canonical]]:
+        found = await shopify.graphql(FIND_CUSTOMERS, {"query": f'email:"{email}"'})
+        return [
+            (str(node["id"]), customer_from_shopify(customer_from_graphql(node)))
+            for node in (found.data.get("customers") or {}).get("nodes") or []
+        ]
+
+    return with_email
 
 
 async def crm_customer(
@@ -94,7 +124,11 @@ async def crm_customer(
     try:
         customer = await crm.upsert_customer(crm_customer_body(canonical, external_id))
     except Rejected:
-        twin = None if link else await _same_customer_in_crm(crm, shop_domain, customer_gid, canonical)
+        twin = None
+        if link is None:
+            twin = await _same_customer(
+                shop_domain, SyncDirection.TO_CRM, customer_gid, canonical, _crm_customers_with(crm)
+            )
         if twin is None:
             raise
         await links.save(
@@ -182,27 +216,6 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     )
 
 
-async def _same_customer_in_shopify(
-    ctx: SyncContext, shop_domain: str, crm_id: str, canonical: Canonical
-) -> str | None:
-    """After Shopify refused to create the customer because its email is taken: the Shopify
-    customer that is this very one, if any. Either our own earlier customerCreate made it and
-    its answer was lost (a timeout, a worker killed mid-call), so it is unlinked and holds
-    exactly this content; or another job of this customer running alongside (its order's)
-    made and linked it. A different customer with the same email stays refused (seeds/003)."""
-    if not canonical["email"]:
-        return None
-    shopify = await ctx.clients.shopify_for(shop_domain)
-    found = await shopify.graphql(FIND_CUSTOMERS, {"query": f'email:"{canonical["email"]}"'})
-    for node in (found.data.get("customers") or {}).get("nodes") or []:
-        link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, str(node["id"]))
-        if link is not None and link.crm_id == crm_id:
-            return str(node["id"])
-        if link is None and customer_from_shopify(customer_from_graphql(node)) == canonical:
-            return str(node["id"])
-    return None
-
-
 async def shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[str, Any]) -> str:
     """The Shopify customer of a CRM customer (as the CRM holds it now), created or brought up
     to date and linked; returns its gid. Raises Rejected when Shopify refuses it."""
@@ -224,7 +237,9 @@ async def shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[st
             )
             shopify_id = str(created["customer"]["id"])
         except Rejected:
-            shopify_id = await _same_customer_in_shopify(ctx, shop_domain, crm_id, canonical)
+            shopify_id = await _same_customer(
+                shop_domain, SyncDirection.TO_SHOPIFY, crm_id, canonical, _shopify_customers_with(shopify)
+            )
             if shopify_id is None:
                 raise
     await links.save(

@@ -90,7 +90,7 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     order_link = await links.by_crm_id(shop_domain, SyncEntity.ORDER, order_id)
     shopify_order = from_shopify(order, "Order") or (order_link.shopify_id if order_link else None)
     if shopify_order is None:
-        raise RetryLater(30.0, "the order has not reached Shopify yet")
+        raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached Shopify yet")
     shopify = await ctx.clients.shopify_for(shop_domain)
     found = await shopify.graphql(OPEN_FULFILLMENT_ORDERS, {"id": shopify_order})
     open_orders = [

@@ -53,6 +53,25 @@ mutation SyncOrderCreate($order: OrderCreateOrderInput!) {
 """
 
 
+async def _claim_or_hold(
+    shop_domain: str, direction: SyncDirection, entity_ref: str, order_key: str, now: datetime
+) -> None:
+    """Counts the order (`order_key`: Shopify's gid, "crm:{id}" for an order placed in the CRM)
+    against the plan's synced orders of the month. Past the limit the order is held: sync health
+    says why and its job waits an hour, then tries again; nothing is dropped."""
+    if not await claim_synced_order(shop_domain, order_key, now):
+        await activity.record(
+            shop_domain,
+            SyncEntity.ORDER,
+            direction,
+            entity_ref,
+            SyncOutcome.HELD,
+            "Your plan's synced orders for this month are used up. The order waits and is sent "
+            "as soon as you upgrade or the next month starts.",
+        )
+        raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
+
+
 def _order_customer(order: dict[str, Any]) -> tuple[str, Canonical]:
     """The order's customer (a guest checkout is known by its email) with the order's delivery data."""
     customer = order.get("customer") or {}
@@ -85,17 +104,7 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     if funnel is None:
         return
     order_gid = gid_of("Order", order)
-    if not await claim_synced_order(shop_domain, order_gid, now or utcnow()):
-        await activity.record(
-            shop_domain,
-            SyncEntity.ORDER,
-            SyncDirection.TO_CRM,
-            order_gid,
-            SyncOutcome.HELD,
-            "Your plan's synced orders for this month are used up. The order waits and is sent "
-            "as soon as you upgrade or the next month starts.",
-        )
-        raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
+    await _claim_or_hold(shop_domain, SyncDirection.TO_CRM, order_gid, order_gid, now or utcnow())
     crm = await ctx.clients.crm_for(shop_domain)
     customer_gid, customer = _order_customer(order)
     try:
@@ -157,17 +166,7 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
     crm_id = str(order.get("id"))
     if await links.by_crm_id(shop_domain, SyncEntity.ORDER, crm_id) is not None:
         return  # already in Shopify; the CRM's later edits are not sent
-    if not await claim_synced_order(shop_domain, f"crm:{crm_id}", utcnow()):
-        await activity.record(
-            shop_domain,
-            SyncEntity.ORDER,
-            SyncDirection.TO_SHOPIFY,
-            crm_id,
-            SyncOutcome.HELD,
-            "Your plan's synced orders for this month are used up. The order waits and is sent "
-            "as soon as you upgrade or the next month starts.",
-        )
-        raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
+    await _claim_or_hold(shop_domain, SyncDirection.TO_SHOPIFY, crm_id, f"crm:{crm_id}", utcnow())
     # A create whose answer was lost (a timeout, a worker killed mid-call) may have happened
     # all the same: the Shopify order carries the CRM order's tag, so look for it first.
     shopify = await ctx.clients.shopify_for(shop_domain)
