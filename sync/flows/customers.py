@@ -20,15 +20,17 @@ from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
 from sync.customer_mapping import (
+    GRAPHQL_CUSTOMER_FIELDS,
     Canonical,
     crm_customer_body,
     customer_from_crm,
+    customer_from_graphql,
     customer_from_shopify,
     shopify_customer_input,
 )
 from sync.flows.shared import crm_data, from_shopify
 from sync.gate import keeping_orders
-from sync.reconciliation import CUSTOMERS_QUERY, customer_from_graphql
+from sync.shopify_documents import CUSTOMER_UPDATE, CUSTOMERS_QUERY
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 CUSTOMER_CREATE = """
@@ -36,25 +38,15 @@ mutation SyncCustomerCreate($input: CustomerInput!) {
   customerCreate(input: $input) { customer { id } userErrors { field message } }
 }
 """
-CUSTOMER_UPDATE = """
-mutation SyncCustomerUpdate($input: CustomerInput!) {
-  customerUpdate(input: $input) { customer { id } userErrors { field message } }
-}
-"""
 CUSTOMER_DELETE = """
 mutation SyncCustomerDelete($id: ID!) {
   customerDelete(input: {id: $id}) { deletedCustomerId userErrors { field message } }
 }
 """
-FIND_CUSTOMERS = """
-query SyncFindCustomers($query: String!) {
-  customers(first: 5, query: $query) {
-    nodes {
-      id firstName lastName email phone tags emailMarketingConsent { marketingState }
-      defaultAddress { firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone }
-    }
-  }
-}
+FIND_CUSTOMERS = f"""
+query SyncFindCustomers($query: String!) {{
+  customers(first: 5, query: $query) {{ nodes {{ {GRAPHQL_CUSTOMER_FIELDS} }} }}
+}}
 """
 
 

@@ -31,19 +31,10 @@ from sync.mappers import (
     product_canonical,
     shopify_variant_input,
 )
-from sync.reconciliation import VARIANTS_QUERY
+from sync.shopify_documents import VARIANTS_QUERY, VARIANTS_UPDATE
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 log = structlog.get_logger("sync.flows.products")
-
-VARIANTS_UPDATE = """
-mutation SyncVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
-  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
-    productVariants { id }
-    userErrors { field message }
-  }
-}
-"""
 
 
 def _synced_variants(funnels: list[FunnelSync]) -> dict[str, str]:

@@ -14,28 +14,11 @@ import pytest
 from shopify_oauth_support import APP_URL, install, refresh
 from shopify_sandbox_support import MAIN_SHOP, SECRET, AdminApi, WebhookReceiver, eventually, mint_token
 
-# Verbatim from the product (iam/install.py, iam/provisioning.py, sync/topics.py).
-SHOP_QUERY = """
-query ShopForConnection {
-  shop { name email myshopifyDomain plan { displayName shopifyPlus partnerDevelopment } }
-  currentAppInstallation { accessScopes { handle } }
-}
-"""
-WEBHOOKS_QUERY = """
-query ExistingWebhooks {
-  webhookSubscriptions(first: 100) {
-    nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } }
-  }
-}
-"""
-CREATE_WEBHOOK_MUTATION = """
-mutation CreateWebhook($topic: WebhookSubscriptionTopic!, $url: URL!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
-    webhookSubscription { id }
-    userErrors { field message }
-  }
-}
-"""
+from iam.install import SHOP_QUERY
+from sync.subscriptions import CREATE_WEBHOOK_MUTATION, WEBHOOKS_QUERY
+
+# The documents are the product's own (iam/install.py, sync/subscriptions.py); the topics are
+# those of sync/topics.py that this lifecycle needs.
 PRODUCT_TOPICS = [
     "APP_UNINSTALLED",
     "PRODUCTS_CREATE",

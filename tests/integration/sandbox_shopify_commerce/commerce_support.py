@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from sync.subscriptions import CREATE_WEBHOOK_MUTATION
 from tests.integration.sandbox.shopify_sandbox_support import (
     MAIN_SHOP,
     RECEIVER_URL,
@@ -23,13 +24,6 @@ from tests.integration.sandbox.shopify_sandbox_support import (
 CALLBACK = f"{RECEIVER_URL}/webhooks/shopify"
 SHOP_URL = f"/_sandbox/shops/{MAIN_SHOP}"
 
-SUBSCRIBE = """mutation($topic: WebhookSubscriptionTopic!, $url: URL!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
-    webhookSubscription { id }
-    userErrors { field message }
-  }
-}"""
-
 
 def hmac_ok(raw_body: bytes, header: str) -> bool:
     """Shopify's documented webhook check, written from the docs."""
@@ -39,7 +33,7 @@ def hmac_ok(raw_body: bytes, header: str) -> bool:
 
 async def subscribe(admin: AdminApi, *topics: str) -> None:
     for topic in topics:
-        body = await admin.graphql(SUBSCRIBE, {"topic": topic, "url": CALLBACK})
+        body = await admin.graphql(CREATE_WEBHOOK_MUTATION, {"topic": topic, "url": CALLBACK})
         assert body["data"]["webhookSubscriptionCreate"]["userErrors"] == [], body
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import time_machine
 
+from sync.flows.customers import CUSTOMER_DELETE
 from tests.integration.sandbox.shopify_sandbox_support import MAIN_SHOP, AdminApi, WebhookReceiver, mint_token
 from tests.integration.sandbox_shopify_commerce.commerce_support import (
     SHOP_URL,
@@ -35,9 +36,6 @@ CREATE = f"""mutation($input: CustomerInput!) {{
 UPDATE = f"""mutation($input: CustomerInput!) {{
   customerUpdate(input: $input) {{ customer {{ {CUSTOMER_FIELDS} }} userErrors {{ field message }} }}
 }}"""
-DELETE = """mutation($id: ID!) {
-  customerDelete(input: {id: $id}) { deletedCustomerId userErrors { field message } }
-}"""
 
 ADA: dict[str, Any] = {
     "firstName": "Ada",
@@ -194,7 +192,7 @@ async def test_delete_and_the_open_orders_rule(admin: AdminApi, client: httpx.As
         json={"email": "buyer@example.com", "lineItems": [{"variantId": variant, "quantity": 1}]},
     )
     assert order.status_code == 201, order.text
-    refused = await admin.graphql(DELETE, {"id": customer["id"]})
+    refused = await admin.graphql(CUSTOMER_DELETE, {"id": customer["id"]})
     assert refused["data"]["customerDelete"] == {
         "deletedCustomerId": None,
         "userErrors": [{"field": ["id"], "message": "Customer can’t be deleted because they have orders"}],
@@ -202,11 +200,11 @@ async def test_delete_and_the_open_orders_rule(admin: AdminApi, client: httpx.As
     # Once the order is fulfilled the customer may go.
     fulfilled = await client.post(f"{SHOP_URL}/orders/{order.json()['id']}/fulfillments", json={})
     assert fulfilled.status_code == 201, fulfilled.text
-    deleted = await admin.graphql(DELETE, {"id": customer["id"]})
+    deleted = await admin.graphql(CUSTOMER_DELETE, {"id": customer["id"]})
     assert deleted["data"]["customerDelete"] == {"deletedCustomerId": customer["id"], "userErrors": []}
     gone = await admin.graphql("query($id: ID!) { customer(id: $id) { id } }", {"id": customer["id"]})
     assert gone["data"]["customer"] is None
-    again = await admin.graphql(DELETE, {"id": customer["id"]})
+    again = await admin.graphql(CUSTOMER_DELETE, {"id": customer["id"]})
     assert again["data"]["customerDelete"]["userErrors"] == [
         {"field": ["id"], "message": "Customer can't be found"}
     ]
@@ -312,7 +310,7 @@ async def test_api_changes_send_signed_customer_webhooks(
     assert updated["note"] == "Changed"
     # Writing the same values again changes nothing, so Shopify sends nothing.
     await admin.graphql(UPDATE, {"input": {"id": customer["id"], "note": "Changed"}})
-    await admin.graphql(DELETE, {"id": customer["id"]})
+    await admin.graphql(CUSTOMER_DELETE, {"id": customer["id"]})
     [deleted] = await wait_for(receiver, "customers/delete")
     assert deleted["id"] == numeric(customer["id"])
     await settled(client)

@@ -15,6 +15,7 @@ from connectors.crm_webhooks import crm_signature
 from jobqueue.tables import InboxEvent, Job
 from lib.clock import utcnow
 from onboarding.settings import DEVELOPMENT_CRM_SECRET
+from sync.shopify_documents import CUSTOMER_UPDATE
 from tests.conftest import asgi_client
 from tests.integration.billing.test_admin_plans import signed_in_admin
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
@@ -277,7 +278,7 @@ async def test_a_customer_event_holding_what_both_sides_hold_costs_no_shopify_qu
     # An event with something new is read from Shopify as before, and reaches the CRM.
     edited = await shopify_graphql(
         stack,
-        "mutation($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { message } } }",
+        CUSTOMER_UPDATE,
         {"input": {"id": created["admin_graphql_api_id"], "lastName": "Levi-Cohen"}},
     )
     assert edited["customerUpdate"]["userErrors"] == []
