@@ -101,10 +101,12 @@ def sync_topic_handlers(sync: SyncContext) -> dict[str, TopicHandler]:
         "shopify:fulfillments/create": fulfillments.sync_fulfillment_to_crm,
         "shopify:fulfillments/update": fulfillments.sync_fulfillment_to_crm,
         "crm:product.updated": product_sync.sync_product_to_shopify,
+        "crm:product.deleted": product_sync.unlink_product_deleted_in_crm,
         "crm:customer.created": customers.sync_customer_to_shopify,
         "crm:customer.updated": customers.sync_customer_to_shopify,
         "crm:customer.deleted": customers.delete_customer_in_shopify,
         "crm:order.created": orders.sync_order_to_shopify,
+        "crm:order.updated": orders.sync_order_update_to_shopify,
         "crm:fulfillment.created": fulfillments.sync_fulfillment_to_shopify,
     }
     return {

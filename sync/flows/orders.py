@@ -4,8 +4,10 @@ Shopify → CRM: an order of a live funnel's products is written to the CRM with
 (an order for a customer the CRM does not know creates the customer first). CRM → Shopify:
 a funnel order placed in the CRM becomes a Shopify order. CRM events about orders that came
 from Shopify (their external id is a Shopify id) are our own writes echoing back and stop
-here. A CRM order's later edits are not sent (seeds/003: Shopify's order stays as created).
-Each synced order counts against the plan's monthly limit.
+here. For a funnel order placed in the CRM, the CRM is where the merchant runs it: its later
+note and delivery address reach the Shopify order, and a cancellation or payment that an app
+cannot set on a Shopify order is shown on sync health (its line items stay as created,
+seeds/003). Each synced order counts against the plan's monthly limit.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from jobqueue.jobs import RetryLater
 from lib.clock import utcnow
 from sync import activity, links
 from sync.context import SyncContext
-from sync.customer_mapping import Canonical, customer_from_shopify
+from sync.customer_mapping import GRAPHQL_ADDRESS_FIELDS, Canonical, customer_from_shopify
 from sync.flows.customers import crm_customer, shopify_customer
 from sync.flows.shared import crm_data, from_shopify
 from sync.gate import funnel_of_campaign, funnel_of_order
 from sync.order_mapping import (
     CRM_ORDER_SOURCE,
     crm_order_body,
+    crm_order_content,
     crm_order_tag,
+    shopify_order_changes,
     shopify_order_input,
     shopify_order_lines,
+    status_not_applied,
 )
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
@@ -51,6 +56,25 @@ mutation SyncOrderCreate($order: OrderCreateOrderInput!) {
   orderCreate(order: $order) { order { id } userErrors { field message } }
 }
 """
+ORDER_QUERY = f"""
+query SyncOrder($id: ID!) {{
+  order(id: $id) {{
+    id name note cancelledAt displayFinancialStatus shippingAddress {{ {GRAPHQL_ADDRESS_FIELDS} }}
+  }}
+}}
+"""
+ORDER_UPDATE = """
+mutation SyncOrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id } userErrors { field message } }
+}
+"""
+# What the merchant does in Shopify for a CRM status the app cannot set on a Shopify order.
+STATUS_NOT_APPLIED = {
+    "cancelled": "Cancelled in the CRM. FunnelSync does not cancel orders in Shopify: cancel it "
+    "there (and refund it if it was paid) so that it is not fulfilled.",
+    "paid": "Paid in the CRM. FunnelSync does not mark orders as paid in Shopify: mark it as paid there.",
+}
+CHANGE_LABELS = {"note": "note", "shippingAddress": "delivery address"}
 
 
 async def _claim_or_hold(
@@ -165,7 +189,7 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
         return
     crm_id = str(order.get("id"))
     if await links.by_crm_id(shop_domain, SyncEntity.ORDER, crm_id) is not None:
-        return  # already in Shopify; the CRM's later edits are not sent
+        return  # already in Shopify; the CRM's later edits come as order.updated
     await _claim_or_hold(shop_domain, SyncDirection.TO_SHOPIFY, crm_id, f"crm:{crm_id}", utcnow())
     # A create whose answer was lost (a timeout, a worker killed mid-call) may have happened
     # all the same: the Shopify order carries the CRM order's tag, so look for it first.
@@ -209,3 +233,68 @@ async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None
     )
     await activity.record(shop_domain, SyncEntity.ORDER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED)
     log.info("order_synced", shop=shop_domain, order=crm_id, direction=SyncDirection.TO_SHOPIFY)
+
+
+async def sync_order_update_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
+    """A funnel order placed in the CRM and edited there since it reached Shopify: its Shopify
+    order takes the CRM's note and delivery address, and a cancellation or payment it cannot
+    take from us is shown on sync health for the merchant to set in Shopify."""
+    shop_domain, order = event.shop_domain, crm_data(event)
+    if not shop_domain or order.get("source") == "shopify" or from_shopify(order, "Order"):
+        return  # the CRM's copy of a Shopify order: Shopify's order is the source
+    funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
+    if funnel is None or not funnel.keep_orders_synced:
+        return
+    crm_id = str(order.get("id"))
+    link = await links.by_crm_id(shop_domain, SyncEntity.ORDER, crm_id)
+    if link is None or link.shopify_id is None:
+        return  # not in Shopify: order.created (handled first) makes it, or reported why not
+    if link.unchanged(crm_order_content(order)):
+        return  # Shopify's order was brought in line with this already: a repeat
+    # The order as the CRM holds it now, not the event's copy: events come more than once
+    # and out of order, and a stale copy would undo a later edit.
+    crm = await ctx.clients.crm_for(shop_domain)
+    order = await crm.get(f"/api/v1/orders/{crm_id}") or {}
+    if not order or link.unchanged(crm_order_content(order)):
+        return
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    shopify_order = (await shopify.graphql(ORDER_QUERY, {"id": link.shopify_id})).data.get("order")
+    if not shopify_order:
+        return  # deleted in Shopify
+    label = str(shopify_order.get("name") or "")
+    changes = shopify_order_changes(order, shopify_order)
+    if changes:
+        try:
+            await shopify.mutate(ORDER_UPDATE, {"input": {"id": link.shopify_id, **changes}}, "orderUpdate")
+        except Rejected as refused:
+            await activity.record_rejection(
+                shop_domain,
+                SyncEntity.ORDER,
+                SyncDirection.TO_SHOPIFY,
+                crm_id,
+                refused,
+                event.id,
+                label=label,
+            )
+            return
+    await links.save(
+        shop_domain,
+        SyncEntity.ORDER,
+        shopify_id=link.shopify_id,
+        crm_id=crm_id,
+        canonical=crm_order_content(order),
+    )
+    held = status_not_applied(order, shopify_order)
+    if changes or held:
+        updated = " and ".join(CHANGE_LABELS[field] for field in changes)
+        done = f"Its {updated} {'were' if len(changes) > 1 else 'was'} updated in Shopify." if changes else ""
+        await activity.record(
+            shop_domain,
+            SyncEntity.ORDER,
+            SyncDirection.TO_SHOPIFY,
+            crm_id,
+            SyncOutcome.HELD if held else SyncOutcome.SYNCED,
+            " ".join(filter(None, [STATUS_NOT_APPLIED.get(held or ""), done])),
+            label=label,
+        )
+    log.info("order_updated", shop=shop_domain, order=crm_id, changed=sorted(changes), held=held)

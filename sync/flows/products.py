@@ -3,8 +3,9 @@
 Shopify → CRM: a product created, updated or deleted in Shopify updates the funnel's CRM
 products (a deleted product's CRM products are deactivated, never removed: campaigns
 still refer to them). CRM → Shopify: a price, SKU, barcode or weight edited in the CRM is
-written to the Shopify variant. Each entity's link remembers the synced content, so unchanged
-content and our own writes echoing back are not written again.
+written to the Shopify variant; a product deleted in the CRM is unlinked, and never deleted
+in Shopify, the catalog's source. Each entity's link remembers the synced content, so
+unchanged content and our own writes echoing back are not written again.
 
 An event only says that a product changed: what is synced is the product as its side holds
 it now, read back when the event is handled. Webhooks come more than once and out of order,
@@ -23,6 +24,7 @@ from connectors.shopify_ids import gid_of, is_gid
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
+from sync.flows.shared import crm_data
 from sync.gate import FunnelSync
 from sync.mappers import (
     PRODUCT_BODY_FIELDS,
@@ -202,3 +204,28 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
         shop_domain, SyncEntity.PRODUCT, SyncDirection.TO_SHOPIFY, variant_id, SyncOutcome.SYNCED
     )
     log.info("product_synced", shop=shop_domain, variant=variant_id, direction=SyncDirection.TO_SHOPIFY)
+
+
+async def unlink_product_deleted_in_crm(ctx: SyncContext, event: InboxEventData) -> None:
+    """A product deleted in the CRM: its link goes, the Shopify variant stays (Shopify is the
+    catalog's source), and sync health tells the merchant what that means."""
+    shop_domain, product = event.shop_domain, crm_data(event)
+    crm_id = str(product.get("id") or "")
+    if not shop_domain or not crm_id:
+        return
+    link = await links.by_crm_id(shop_domain, SyncEntity.PRODUCT, crm_id)
+    if link is None:
+        return  # never synced (made in the CRM), or unlinked already
+    await links.forget(shop_domain, SyncEntity.PRODUCT, crm_id=crm_id)
+    await activity.record(
+        shop_domain,
+        SyncEntity.PRODUCT,
+        SyncDirection.TO_SHOPIFY,
+        link.shopify_id or crm_id,
+        SyncOutcome.HELD,
+        "Deleted in the CRM. The product stays in Shopify (FunnelSync never deletes products "
+        "there) and is no longer linked; the next catalog sync adds it to the CRM again. To stop "
+        "selling it, archive or delete it in Shopify.",
+        label=str(product.get("name") or ""),
+    )
+    log.info("product_unlinked", shop=shop_domain, crm_product=crm_id, variant=link.shopify_id)

@@ -91,7 +91,7 @@ async def checkout(stack: Stack, **overrides: Any) -> dict[str, Any]:
     return order
 
 
-async def crm_funnel_order(stack: Stack) -> dict[str, Any]:
+async def crm_funnel_order(stack: Stack, status: str = "paid") -> dict[str, Any]:
     campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
     placed = await stack.crm.post(
         f"/_sandbox/users/{await user_id(stack)}/orders",
@@ -116,7 +116,7 @@ async def crm_funnel_order(stack: Stack) -> dict[str, Any]:
                 {"product_id": None, "name": "Engraving", "quantity": 1, "price": "5.00"},
             ],
             "operator_comment": "Call before delivery",
-            "status": "paid",
+            "status": status,
         },
     )
     assert placed.status_code == 201, placed.text
