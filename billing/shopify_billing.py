@@ -15,12 +15,12 @@ from typing import Any
 from billing.services import BillingRefused, Outcome, ProviderState, apply_state, apply_status
 from billing.tables import BillingInterval, ProviderName, Subscription, SubscriptionStatus
 from connectors.shopify import UserErrors
+from connectors.shopify_ids import gid
 from iam.clients import ShopClients
 from iam.context import IamContext
 from jobqueue.inbox import InboxEventData, TopicHandler
 from lib.clock import utcnow
 
-SUBSCRIPTION_GID = "gid://shopify/AppSubscription/"
 INTERVAL_TO_SHOPIFY = {BillingInterval.MONTH: "EVERY_30_DAYS", BillingInterval.YEAR: "ANNUAL"}
 
 CREATE_MUTATION = """
@@ -102,9 +102,9 @@ class ShopifyBilling:
         charge_id = query.get("charge_id", "")
         if not charge_id.isdigit():
             return None
-        gid = f"{SUBSCRIPTION_GID}{charge_id}"
+        subscription_gid = gid("AppSubscription", charge_id)
         shopify = await self.clients.shopify_for(shop_domain)
-        result = await shopify.graphql(STATUS_QUERY, {"id": gid})
+        result = await shopify.graphql(STATUS_QUERY, {"id": subscription_gid})
         node = result.data.get("node")
         if not node:
             return None
@@ -112,19 +112,23 @@ class ShopifyBilling:
             datetime.fromisoformat(node["currentPeriodEnd"]) if node.get("currentPeriodEnd") else None
         )
         state = ProviderState(status=str(node["status"]).lower(), changed_at=utcnow(), period_end=period_end)
-        outcome = await apply_state(shop_domain, gid, state, grace=self.grace, replaces_others=True)
+        outcome = await apply_state(
+            shop_domain, subscription_gid, state, grace=self.grace, replaces_others=True
+        )
         if outcome in (Outcome.MISSING, Outcome.REFUSED):
             return None  # not a charge this shop started here
         return state.status
 
     async def cancel(self, shop_domain: str, subscription: dict[str, Any]) -> str | None:
-        gid = subscription["external_id"]
+        subscription_gid = subscription["external_id"]
         shopify = await self.clients.shopify_for(shop_domain)
         try:
-            await shopify.mutate(CANCEL_MUTATION, {"id": gid}, "appSubscriptionCancel")
+            await shopify.mutate(CANCEL_MUTATION, {"id": subscription_gid}, "appSubscriptionCancel")
         except UserErrors as refused:
             raise BillingRefused("Shopify refused to cancel: " + refused.messages[0]) from refused
-        await apply_status(shop_domain, gid, SubscriptionStatus.CANCELLED, utcnow(), grace=self.grace)
+        await apply_status(
+            shop_domain, subscription_gid, SubscriptionStatus.CANCELLED, utcnow(), grace=self.grace
+        )
         return None
 
     async def manage_url(self, shop_domain: str, subscription: dict[str, Any] | None) -> str | None:

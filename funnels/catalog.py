@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from connectors.shopify_ids import is_gid
 from iam.clients import ShopClients
 
 PAGE_SIZE = 8
@@ -113,7 +114,7 @@ async def search_catalog(
 
 async def find_variant(clients: ShopClients, shop_domain: str, variant_id: str) -> VariantChoice | None:
     """The variant in *this* shop, or None: an id from another shop is simply not found."""
-    if not variant_id.startswith("gid://shopify/ProductVariant/"):
+    if not is_gid(variant_id, "ProductVariant"):
         return None
     shopify = await clients.shopify_for(shop_domain)
     result = await shopify.graphql(VARIANT_QUERY, {"id": variant_id})

@@ -28,7 +28,7 @@ from lib.clock import utcnow
 from lib.db import write_transaction
 from sync import links
 from sync.mappers import crm_product_from_graphql, product_canonical
-from sync.reconciliation import VARIANTS_QUERY
+from sync.shopify_documents import VARIANTS_QUERY
 from sync.tables import SyncEntity
 
 log = structlog.get_logger("funnels.publish")

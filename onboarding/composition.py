@@ -23,15 +23,14 @@ from iam.signing import load_or_create_signing_key
 from iam.vault import KeyRing, Vault
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
 from jobqueue.jobs import JobHandler
+from jobqueue.tables import WebhookSource
 from jobqueue.worker import Worker
 from onboarding.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
 from onboarding.settings import Environment, Settings
 from sync import catalog_import, reconciliation, subscriptions
 from sync.context import SyncContext
-from sync.flows import crm_to_shopify as crm_changes
-from sync.flows import products as product_sync
-from sync.flows import shopify_to_crm as order_sync
-from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE
+from sync.handlers import topic_handlers as sync_topic_handlers
+from sync.topics import JOB_IMPORT_CATALOG, JOB_RECONCILE, WEBHOOK_TOPICS
 
 # Tests hand in ASGI transports so the app reaches in-process sandboxes.
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -84,50 +83,30 @@ async def close_clients(iam: IamContext) -> None:
     await iam.templates.aclose()
 
 
-def sync_topic_handlers(sync: SyncContext) -> dict[str, TopicHandler]:
-    """Each webhook topic of the two-way sync and the flow that applies it."""
-    flows = {
-        "shopify:products/create": product_sync.sync_product_to_crm,
-        "shopify:products/update": product_sync.sync_product_to_crm,
-        "shopify:products/delete": product_sync.deactivate_deleted_product,
-        **dict.fromkeys(
-            ("shopify:collections/create", "shopify:collections/update", "shopify:collections/delete"),
-            product_sync.sync_collection_change_to_crm,
-        ),
-        "shopify:customers/create": order_sync.sync_customer_to_crm,
-        "shopify:customers/update": order_sync.sync_customer_to_crm,
-        "shopify:customers/delete": order_sync.delete_customer_in_crm,
-        "shopify:orders/create": order_sync.sync_order_to_crm,
-        "shopify:orders/updated": order_sync.sync_order_to_crm,
-        "shopify:fulfillments/create": order_sync.sync_fulfillment_to_crm,
-        "shopify:fulfillments/update": order_sync.sync_fulfillment_to_crm,
-        "crm:product.updated": product_sync.sync_product_to_shopify,
-        "crm:customer.created": crm_changes.sync_customer_to_shopify,
-        "crm:customer.updated": crm_changes.sync_customer_to_shopify,
-        "crm:customer.deleted": crm_changes.delete_customer_in_shopify,
-        "crm:order.created": crm_changes.sync_order_to_shopify,
-        "crm:fulfillment.created": crm_changes.sync_fulfillment_to_shopify,
-    }
-    return {
-        **{topic: partial(flow, sync) for topic, flow in flows.items()},
-        "shopify:bulk_operations/finish": catalog_import.bulk_operation_finished,
-    }
+def topic_handlers(sync: SyncContext, billing: Billing) -> dict[str, TopicHandler]:
+    """Every webhook handler the layers provide, by the key the topic registry names it by."""
+    return {**PRIVACY_TOPIC_HANDLERS, **billing.topic_handlers(), **sync_topic_handlers(sync)}
+
+
+def inbox_dispatch(handlers: Mapping[str, TopicHandler]) -> dict[str, TopicHandler]:
+    """What the inbox hands each event to, by "source:topic": every topic of the registry
+    (sync/topics.py) with the handler it names, so start-up stops here when one is missing;
+    and Stripe's events, which billing alone subscribes to (in Stripe) and handles."""
+    dispatch = {topic.key: handlers[topic.handler] for topic in WEBHOOK_TOPICS}
+    stripe = {key: handler for key, handler in handlers.items() if key.startswith(f"{WebhookSource.STRIPE}:")}
+    return dispatch | stripe
 
 
 def job_handlers(
     iam: IamContext, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
 ) -> dict[str, JobHandler]:
     clients = ShopClients(iam)
-    topic_handlers: dict[str, TopicHandler] = {
-        **PRIVACY_TOPIC_HANDLERS,
-        **billing.topic_handlers(),
-        **sync_topic_handlers(SyncContext(iam, live_funnels, clients)),
-    }
+    dispatch = inbox_dispatch(topic_handlers(SyncContext(iam, live_funnels, clients), billing))
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
         subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
-        JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, topic_handlers),
+        JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
         JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(

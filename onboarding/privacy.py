@@ -157,9 +157,10 @@ async def prune_kept_records(now: datetime) -> int:
     return await billing_privacy.prune_accounting_records(now) + await iam_privacy.prune_privacy_records(now)
 
 
+# By the names their topics carry in the registry (sync/topics.py).
 TOPIC_HANDLERS = {
-    "shopify:app/uninstalled": handle_app_uninstalled,
-    "shopify:customers/data_request": handle_customer_data_request,
-    "shopify:customers/redact": handle_customer_redact,
-    "shopify:shop/redact": handle_shop_redact,
+    "onboarding.uninstall": handle_app_uninstalled,
+    "onboarding.customer_data_request": handle_customer_data_request,
+    "onboarding.customer_redact": handle_customer_redact,
+    "onboarding.shop_redact": handle_shop_redact,
 }

@@ -76,10 +76,10 @@ def plain_reason(entity_type: str, error: Rejected) -> str:
 
 async def record(
     shop_domain: str,
-    entity_type: str,
-    direction: str,
+    entity_type: SyncEntity,
+    direction: SyncDirection,
     entity_ref: str,
-    outcome: str,
+    outcome: SyncOutcome,
     reason: str = "",
     *,
     inbox_event: int | None = None,
@@ -112,8 +112,8 @@ async def record(
 @dataclass(frozen=True)
 class Failure:
     id: int
-    entity_type: str
-    direction: str
+    entity_type: SyncEntity
+    direction: SyncDirection
     entity_ref: str
     label: str
     reason: str
@@ -168,8 +168,8 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
     failures = [
         Failure(
             row["id"],
-            row["entity_type"],
-            row["direction"],
+            SyncEntity(row["entity_type"]),
+            SyncDirection(row["direction"]),
             row["entity_ref"],
             row["label"] or row["entity_ref"],
             row["reason"],
@@ -217,8 +217,8 @@ async def retry_failure(shop_domain: str, activity_id: int) -> bool:
 
 async def record_rejection(
     shop_domain: str,
-    entity_type: str,
-    direction: str,
+    entity_type: SyncEntity,
+    direction: SyncDirection,
     entity_ref: str,
     error: Rejected,
     inbox_event: int,

@@ -21,6 +21,7 @@ import structlog
 from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
+from connectors.shopify_ids import is_gid
 from iam.clients import ShopClients
 from jobqueue.inbox import InboxEventData
 from jobqueue.jobs import JobContext, RetryLater, enqueue, schedule_once
@@ -231,10 +232,10 @@ class BulkProduct:
 
     def add(self, record: dict[str, Any]) -> None:
         child_id = str(record.get("id") or "")
-        if child_id.startswith("gid://shopify/Collection/"):
+        if is_gid(child_id, "Collection"):
             if len(self.collections) < MAX_COLLECTIONS:
                 self.collections.append(str(record.get("title") or ""))
-        elif child_id.startswith("gid://shopify/ProductVariant/"):
+        elif is_gid(child_id, "ProductVariant"):
             self.variants.append(record)
 
     async def write(self, writer: CatalogWriter, currency: str, store_url: str) -> None:

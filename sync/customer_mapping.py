@@ -15,6 +15,13 @@ ADDRESS_SEPARATOR = "||"
 
 Canonical = dict[str, Any]
 
+# What `customer_from_graphql` reads: every query feeding it selects these.
+GRAPHQL_ADDRESS_FIELDS = "firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone"
+GRAPHQL_CUSTOMER_FIELDS = (
+    "id firstName lastName email phone tags emailMarketingConsent { marketingState } "
+    f"defaultAddress {{ {GRAPHQL_ADDRESS_FIELDS} }}"
+)
+
 
 def join_address(address1: str | None, address2: str | None) -> str | None:
     """ "Main St 1" + "Apt 4" -> "Main St 1||Apt 4"; no separator when there is no apartment."""
@@ -164,3 +171,35 @@ def shopify_customer_input(canonical: Canonical, customer_gid: str | None = None
     if customer_gid:
         body["id"] = customer_gid
     return body
+
+
+def address_from_graphql(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GraphQL MailingAddress in the webhook payload's shape, for the address mappers."""
+    if not address:
+        return None
+    return {
+        "first_name": address.get("firstName"),
+        "last_name": address.get("lastName"),
+        "address1": address.get("address1"),
+        "address2": address.get("address2"),
+        "city": address.get("city"),
+        "province_code": address.get("provinceCode"),
+        "zip": address.get("zip"),
+        "country_code": address.get("countryCodeV2"),
+        "phone": address.get("phone"),
+    }
+
+
+def customer_from_graphql(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL customer in the webhook payload's shape, for the one customer mapper."""
+    consent = (node.get("emailMarketingConsent") or {}).get("marketingState")
+    return {
+        "id": node["id"],
+        "first_name": node.get("firstName"),
+        "last_name": node.get("lastName"),
+        "email": node.get("email"),
+        "phone": node.get("phone"),
+        "tags": node.get("tags") or [],
+        "email_marketing_consent": {"state": str(consent or "").lower()},
+        "default_address": address_from_graphql(node.get("defaultAddress")),
+    }

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from connectors.shopify_ids import gid_of
+
 DEFAULT_VARIANT_TITLE = "Default Title"
 
 # Shopify's weight units (GraphQL `WeightUnit`) and the CRM's, which are also the REST
@@ -108,7 +110,7 @@ def crm_products_from_shopify(
     groups = collection_titles(collections)
     mapped = []
     for variant in product.get("variants") or []:
-        gid = str(variant.get("admin_graphql_api_id") or f"gid://shopify/ProductVariant/{variant['id']}")
+        gid = gid_of("ProductVariant", variant)
         if variant_ids is not None and gid not in variant_ids:
             continue
         values = [variant.get(f"option{index}") for index in (1, 2, 3)]
@@ -117,9 +119,7 @@ def crm_products_from_shopify(
         mapped.append(
             {
                 "external_id": gid,
-                "product_external_id": str(
-                    product.get("admin_graphql_api_id") or f"gid://shopify/Product/{product['id']}"
-                ),
+                "product_external_id": gid_of("Product", product),
                 "sku": variant.get("sku") or "",
                 "name": variant_name(
                     str(product.get("title", "")), [str(value) for value in values if value]

@@ -3,7 +3,9 @@
 Shopify → CRM: customer data, line items, the delivery address (never billing), the
 note as the CRM's operator comment. A line that is not a catalog product stays on the
 order as a plain line and never enters the catalog. CRM → Shopify: the funnel's order
-becomes a Shopify order; the CRM's later edits of an order are not sent (seeds/003).
+becomes a Shopify order. The CRM's later edits of that order reach it where Shopify's
+Admin API lets an app edit an order: its note and delivery address. Its line items stay as
+created (seeds/003), and a status Shopify's order cannot take from us is only reported.
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sync.customer_mapping import Canonical, address_from_crm, address_from_shopify, shopify_address_input
+from connectors.shopify_ids import gid, gid_of
+from sync.customer_mapping import (
+    Canonical,
+    address_from_crm,
+    address_from_graphql,
+    address_from_shopify,
+    shopify_address_input,
+)
 
 # Orders the app creates in Shopify carry this source name: their orders/create webhook
 # is our own write coming back, not a new order for the CRM.
@@ -33,9 +42,7 @@ def money(value: Any) -> str:
 def shopify_order_lines(order: dict[str, Any]) -> list[Canonical]:
     return [
         {
-            "variant_id": (
-                f"gid://shopify/ProductVariant/{line['variant_id']}" if line.get("variant_id") else None
-            ),
+            "variant_id": gid("ProductVariant", line["variant_id"]) if line.get("variant_id") else None,
             "name": str(line.get("name") or line.get("title") or ""),
             "sku": str(line.get("sku") or ""),
             "quantity": int(line.get("quantity") or 1),
@@ -72,7 +79,7 @@ def crm_order_body(
     shipping = address_from_shopify(order.get("shipping_address"))
     shipping_phone = (order.get("shipping_address") or {}).get("phone")
     body: dict[str, Any] = {
-        "external_id": str(order.get("admin_graphql_api_id") or f"gid://shopify/Order/{order['id']}"),
+        "external_id": gid_of("Order", order),
         "customer_id": customer_id,
         "currency": order.get("currency"),
         "items": items,
@@ -133,10 +140,61 @@ def shopify_order_input(
 
 def crm_fulfillment_body(fulfillment: dict[str, Any]) -> dict[str, Any]:
     return {
-        "external_id": str(
-            fulfillment.get("admin_graphql_api_id") or f"gid://shopify/Fulfillment/{fulfillment['id']}"
-        ),
+        "external_id": gid_of("Fulfillment", fulfillment),
         "tracking_number": fulfillment.get("tracking_number"),
         "carrier": fulfillment.get("tracking_company"),
         "status": "cancelled" if fulfillment.get("status") == "cancelled" else "success",
     }
+
+
+def _note(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _crm_delivery(order: dict[str, Any]) -> tuple[Canonical | None, str | None]:
+    address = order.get("shipping_address")
+    return address_from_crm(address), _note((address or {}).get("phone"))
+
+
+def crm_order_content(order: dict[str, Any]) -> Canonical:
+    """What of a CRM order placed in the CRM its Shopify order follows after it is made: the
+    note, the delivery address and the status. Its link holds the hash of it."""
+    address, phone = _crm_delivery(order)
+    return {
+        "note": _note(order.get("operator_comment")),
+        "shipping_address": address,
+        "shipping_phone": phone,
+        "status": order.get("status"),
+    }
+
+
+def shopify_order_changes(crm_order: dict[str, Any], shopify_order: dict[str, Any]) -> dict[str, Any]:
+    """The `OrderInput` fields (besides its id) that bring a Shopify order (as GraphQL reads it:
+    note, shippingAddress) in line with its CRM order: the note, and the delivery address
+    unless the CRM's has none. Empty when they agree."""
+    changes: dict[str, Any] = {}
+    note = _note(crm_order.get("operator_comment"))
+    if note != _note(shopify_order.get("note")):
+        changes["note"] = note
+    address, phone = _crm_delivery(crm_order)
+    current = address_from_graphql(shopify_order.get("shippingAddress"))
+    if address is not None and (address, phone) != (
+        address_from_shopify(current),
+        _note((current or {}).get("phone")),
+    ):
+        changes["shippingAddress"] = shopify_address_input(address, phone)
+    return changes
+
+
+def status_not_applied(crm_order: dict[str, Any], shopify_order: dict[str, Any]) -> str | None:
+    """A status of the CRM order that its Shopify order (cancelledAt, displayFinancialStatus)
+    does not show and an app cannot set there: "cancelled", "paid", or None."""
+    if shopify_order.get("cancelledAt"):
+        return None
+    status = crm_order.get("status")
+    if status == "cancelled":
+        return "cancelled"
+    if status in {"paid", "fulfilled"} and shopify_order.get("displayFinancialStatus") == "PENDING":
+        return "paid"
+    return None

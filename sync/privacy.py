@@ -15,26 +15,17 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.shopify_ids import gid, numeric_id
 from jobqueue.privacy import EntityRef, entity_ids_where, forget_jobs
 from jobqueue.tables import WebhookSource
 from sync.activity import retry_ordering_key
 from sync.tables import Reconciliation, SyncActivity, SyncEntity, SyncLink
 
 PERSONAL_ENTITY_TYPES = (SyncEntity.CUSTOMER, SyncEntity.ORDER, SyncEntity.FULFILLMENT)
-GID_PREFIX = "gid://shopify/"
 # What a redacted customer's reconciliation repairs say instead of their name.
 REDACTED_CUSTOMER = "a redacted customer"
 
 SHOP_TABLES_FORGOTTEN = (SyncLink, SyncActivity, Reconciliation)
-
-
-def shopify_gid(kind: str, numeric_id: object) -> str:
-    return f"{GID_PREFIX}{kind}/{numeric_id}"
-
-
-def _numeric(shopify_id: str) -> str | None:
-    """gid://shopify/Order/900 -> "900", the id Shopify's webhooks carry; None for a guest key."""
-    return shopify_id.rsplit("/", 1)[-1] if shopify_id.startswith(GID_PREFIX) else None
 
 
 Entity = tuple[str, str]  # (entity type, id on one side)
@@ -61,7 +52,7 @@ class Trail:
         refs = {
             (WebhookSource.SHOPIFY, kind, number)
             for kind, value in self.shopify
-            if (number := _numeric(value))
+            if (number := numeric_id(value))
         }
         return refs | {(WebhookSource.CRM, kind, value) for kind, value in self.crm}
 
@@ -105,12 +96,12 @@ async def customer_trail(
     emails = {email.strip(), email.strip().lower()} - {""} if email else set()
     shopify: set[Entity] = {(SyncEntity.CUSTOMER, f"guest:{address}") for address in emails}
     if customer_id:
-        shopify.add((SyncEntity.CUSTOMER, shopify_gid("Customer", customer_id)))
-    shopify |= {(SyncEntity.ORDER, shopify_gid("Order", order_id)) for order_id in order_ids}
+        shopify.add((SyncEntity.CUSTOMER, gid("Customer", customer_id)))
+    shopify |= {(SyncEntity.ORDER, gid("Order", order_id)) for order_id in order_ids}
     shopify, crm = await _with_linked(shop_domain, shopify, set())
     # Links do not say which order a fulfillment belongs to; the webhooks that carried it do.
     shopify_orders = {
-        number for kind, value in shopify if kind == SyncEntity.ORDER and (number := _numeric(value))
+        number for kind, value in shopify if kind == SyncEntity.ORDER and (number := numeric_id(value))
     }
     crm_orders = {value for kind, value in crm if kind == SyncEntity.ORDER}
     shopify_fulfillments = await entity_ids_where(
@@ -119,9 +110,7 @@ async def customer_trail(
     crm_fulfillments = await entity_ids_where(
         shop_domain, WebhookSource.CRM, SyncEntity.FULFILLMENT, ("data", "order_id"), crm_orders
     )
-    shopify |= {
-        (SyncEntity.FULFILLMENT, shopify_gid("Fulfillment", number)) for number in shopify_fulfillments
-    }
+    shopify |= {(SyncEntity.FULFILLMENT, gid("Fulfillment", number)) for number in shopify_fulfillments}
     crm |= {(SyncEntity.FULFILLMENT, crm_id) for crm_id in crm_fulfillments}
     shopify, crm = await _with_linked(shop_domain, shopify, crm)
     return Trail(frozenset(shopify), frozenset(crm), frozenset(emails))

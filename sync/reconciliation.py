@@ -26,84 +26,18 @@ from sync import links
 from sync.customer_mapping import (
     crm_customer_body,
     customer_from_crm,
+    customer_from_graphql,
     customer_from_shopify,
     shopify_customer_input,
 )
-from sync.mappers import (
-    GRAPHQL_PRODUCT_COLLECTIONS,
-    GRAPHQL_PRODUCT_FIELDS,
-    GRAPHQL_VARIANT_FIELDS,
-    content_hash,
-    crm_product_from_graphql,
-    product_canonical,
-    shopify_variant_input,
-)
+from sync.mappers import content_hash, crm_product_from_graphql, product_canonical, shopify_variant_input
+from sync.shopify_documents import CUSTOMER_UPDATE, CUSTOMERS_QUERY, VARIANTS_QUERY, VARIANTS_UPDATE
 from sync.tables import Reconciliation, SyncEntity, SyncLink
 from sync.topics import JOB_RECONCILE
 
 log = structlog.get_logger("sync.reconciliation")
 DEFAULT_INTERVAL = timedelta(hours=6)
 BATCH = 50
-
-VARIANTS_QUERY = f"""
-query ReconcileVariants($ids: [ID!]!) {{
-  shop {{ currencyCode }}
-  nodes(ids: $ids) {{
-    ... on ProductVariant {{
-      {GRAPHQL_VARIANT_FIELDS}
-      product {{ {GRAPHQL_PRODUCT_FIELDS} {GRAPHQL_PRODUCT_COLLECTIONS} }}
-    }}
-  }}
-}}
-"""
-CUSTOMERS_QUERY = """
-query ReconcileCustomers($ids: [ID!]!) {
-  nodes(ids: $ids) {
-    ... on Customer {
-      id firstName lastName email phone tags emailMarketingConsent { marketingState }
-      defaultAddress { firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone }
-    }
-  }
-}
-"""
-VARIANT_UPDATE = """
-mutation ReconcileVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
-  productVariantsBulkUpdate(productId: $productId, variants: $variants) { userErrors { field message } }
-}
-"""
-CUSTOMER_UPDATE = """
-mutation ReconcileCustomer($input: CustomerInput!) {
-  customerUpdate(input: $input) { customer { id } userErrors { field message } }
-}
-"""
-
-
-def customer_from_graphql(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL customer in the webhook payload's shape, for the one customer mapper."""
-    address = node.get("defaultAddress")
-    consent = (node.get("emailMarketingConsent") or {}).get("marketingState")
-    return {
-        "id": node["id"],
-        "first_name": node.get("firstName"),
-        "last_name": node.get("lastName"),
-        "email": node.get("email"),
-        "phone": node.get("phone"),
-        "tags": node.get("tags") or [],
-        "email_marketing_consent": {"state": str(consent or "").lower()},
-        "default_address": {
-            "first_name": address.get("firstName"),
-            "last_name": address.get("lastName"),
-            "address1": address.get("address1"),
-            "address2": address.get("address2"),
-            "city": address.get("city"),
-            "province_code": address.get("provinceCode"),
-            "zip": address.get("zip"),
-            "country_code": address.get("countryCodeV2"),
-            "phone": address.get("phone"),
-        }
-        if address
-        else None,
-    }
 
 
 class Run:
@@ -182,7 +116,7 @@ async def _reconcile_products(run: Run) -> None:
             if content_hash(from_shopify) == row["content_hash"]:  # only the CRM changed
                 variant_input = shopify_variant_input(crm_product | {"external_id": row["shopify_id"]})
                 await run.shopify.mutate(
-                    VARIANT_UPDATE,
+                    VARIANTS_UPDATE,
                     {"productId": variant["product"]["id"], "variants": [variant_input]},
                     "productVariantsBulkUpdate",
                 )

@@ -1,4 +1,5 @@
-"""Subscribing to both sources' webhooks, for every topic in the registry (sync/topics.py).
+"""Subscribing to both sources' webhooks, for every topic of the registry (sync/topics.py)
+delivered through a subscription.
 
 Started once a shop is installed (Shopify) and once its CRM account exists (the CRM), by
 the hooks onboarding wires into iam; each registration is a job, idempotent and retried.

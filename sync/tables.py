@@ -44,7 +44,9 @@ class SyncDirection(StrEnum):
 class SyncOutcome(StrEnum):
     SYNCED = "synced"
     REJECTED = "rejected"  # refused by the other side: the merchant fixes it, then retries
-    HELD = "held"  # not written: over the plan's order limit, or a deletion the other side refused
+    # Not written: over the plan's order limit, a deletion the other side refused or that is
+    # not carried to it, a status the other side cannot take from us.
+    HELD = "held"
 
 
 class SyncActivity(Table):

@@ -3,8 +3,9 @@
 Shopify → CRM: a product created, updated or deleted in Shopify updates the funnel's CRM
 products (a deleted product's CRM products are deactivated, never removed: campaigns
 still refer to them). CRM → Shopify: a price, SKU, barcode or weight edited in the CRM is
-written to the Shopify variant. Each entity's link remembers the synced content, so unchanged
-content and our own writes echoing back are not written again.
+written to the Shopify variant; a product deleted in the CRM is unlinked, and never deleted
+in Shopify, the catalog's source. Each entity's link remembers the synced content, so
+unchanged content and our own writes echoing back are not written again.
 
 An event only says that a product changed: what is synced is the product as its side holds
 it now, read back when the event is handled. Webhooks come more than once and out of order,
@@ -15,15 +16,15 @@ echo them back and forth for ever.
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
+from connectors.shopify_ids import gid_of, is_gid
 from jobqueue.inbox import InboxEventData
 from sync import activity, links
 from sync.context import SyncContext
+from sync.flows.shared import crm_data
 from sync.gate import FunnelSync
 from sync.mappers import (
     PRODUCT_BODY_FIELDS,
@@ -32,19 +33,10 @@ from sync.mappers import (
     product_canonical,
     shopify_variant_input,
 )
-from sync.reconciliation import VARIANTS_QUERY
+from sync.shopify_documents import VARIANTS_QUERY, VARIANTS_UPDATE
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 log = structlog.get_logger("sync.flows.products")
-
-VARIANTS_UPDATE = """
-mutation SyncVariant($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
-  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
-    productVariants { id }
-    userErrors { field message }
-  }
-}
-"""
 
 
 def _synced_variants(funnels: list[FunnelSync]) -> dict[str, str]:
@@ -55,10 +47,6 @@ def _synced_variants(funnels: list[FunnelSync]) -> dict[str, str]:
         if funnel.keep_products_synced
         for variant in funnel.variant_ids
     }
-
-
-def _product_gid(payload: dict[str, Any]) -> str:
-    return str(payload.get("admin_graphql_api_id") or f"gid://shopify/Product/{payload.get('id')}")
 
 
 async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -140,7 +128,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
     if not shop_domain:
         return
     funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
-    product_gid = _product_gid(event.payload)
+    product_gid = gid_of("Product", event.payload)
     crm: CrmUser | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
@@ -174,7 +162,7 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
     shop_domain = event.shop_domain
     product = event.payload.get("data") or {}
     variant_id = str(product.get("external_id") or "")
-    if not shop_domain or not variant_id.startswith("gid://shopify/ProductVariant/"):
+    if not shop_domain or not is_gid(variant_id, "ProductVariant"):
         return
     if variant_id not in _synced_variants(await ctx.live_funnels(shop_domain)):
         return
@@ -216,3 +204,28 @@ async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> No
         shop_domain, SyncEntity.PRODUCT, SyncDirection.TO_SHOPIFY, variant_id, SyncOutcome.SYNCED
     )
     log.info("product_synced", shop=shop_domain, variant=variant_id, direction=SyncDirection.TO_SHOPIFY)
+
+
+async def unlink_product_deleted_in_crm(ctx: SyncContext, event: InboxEventData) -> None:
+    """A product deleted in the CRM: its link goes, the Shopify variant stays (Shopify is the
+    catalog's source), and sync health tells the merchant what that means."""
+    shop_domain, product = event.shop_domain, crm_data(event)
+    crm_id = str(product.get("id") or "")
+    if not shop_domain or not crm_id:
+        return
+    link = await links.by_crm_id(shop_domain, SyncEntity.PRODUCT, crm_id)
+    if link is None:
+        return  # never synced (made in the CRM), or unlinked already
+    await links.forget(shop_domain, SyncEntity.PRODUCT, crm_id=crm_id)
+    await activity.record(
+        shop_domain,
+        SyncEntity.PRODUCT,
+        SyncDirection.TO_SHOPIFY,
+        link.shopify_id or crm_id,
+        SyncOutcome.HELD,
+        "Deleted in the CRM. The product stays in Shopify (FunnelSync never deletes products "
+        "there) and is no longer linked; the next catalog sync adds it to the CRM again. To stop "
+        "selling it, archive or delete it in Shopify.",
+        label=str(product.get("name") or ""),
+    )
+    log.info("product_unlinked", shop=shop_domain, crm_product=crm_id, variant=link.shopify_id)

@@ -33,7 +33,7 @@ from onboarding.database import all_tables, app_registry
 from onboarding.privacy import prune_kept_records
 from sync import activity, links
 from sync.privacy import REDACTED_CUSTOMER
-from sync.tables import Reconciliation, SyncLink, SyncOutcome
+from sync.tables import Reconciliation, SyncDirection, SyncEntity, SyncLink, SyncOutcome
 from tests.integration.billing.test_subscriptions import PRO, subscribe_and_decide
 from tests.integration.funnels.test_wizard_first_steps import OTHER_SHOP
 from tests.integration.iam.support import install_shop, post_webhook, sign_in
@@ -318,7 +318,7 @@ async def other_shop_at_work() -> None:
         OTHER_SHOP, "customer", shopify_id="gid://shopify/Customer/1", crm_id="cus_o", canonical={"a": 1}
     )
     await activity.record(
-        OTHER_SHOP, "customer", "shopify-to-crm", "gid://shopify/Customer/1", SyncOutcome.SYNCED
+        OTHER_SHOP, SyncEntity.CUSTOMER, SyncDirection.TO_CRM, "gid://shopify/Customer/1", SyncOutcome.SYNCED
     )
     await Reconciliation.insert(Reconciliation(shop_domain=OTHER_SHOP, checked=1))
     await OAuthState.insert(OAuthState(state_hash="o" * 64, browser_hash="b" * 64, shop_domain=OTHER_SHOP))

@@ -15,6 +15,7 @@ from connectors.crm_webhooks import crm_signature
 from jobqueue.tables import InboxEvent, Job
 from lib.clock import utcnow
 from onboarding.settings import DEVELOPMENT_CRM_SECRET
+from sync.shopify_documents import CUSTOMER_UPDATE
 from tests.conftest import asgi_client
 from tests.integration.billing.test_admin_plans import signed_in_admin
 from tests.integration.funnels.test_wizard_first_steps import SHOP, post_form
@@ -90,7 +91,7 @@ async def checkout(stack: Stack, **overrides: Any) -> dict[str, Any]:
     return order
 
 
-async def crm_funnel_order(stack: Stack) -> dict[str, Any]:
+async def crm_funnel_order(stack: Stack, status: str = "paid") -> dict[str, Any]:
     campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
     placed = await stack.crm.post(
         f"/_sandbox/users/{await user_id(stack)}/orders",
@@ -115,7 +116,7 @@ async def crm_funnel_order(stack: Stack) -> dict[str, Any]:
                 {"product_id": None, "name": "Engraving", "quantity": 1, "price": "5.00"},
             ],
             "operator_comment": "Call before delivery",
-            "status": "paid",
+            "status": status,
         },
     )
     assert placed.status_code == 201, placed.text
@@ -277,7 +278,7 @@ async def test_a_customer_event_holding_what_both_sides_hold_costs_no_shopify_qu
     # An event with something new is read from Shopify as before, and reaches the CRM.
     edited = await shopify_graphql(
         stack,
-        "mutation($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { message } } }",
+        CUSTOMER_UPDATE,
         {"input": {"id": created["admin_graphql_api_id"], "lastName": "Levi-Cohen"}},
     )
     assert edited["customerUpdate"]["userErrors"] == []
