@@ -65,12 +65,13 @@ from onboarding.app import create_app
 from sandbox.common.clock import ManualClock
 from sandbox.common.ratelimit import RateLimit
 from sandbox.crm import CrmSandboxConfig, create_crm_sandbox
-from tests.bench.conftest import BenchReport
-from tests.conftest import make_settings, postgres_execute, postgres_url
-from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
-from tests.integration.funnels.test_wizard_first_steps import SHOP
-from tests.integration.sync.sync_support import live_funnel
-from tests.stack import Stack
+from tests.bench.support import BenchReport
+from tests.support.app import make_settings
+from tests.support.databases import postgres_execute, postgres_url
+from tests.support.live_funnel import live_funnel
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
+from tests.support.shops import SHOP
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
 
@@ -171,12 +172,12 @@ def sandboxes() -> Iterator[Sandboxes]:
     }
     crm_app = "tests.bench.test_bench_sync_throughput:crm_sandbox"
     started = {
-        "shopify": _start(
+        "shopify": start_process(
             [sys.executable, "-m", "sandbox.launcher", *launcher_args, "--app-url", urls["app"]],
             env,
             "bench-sync-shopify-templates.log",
         ),
-        "crm": _start(
+        "crm": start_process(
             [
                 sys.executable,
                 "-m",

@@ -7,9 +7,8 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveStack, Screenshots
-from tests.e2e.journey import install, serious_accessibility_violations
-from tests.e2e.test_funnel_journey import run_wizard
+from tests.e2e.journey import install, run_wizard, serious_accessibility_violations
+from tests.e2e.support import LiveStack, Screenshots
 
 SHOP = "demo-store.myshopify.com"
 
