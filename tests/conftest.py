@@ -7,6 +7,7 @@ the helpers they use are in tests/support/, where test modules import them from.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import structlog
 from litestar import Litestar
 
 from onboarding.app import create_app
@@ -27,6 +29,20 @@ from tests.support.databases import (
     run_migrations,
 )
 from tests.support.environment import require
+
+
+@pytest.fixture(autouse=True)
+def logging_put_back() -> Iterator[None]:
+    """Every create_app points structlog and the root logger at sys.stdout as it is then: in a
+    test using capsys, a stream closed when the test ends. Both are put back afterwards, so a
+    later test that logs without an app of its own never writes to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    config = structlog.get_config()
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
