@@ -56,15 +56,12 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from litestar import Litestar
 
 from funnels.tables import Funnel
 from jobqueue.tables import InboxEvent, Job, JobStatus
 from jobqueue.worker import Worker
 from onboarding.app import create_app
 from sandbox.common.clock import ManualClock
-from sandbox.common.ratelimit import RateLimit
-from sandbox.crm import CrmSandboxConfig, create_crm_sandbox
 from tests.bench.support import BenchReport
 from tests.support.app import make_settings
 from tests.support.databases import postgres_execute, postgres_url
@@ -79,8 +76,6 @@ TIERS = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 200
 BUCKET_SECONDS = 2.0  # Shopify's bucket holds 20 seconds of restore
 STRETCH_SECONDS = 10.0  # work queued beyond the bucket, in seconds of the tier's restore rate
 POINTS_PER_CUSTOMER = 10.0  # customerCreate; its echo costs no query
-# The CRM sandbox's default (600 a minute per client) would be the limit here, not Shopify's bucket.
-CRM_REQUESTS_PER_MINUTE = 1_000_000
 ENQUEUE_CONCURRENCY = 16
 # Job loops (WORKER_CONCURRENCY): each job waits ~80 ms on its HTTP calls, so the app's default
 # of 4 loops caps a run near 50 jobs a second with the machine half idle; 12 keep it busy.
@@ -140,18 +135,6 @@ def database(postgres_template: str) -> Iterator[str]:
         postgres_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def crm_sandbox() -> Litestar:
-    """The CRM sandbox as the launcher builds it, for `uvicorn --factory`, with a request limit
-    this run never reaches (see the module's docstring)."""
-    return create_crm_sandbox(
-        CrmSandboxConfig(
-            public_url=os.environ["BENCH_CRM_URL"],
-            app_jwks_url=os.environ["BENCH_APP_JWKS_URL"],
-            rate_limit=RateLimit(requests=CRM_REQUESTS_PER_MINUTE, per_seconds=60.0),
-        )
-    )
-
-
 @dataclass(frozen=True)
 class Sandboxes:
     urls: dict[str, str]
@@ -170,7 +153,7 @@ def sandboxes() -> Iterator[Sandboxes]:
         "BENCH_CRM_URL": urls["crm"],
         "BENCH_APP_JWKS_URL": f"{urls['app']}/.well-known/jwks.json",
     }
-    crm_app = "tests.bench.test_bench_sync_throughput:crm_sandbox"
+    crm_app = "tests.bench.crm_sandbox:crm_sandbox"
     started = {
         "shopify": start_process(
             [sys.executable, "-m", "sandbox.launcher", *launcher_args, "--app-url", urls["app"]],
