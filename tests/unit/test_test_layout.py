@@ -19,7 +19,8 @@ from tests.support.source import LAYERS
 
 TESTS_DIR = PROJECT_DIR / "tests"
 MIRRORED = ("unit", "integration")
-DOTTED_TESTS_MODULE = re.compile(r"tests(\.[A-Za-z_][A-Za-z0-9_]*)+")
+# `python -m tests.x`, `uvicorn --factory tests.x:app`: a process importing tests.x.
+DOTTED_TESTS_MODULE = re.compile(r"(tests(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?::[A-Za-z_][A-Za-z0-9_]*)?")
 
 
 def python_files(root: Path) -> Iterator[Path]:
@@ -45,8 +46,8 @@ def package_of(path: Path) -> str:
 
 def imported_modules(path: Path) -> Iterator[str]:
     """Every module `path` imports, function-level imports included, as absolute dotted names;
-    `from a import b` yields `a.b` too (b may be a module), and `python -m tests.x`-style strings
-    count as imports of tests.x."""
+    `from a import b` yields `a.b` too (b may be a module), and strings naming tests.x (for
+    `python -m tests.x` or `tests.x:app`) count as imports of tests.x."""
     tree = ast.parse(path.read_text(), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -63,9 +64,9 @@ def imported_modules(path: Path) -> Iterator[str]:
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and DOTTED_TESTS_MODULE.fullmatch(node.value)
+            and (named := DOTTED_TESTS_MODULE.fullmatch(node.value))
         ):
-            yield node.value
+            yield named.group(1)
 
 
 def imports_of_test_modules(tests_dir: Path) -> set[str]:
@@ -75,7 +76,7 @@ def imports_of_test_modules(tests_dir: Path) -> set[str]:
             if not module.startswith("tests."):
                 continue
             target = module_file(module)
-            if target is not None and target != path and is_test_module_or_conftest(target):
+            if target is not None and is_test_module_or_conftest(target):
                 offending.add(f"{path.relative_to(PROJECT_DIR)} imports {module}")
     return offending
 
