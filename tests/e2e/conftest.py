@@ -16,7 +16,10 @@ from tests.support.environment import require
 from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 
-@pytest.fixture(scope="session")
+# Module scope: each test file drives a stack of its own, so no journey finds what another file's
+# left behind (a live funnel taking the free plan's one, a plan, an admin): any subset of the
+# files passes in any order. The tests of one file share it and use a shop each where it matters.
+@pytest.fixture(scope="module")
 def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     workdir = tmp_path_factory.mktemp("live")
     database = workdir / "app.sqlite3"

@@ -17,8 +17,8 @@ def test_a_refused_order_is_explained_on_sync_health(
     page: Page, live_stack: LiveStack, screenshots: Screenshots
 ) -> None:
     install(page, live_stack, SHOP)
-    # The free plan allows one live funnel: publish one unless an earlier journey on this
-    # shared stack already did.
+    # The free plan allows one live funnel: publish one unless an earlier test of this file,
+    # on the same stack, already did.
     if not page.locator(".status-live").count():
         run_wizard(page, live_stack, screenshots, subdomain="sync-health-tees", js=True)
 
