@@ -1,70 +1,48 @@
 """Shared fixtures: databases built from the real migrations, the app in-process.
 
 SQLite runs for every test; tests marked `postgres` run once more on PostgreSQL when it
-is reachable (REQUIRE_POSTGRES=1 turns its absence into a failure).
+is reachable (REQUIRE_POSTGRES=1 turns its absence into a failure). Only fixtures live here:
+the helpers they use are in tests/support/, where test modules import them from.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import logging
 import shutil
-import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
 
 import asyncpg
 import httpx
 import pytest
+import structlog
 from litestar import Litestar
 
 from onboarding.app import create_app
-from onboarding.settings import Environment, Settings
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts"
-TEST_SIGNING_KEY = Path(tempfile.gettempdir()) / "funnelsync-test-signing-key.pem"
-
-
-def require(name: str) -> bool:
-    return os.environ.get(name, "") == "1"
-
-
-def run_migrations(database_url: str) -> None:
-    """Applies the migrations through Piccolo's CLI, exactly as an operator would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0 or "Error" in result.stdout:
-        raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
+from onboarding.settings import Settings
+from tests.support.app import asgi_client, lifespan_of, make_settings
+from tests.support.databases import (
+    TEST_POSTGRES_URL,
+    postgres_execute,
+    postgres_url,
+    run_migrations,
+)
+from tests.support.environment import require
 
 
-def postgres_url(database: str) -> str:
-    return TEST_POSTGRES_URL.rsplit("/", 1)[0] + f"/{database}"
-
-
-async def _postgres_execute(sql: str) -> None:
-    connection = await asyncpg.connect(TEST_POSTGRES_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-def postgres_execute(sql: str) -> None:
-    asyncio.run(_postgres_execute(sql))
+@pytest.fixture(autouse=True)
+def logging_put_back() -> Iterator[None]:
+    """Every create_app points structlog and the root logger at sys.stdout as it is then: in a
+    test using capsys, a stream closed when the test ends. Both are put back afterwards, so a
+    later test that logs without an app of its own never writes to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    config = structlog.get_config()
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
@@ -115,20 +93,6 @@ def database_url(engine_name: str, tmp_path: Path, request: pytest.FixtureReques
         postgres_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "app_env": Environment.test,
-        "database_url": database_url,
-        "app_base_url": "http://testserver",
-        "secret_key": "test-secret-key-with-enough-length-0123456789",
-        "shopify_shop_base_url": "http://shopify.test/shops/{shop}",
-        "app_signing_key_file": TEST_SIGNING_KEY,
-        "run_worker": False,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
-
-
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
@@ -139,42 +103,15 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
-@asynccontextmanager
-async def lifespan_of(app: Litestar) -> AsyncIterator[None]:
-    """Runs the app's lifespan in one task of this test's loop.
-
-    pytest-asyncio sets up and tears down async fixtures in different tasks, and the
-    lifespan's anyio task group must be entered and left by the same one.
-    """
-    started = asyncio.Event()
-    stop = asyncio.Event()
-
-    async def hold() -> None:
-        async with app.lifespan():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(hold())
-    waiter = asyncio.create_task(started.wait())
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        waiter.cancel()
-        task.result()  # re-raises the start-up failure
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-def asgi_client(app: Litestar, base_url: str = "http://testserver") -> httpx.AsyncClient:
-    # httpx types its ASGI app more narrowly than Litestar's (correct) signature.
-    transport = httpx.ASGITransport(app=cast(Any, app))
-    return httpx.AsyncClient(transport=transport, base_url=base_url)
-
-
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """The app in this test's event loop, through its lifespan, over ASGI."""
     async with lifespan_of(app), asgi_client(app) as client:
         yield client
+
+
+@pytest.fixture
+async def database(app: Litestar) -> AsyncIterator[None]:
+    """Binds the tables to this test's database (create_app does it) and runs the lifespan."""
+    async with lifespan_of(app):
+        yield

@@ -23,10 +23,10 @@ import pytest
 
 from onboarding.app import create_app
 from onboarding.settings import Settings
-from tests.bench.conftest import BenchReport
-from tests.conftest import lifespan_of
-from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
-from tests.integration.iam.support import install_shop
+from tests.bench.support import BenchReport
+from tests.support.app import lifespan_of
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
+from tests.support.shops import install_shop
 
 SHOP = "demo-store.myshopify.com"
 PRODUCTS, VARIANTS_PER_PRODUCT = 2000, 5
@@ -84,15 +84,15 @@ def processes(
         arg for name in ("shopify", "crm", "templates") for arg in (f"--{name}", str(ports[name]))
     ]
     started = [
-        _start(
+        start_process(
             [sys.executable, "-m", "sandbox.launcher", *sandbox_args, "--app-url", urls["app"]],
             env,
             "bench-sandboxes.log",
         ),
-        _start(
+        start_process(
             [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])], env, "bench-app.log"
         ),
-        _start([sys.executable, "-m", "onboarding", "worker"], env, "bench-worker.log"),
+        start_process([sys.executable, "-m", "onboarding", "worker"], env, "bench-worker.log"),
     ]
     try:
         for name in ("shopify", "crm", "templates"):

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.bench.conftest import BenchReport, percentile
+from tests.bench.support import BenchReport, percentile
 
 REQUESTS = 400
 

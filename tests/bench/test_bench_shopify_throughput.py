@@ -8,17 +8,24 @@ worker, real HTTP and time) is test_bench_sync_throughput's "sync throughput [ti
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from tests.bench.conftest import BenchReport
-from tests.integration.iam.test_shopify_rate_limits import TIER_RATES, Harness, burst, harness  # noqa: F401
+from tests.bench.support import BenchReport
+from tests.support.shopify_limits import Harness, burst, running_harness
 
 ALL_TIERS = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
 
 
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    async with running_harness() as running:
+        yield running
+
+
 @pytest.mark.parametrize("tier", sorted(ALL_TIERS))
-async def test_throughput_per_tier(harness: Harness, bench_report: BenchReport, tier: str) -> None:  # noqa: F811
-    TIER_RATES.setdefault(tier, ALL_TIERS[tier])
+async def test_throughput_per_tier(harness: Harness, bench_report: BenchReport, tier: str) -> None:
     result = await burst(harness, "demo-store.myshopify.com", tier, buckets=5)
     rate, bucket = ALL_TIERS[tier], ALL_TIERS[tier] * 20
     fraction = (result.spent - bucket) / result.elapsed / rate

@@ -56,21 +56,19 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from litestar import Litestar
 
 from funnels.tables import Funnel
 from jobqueue.tables import InboxEvent, Job, JobStatus
 from jobqueue.worker import Worker
 from onboarding.app import create_app
 from sandbox.common.clock import ManualClock
-from sandbox.common.ratelimit import RateLimit
-from sandbox.crm import CrmSandboxConfig, create_crm_sandbox
-from tests.bench.conftest import BenchReport
-from tests.conftest import make_settings, postgres_execute, postgres_url
-from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
-from tests.integration.funnels.test_wizard_first_steps import SHOP
-from tests.integration.sync.sync_support import live_funnel
-from tests.stack import Stack
+from tests.bench.support import BenchReport
+from tests.support.app import make_settings
+from tests.support.databases import postgres_execute, postgres_url
+from tests.support.live_funnel import live_funnel
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
+from tests.support.shops import SHOP
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
 
@@ -78,8 +76,6 @@ TIERS = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 200
 BUCKET_SECONDS = 2.0  # Shopify's bucket holds 20 seconds of restore
 STRETCH_SECONDS = 10.0  # work queued beyond the bucket, in seconds of the tier's restore rate
 POINTS_PER_CUSTOMER = 10.0  # customerCreate; its echo costs no query
-# The CRM sandbox's default (600 a minute per client) would be the limit here, not Shopify's bucket.
-CRM_REQUESTS_PER_MINUTE = 1_000_000
 ENQUEUE_CONCURRENCY = 16
 # Job loops (WORKER_CONCURRENCY): each job waits ~80 ms on its HTTP calls, so the app's default
 # of 4 loops caps a run near 50 jobs a second with the machine half idle; 12 keep it busy.
@@ -139,18 +135,6 @@ def database(postgres_template: str) -> Iterator[str]:
         postgres_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def crm_sandbox() -> Litestar:
-    """The CRM sandbox as the launcher builds it, for `uvicorn --factory`, with a request limit
-    this run never reaches (see the module's docstring)."""
-    return create_crm_sandbox(
-        CrmSandboxConfig(
-            public_url=os.environ["BENCH_CRM_URL"],
-            app_jwks_url=os.environ["BENCH_APP_JWKS_URL"],
-            rate_limit=RateLimit(requests=CRM_REQUESTS_PER_MINUTE, per_seconds=60.0),
-        )
-    )
-
-
 @dataclass(frozen=True)
 class Sandboxes:
     urls: dict[str, str]
@@ -169,14 +153,14 @@ def sandboxes() -> Iterator[Sandboxes]:
         "BENCH_CRM_URL": urls["crm"],
         "BENCH_APP_JWKS_URL": f"{urls['app']}/.well-known/jwks.json",
     }
-    crm_app = "tests.bench.test_bench_sync_throughput:crm_sandbox"
+    crm_app = "tests.bench.crm_sandbox:crm_sandbox"
     started = {
-        "shopify": _start(
+        "shopify": start_process(
             [sys.executable, "-m", "sandbox.launcher", *launcher_args, "--app-url", urls["app"]],
             env,
             "bench-sync-shopify-templates.log",
         ),
-        "crm": _start(
+        "crm": start_process(
             [
                 sys.executable,
                 "-m",

@@ -31,28 +31,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from litestar import Litestar, get
 
 from connectors.shopify_auth import webhook_signature
 from jobqueue.tables import InboxEvent
-from tests.bench.conftest import BenchReport
-from tests.e2e.conftest import _start, free_port, stop_process, wait_until_healthy
+from tests.bench.support import BenchReport
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 REQUESTS_PER_ROUND = 4000
 ROUNDS = 3
 QUIET_CONCURRENCY = 16
 BUSY_CONCURRENCY = 64
 SHOPIFY_SECRET = "dev-shopify-secret"
-
-
-@get("/hello", sync_to_thread=False)
-def hello() -> str:
-    return "hello"
-
-
-def hello_world_app() -> Litestar:
-    """For `uvicorn --factory`: the bare route, nothing else."""
-    return Litestar([hello], logging_config=None)
 
 
 @dataclass(frozen=True)
@@ -74,11 +63,11 @@ def servers(database_url: str) -> Iterator[tuple[Server, Server]]:
         "SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
         "RUN_WORKER": "false",
     }
-    hello_factory = "tests.bench.test_bench_webhook_ingest:hello_world_app"
+    hello_factory = "tests.bench.hello_world:hello_world_app"
     uvicorn_hello = [sys.executable, "-m", "uvicorn", "--factory", hello_factory, "--no-access-log"]
     started = [
-        _start([*uvicorn_hello, "--port", str(ports["hello"])], env, "bench-ingest-hello.log"),
-        _start(
+        start_process([*uvicorn_hello, "--port", str(ports["hello"])], env, "bench-ingest-hello.log"),
+        start_process(
             [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])],
             env,
             "bench-ingest-app.log",

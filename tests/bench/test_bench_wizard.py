@@ -11,11 +11,10 @@ import time
 import pytest
 
 from funnels.tables import Funnel
-from tests.bench.conftest import BenchReport, percentile
-from tests.integration.funnels.test_publish import complete_wizard
-from tests.integration.funnels.test_wizard_first_steps import SHOP
-from tests.integration.iam.support import install_shop, sign_in
-from tests.stack import running_stack
+from tests.bench.support import BenchReport, percentile
+from tests.support.funnel_wizard import complete_wizard
+from tests.support.shops import SHOP, install_shop, sign_in
+from tests.support.stack import running_stack
 
 FUNNELS = 1000
 REQUESTS_PER_PAGE = 60

@@ -3,90 +3,23 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.conftest import ARTIFACTS_DIR, PROJECT_DIR, require
-
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
-LOGS_DIR = ARTIFACTS_DIR / "logs"
-START_DEADLINE_SECONDS = 30
+from tests.e2e.support import CHROMIUM, CHROMIUM_FLAGS, LiveStack, Screenshots
+from tests.support.environment import require
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling a child process's port with a deadline, not waiting blind
-    raise RuntimeError(f"{url} did not answer within {START_DEADLINE_SECONDS}s:\n{log_path.read_text()}")
-
-
-@dataclass(frozen=True)
-class LiveStack:
-    env: dict[str, str]
-    app_url: str
-    shopify_url: str
-    crm_url: str
-    templates_url: str
-
-
-def stop_process(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    """Asks a process to stop, kills it if it has not within 10 s, and closes its log."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    log.close()
-
-
-def _start(
-    command: list[str], env: dict[str, str], log_name: str
-) -> tuple[subprocess.Popen[bytes], Path, IO[bytes]]:
-    LOGS_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOGS_DIR / log_name
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    return process, log_path, log_file
-
-
-@pytest.fixture(scope="session")
+# Module scope: each test file drives a stack of its own, so no journey finds what another file's
+# left behind (a live funnel taking the free plan's one, a plan, an admin): any subset of the
+# files passes in any order. The tests of one file share it and use a shop each where it matters.
+@pytest.fixture(scope="module")
 def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     workdir = tmp_path_factory.mktemp("live")
     database = workdir / "app.sqlite3"
@@ -110,13 +43,13 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         sandbox_args = [
             arg for name in ("shopify", "crm", "templates") for arg in (f"--{name}", str(ports[name]))
         ]
-        sandbox = _start(
+        sandbox = start_process(
             [sys.executable, "-m", "sandbox.launcher", *sandbox_args, "--app-url", app_url],
             env,
             "sandboxes.log",
         )
         started.append(sandbox)
-        app = _start(
+        app = start_process(
             [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])], env, "app.log"
         )
         started.append(app)
@@ -165,17 +98,6 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-class Screenshots:
-    def __init__(self, test_name: str) -> None:
-        self.prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name)
-
-    def take(self, page: Page, label: str) -> Path:
-        SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS_DIR / f"{self.prefix}--{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import sys
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PROJECT_DIR
-from tests.e2e.conftest import LiveStack, Screenshots
+from tests.e2e.support import LiveStack, Screenshots
+from tests.support.environment import PROJECT_DIR
 
 
 def test_admin_signs_in_creates_a_plan_and_changes_its_price(

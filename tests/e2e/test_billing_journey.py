@@ -8,9 +8,9 @@ import sys
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PROJECT_DIR
-from tests.e2e.conftest import LiveStack, Screenshots
 from tests.e2e.journey import install
+from tests.e2e.support import LiveStack, Screenshots
+from tests.support.environment import PROJECT_DIR
 
 
 def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:

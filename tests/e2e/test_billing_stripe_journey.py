@@ -22,9 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PROJECT_DIR
-from tests.e2e.conftest import LiveStack, Screenshots, _start, free_port, stop_process, wait_until_healthy
 from tests.e2e.journey import install, serious_accessibility_violations
+from tests.e2e.support import LiveStack, Screenshots
+from tests.support.environment import PROJECT_DIR
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 SHOP = "demo-plus.myshopify.com"
 ADMIN_EMAIL, ADMIN_PASSWORD = "stripe-ops@example.com", "correct-horse-battery"
@@ -66,13 +67,13 @@ def stripe_live_stack(
     started = []
     try:
         sandbox_args = [arg for name in names for arg in (f"--{name}", str(ports[name]))]
-        sandboxes = _start(
+        sandboxes = start_process(
             [sys.executable, "-m", "sandbox.launcher", *sandbox_args, "--app-url", app_url],
             env,
             "stripe-journey-sandboxes.log",
         )
         started.append(sandboxes)
-        app = _start(
+        app = start_process(
             [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])],
             env,
             "stripe-journey-app.log",

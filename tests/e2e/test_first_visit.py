@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import LiveStack, Screenshots
+from tests.e2e.support import LiveStack, Screenshots
 
 
 def test_home_page_explains_the_product_and_links_to_the_sandbox(

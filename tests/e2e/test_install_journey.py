@@ -7,7 +7,8 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LOGS_DIR, LiveStack, Screenshots
+from tests.e2e.support import LiveStack, Screenshots
+from tests.support.environment import LOGS_DIR
 
 SHOP = "demo-store.myshopify.com"
 

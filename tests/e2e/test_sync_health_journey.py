@@ -7,9 +7,8 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveStack, Screenshots
-from tests.e2e.journey import install, serious_accessibility_violations
-from tests.e2e.test_funnel_journey import run_wizard
+from tests.e2e.journey import install, run_wizard, serious_accessibility_violations
+from tests.e2e.support import LiveStack, Screenshots
 
 SHOP = "demo-store.myshopify.com"
 
@@ -18,8 +17,8 @@ def test_a_refused_order_is_explained_on_sync_health(
     page: Page, live_stack: LiveStack, screenshots: Screenshots
 ) -> None:
     install(page, live_stack, SHOP)
-    # The free plan allows one live funnel: publish one unless an earlier journey on this
-    # shared stack already did.
+    # The free plan allows one live funnel: publish one unless an earlier test of this file,
+    # on the same stack, already did.
     if not page.locator(".status-live").count():
         run_wizard(page, live_stack, screenshots, subdomain="sync-health-tees", js=True)
 

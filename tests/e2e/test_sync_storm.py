@@ -50,8 +50,9 @@ from piccolo.table import Table
 from jobqueue.tables import InboxEvent, Job
 from onboarding.database import all_tables, app_registry, bind_tables, engine_from_url
 from sync.tables import SyncActivity
-from tests.conftest import PROJECT_DIR, postgres_execute, postgres_url, require, run_migrations
-from tests.e2e.conftest import LOGS_DIR, free_port, stop_process, wait_until_healthy
+from tests.support.databases import postgres_execute, postgres_url, run_migrations
+from tests.support.environment import LOGS_DIR, PROJECT_DIR, require
+from tests.support.processes import free_port, stop_process, wait_until_healthy
 
 SHOP = "demo-store.myshopify.com"
 API = "2026-10"

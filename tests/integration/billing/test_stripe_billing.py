@@ -11,51 +11,24 @@ import httpx
 import pytest
 import time_machine
 
-from billing.plans import PlanForm, create_plan, set_archived, update_plan
+from billing.plans import PlanForm, set_archived, update_plan
 from billing.services import entitlements
 from billing.tables import Plan, ProviderObject, Subscription
-from jobqueue.tables import InboxEvent, Job
-from tests.integration.billing.stripe_support import (
+from jobqueue.tables import Job
+from tests.support.funnel_wizard import post_form
+from tests.support.shops import OTHER_SHOP, SHOP, sign_in
+from tests.support.stripe_stack import (
+    PRO,
     StripeStack,
     installed_and_signed_in,
-    running_stripe_stack,
-)
-from tests.integration.funnels.test_wizard_first_steps import OTHER_SHOP, SHOP, post_form
-from tests.integration.iam.support import sign_in
-
-PLAN_FIELDS = {"currency": "USD", "interval": "month", "description": ""}
-PRO = PlanForm.from_data(
-    {
-        **PLAN_FIELDS,
-        "code": "pro",
-        "name": "Pro",
-        "price": "29.00",
-        "trial_days": "0",
-        "live_funnels_limit": "5",
-        "synced_orders_limit": "5000",
-        "upsells_limit": "3",
-    }
-)
-GROWTH = PlanForm.from_data(
-    {
-        **PLAN_FIELDS,
-        "code": "growth",
-        "name": "Growth",
-        "price": "49.00",
-        "trial_days": "14",
-        "live_funnels_limit": "20",
-        "synced_orders_limit": "20000",
-        "upsells_limit": "4",
-    }
+    stripe_inbox,
+    stripe_stack_with_plans,
 )
 
 
 @pytest.fixture
 async def stripe_stack(database_url: str) -> AsyncIterator[StripeStack]:
-    async with running_stripe_stack(database_url) as running:
-        await installed_and_signed_in(running.stack, SHOP)
-        await create_plan(PRO)
-        await create_plan(GROWTH)
+    async with stripe_stack_with_plans(database_url) as running:
         yield running
 
 
@@ -69,13 +42,6 @@ async def the_subscription(shop: str = SHOP) -> dict[str, object]:
     row = await Subscription.select().where(Subscription.shop_domain == shop).first()
     assert row is not None, f"no subscription for {shop}"
     return row
-
-
-async def stripe_inbox() -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = await InboxEvent.select(
-        InboxEvent.delivery_key, InboxEvent.topic, InboxEvent.status
-    ).where(InboxEvent.source == "stripe")
-    return rows
 
 
 def stripe_event(stack: StripeStack, event_type: str) -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -13,70 +12,24 @@ from funnels.publish import JOB_PUBLISH_FUNNEL
 from funnels.tables import Funnel, PublishStep
 from jobqueue.tables import Job
 from jobqueue.worker import Worker
-from tests.integration.funnels.test_wizard_first_steps import (
+from tests.support.funnel_wizard import (
     CAMPAIGN,
-    SHOP,
     T_SHIRT,
-    UPSELL,
-    new_funnel,
+    accounts_ready_and_signed_in,
+    add_payment_processor,
+    complete_wizard,
+    counters,
+    created,
     post_form,
 )
-from tests.integration.iam.support import install_shop, make_queued_jobs_due, sign_in
-from tests.stack import TEMPLATES_URL, Stack, running_stack
-
-HOODIE = "gid://shopify/ProductVariant/8000000000041"  # Organic Hoodie, M / Grey, 56.00
+from tests.support.shops import SHOP, make_queued_jobs_due
+from tests.support.stack import TEMPLATES_URL, Stack
 
 
 @pytest.fixture
 async def stack(database_url: str) -> AsyncIterator[Stack]:
-    async with running_stack(database_url) as running:
-        minted = await running.shopify.post(f"/_sandbox/shops/{SHOP}/tokens")
-        await install_shop(running.app, SHOP, access_token=minted.json()["access_token"])
-        await running.drain()  # CRM and page builder accounts
-        await sign_in(running.client, SHOP)
+    async with accounts_ready_and_signed_in(database_url) as running:
         yield running
-
-
-async def crm_user_id(stack: Stack) -> str:
-    users = (await stack.crm.get("/_sandbox/users")).json()["data"]
-    return str(users[0]["id"])
-
-
-async def add_payment_processor(stack: Stack) -> None:
-    user_id = await crm_user_id(stack)
-    added = await stack.crm.post(
-        f"/_sandbox/users/{user_id}/payment-processors", json={"name": "Stripe", "kind": "stripe"}
-    )
-    assert added.status_code == 201
-
-
-async def complete_wizard(stack: Stack, subdomain: str = "summer-tees") -> int:
-    funnel_id = await new_funnel(stack)
-    await post_form(stack, f"/funnels/{funnel_id}/campaign", CAMPAIGN)
-    await post_form(stack, f"/funnels/{funnel_id}/product", {"variant_id": T_SHIRT})
-    await post_form(
-        stack, f"/funnels/{funnel_id}/upsells", {**UPSELL, "variant_id": HOODIE, "headline": "Add a hoodie"}
-    )
-    await post_form(stack, f"/funnels/{funnel_id}/upsells/continue")
-    template = await stack.client.get(f"/funnels/{funnel_id}/template")
-    assert "Classic" in template.text
-    chosen = await post_form(stack, f"/funnels/{funnel_id}/template", {"template_id": "tpl_classic_sales"})
-    assert chosen.headers["location"] == f"/funnels/{funnel_id}/hosting"  # type: ignore[attr-defined]
-    hosted = await post_form(
-        stack, f"/funnels/{funnel_id}/hosting", {"host_kind": "subdomain", "subdomain": subdomain}
-    )
-    assert hosted.headers["location"] == f"/funnels/{funnel_id}/review", hosted.text  # type: ignore[attr-defined]
-    return funnel_id
-
-
-async def counters(stack: Stack, sandbox: str) -> dict[str, Any]:
-    client = stack.crm if sandbox == "crm" else stack.templates
-    writes: dict[str, Any] = (await client.get("/_sandbox/counters")).json()["writes"]
-    return writes
-
-
-def created(writes: dict[str, Any], route: str) -> int:
-    return int(writes.get(route, {}).get("responses", {}).get("201", 0))
 
 
 async def test_publish_without_a_payment_processor_is_blocked_with_the_reason(stack: Stack) -> None:
@@ -179,32 +132,6 @@ async def test_a_worker_dying_mid_saga_leaves_nothing_done_twice(stack: Stack) -
     assert len((await stack.crm.get("/_sandbox/campaigns")).json()["data"]) == 1
     assert len((await stack.templates.get("/_sandbox/sites")).json()["data"]) == 1
     assert created(await counters(stack, "crm"), "POST /api/v1/campaigns") == 1
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"host_kind": "subdomain", "subdomain": "Bad_Name!"}, "lowercase letters"),
-        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "already taken"),
-        ({"host_kind": "subdomain", "subdomain": "www"}, "already taken"),
-        ({"host_kind": "custom_domain", "custom_domain": "https://offers.example.com"}, "without https://"),
-        ({"host_kind": "custom_domain", "custom_domain": "not a domain"}, "like offers.example.com"),
-        ({"host_kind": "moon"}, "Choose where your funnel is hosted"),
-    ],
-)
-async def test_bad_hosting_is_explained(stack: Stack, data: dict[str, str], message: str) -> None:
-    funnel_id = await complete_wizard(stack)
-    response = await post_form(stack, f"/funnels/{funnel_id}/hosting", data)
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert message in response.text  # type: ignore[attr-defined]
-
-
-async def test_forged_template_id_is_refused(stack: Stack) -> None:
-    funnel_id = await complete_wizard(stack)
-    response = await post_form(stack, f"/funnels/{funnel_id}/template", {"template_id": "tpl_not_real"})
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert "Choose one of the templates" in response.text  # type: ignore[attr-defined]
-    assert (await Funnel.select(Funnel.template_id).first()) == {"template_id": "tpl_classic_sales"}
 
 
 async def test_published_products_carry_every_synced_field_as_shopify_holds_it(stack: Stack) -> None:

@@ -10,7 +10,7 @@ from litestar import Litestar
 from iam.housekeeping import sweep_expired
 from iam.tables import AdminSession, MerchantSession, OAuthState
 from lib.clock import utcnow
-from tests.conftest import lifespan_of
+from tests.support.app import lifespan_of
 
 pytestmark = pytest.mark.postgres
 

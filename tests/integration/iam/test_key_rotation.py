@@ -9,8 +9,8 @@ from iam.tables import ExternalAccount, Shop
 from iam.tokens import shop_access_token
 from iam.vault import generate_key
 from onboarding.app import create_app
-from tests.conftest import lifespan_of, make_settings
-from tests.integration.iam.support import iam_of, install_shop
+from tests.support.app import lifespan_of, make_settings
+from tests.support.shops import iam_of, install_shop
 
 pytestmark = pytest.mark.postgres
 OLD_KEY = f"old:{generate_key()}"

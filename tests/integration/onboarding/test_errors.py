@@ -1,4 +1,5 @@
-"""Domain exceptions become error pages in one place: not found, account not ready, external failures."""
+"""Errors become answers in one place (onboarding/errors.py): unknown routes and methods, unexpected
+failures without a trace, domain exceptions (not found, account not ready, external failures)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,10 @@ from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from funnels.tables import Funnel
 from iam.errors import AccountNotReady
 from iam.tokens import ShopNotConnected
-from tests.integration.funnels.test_wizard_first_steps import (
-    CAMPAIGN,
-    OTHER_SHOP,
-    SHOP,
-    T_SHIRT,
-    UPSELL,
-    new_funnel,
-    post_form,
-)
-from tests.integration.iam.support import csrf_token, install_shop, sign_in
-from tests.stack import Stack, running_stack
+from tests.support.app import add_test_routes
+from tests.support.funnel_wizard import CAMPAIGN, T_SHIRT, UPSELL, new_funnel, post_form, two_shops_signed_in
+from tests.support.shops import OTHER_SHOP, csrf_token, sign_in
+from tests.support.stack import Stack
 
 HTML = {"accept": "text/html"}
 HTMX = {"hx-request": "true", "accept": "*/*"}
@@ -32,11 +26,7 @@ BOOSTED = {**HTMX, "hx-boosted": "true"}
 @pytest.fixture
 async def stack(database_url: str) -> AsyncIterator[Stack]:
     """Two shops installed, their CRM and page builder accounts not set up yet (no worker ran)."""
-    async with running_stack(database_url) as running:
-        for shop in (SHOP, OTHER_SHOP):
-            minted = await running.shopify.post(f"/_sandbox/shops/{shop}/tokens")
-            await install_shop(running.app, shop, access_token=minted.json()["access_token"])
-        await sign_in(running.client, SHOP)
+    async with two_shops_signed_in(database_url) as running:
         yield running
 
 
@@ -221,3 +211,37 @@ async def test_account_not_ready_from_any_route_points_to_the_setup_page(
     assert fragment.headers["hx-redirect"] == "/setup"
     assert "Your CRM account is still being set up" in fragment.text
     assert "<html" not in fragment.text
+
+
+async def test_unknown_route_gets_the_friendly_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+    assert "Go to the home page" in response.text
+    assert response.headers["x-request-id"] in response.text
+
+
+async def test_unknown_route_answers_json_to_json_clients(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page", headers={"accept": "application/json"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"]["status"] == 404
+    assert body["error"]["request_id"] == response.headers["x-request-id"]
+
+
+async def test_wrong_method_gets_a_friendly_405(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/healthz", headers={"accept": "text/html"})
+    assert response.status_code == 405
+    assert "not how this page works" in response.text
+    assert "GET" in response.headers["allow"]
+
+
+async def test_unexpected_error_shows_no_stack_trace(app: Litestar, client: httpx.AsyncClient) -> None:
+    add_test_routes(app)
+    response = await client.get("/test/boom", headers={"accept": "text/html"})
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert "Traceback" not in response.text
+    assert "secret-internal-detail" not in response.text
+    assert "shpat_abc" not in response.text

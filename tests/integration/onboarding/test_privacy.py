@@ -34,12 +34,10 @@ from onboarding.privacy import prune_kept_records
 from sync import activity, links
 from sync.privacy import REDACTED_CUSTOMER
 from sync.tables import Reconciliation, SyncDirection, SyncEntity, SyncLink, SyncOutcome
-from tests.integration.billing.test_subscriptions import PRO, subscribe_and_decide
-from tests.integration.funnels.test_wizard_first_steps import OTHER_SHOP
-from tests.integration.iam.support import install_shop, post_webhook, sign_in
-from tests.integration.sync.sync_support import live_funnel, settle
-from tests.integration.sync.test_orders_customers_sync import checkout, crm_funnel_order
-from tests.stack import Stack, running_stack
+from tests.support.live_funnel import checkout, crm_funnel_order, live_funnel, settle
+from tests.support.shopify_charges import PRO, subscribe_and_decide
+from tests.support.shops import OTHER_SHOP, install_shop, post_webhook, sign_in
+from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.postgres
 SHOP = "demo-store.myshopify.com"

@@ -33,7 +33,7 @@ from sync.topics import (
     WEBHOOK_TOPICS,
     Delivery,
 )
-from tests.conftest import make_settings
+from tests.support.app import make_settings
 
 REGISTRY_SOURCES = (WebhookSource.SHOPIFY, WebhookSource.CRM)
 

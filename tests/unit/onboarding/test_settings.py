@@ -9,7 +9,7 @@ import pytest
 
 from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
-from tests.conftest import PROJECT_DIR
+from tests.support.environment import PROJECT_DIR
 
 PRODUCTION_KEYS = f"prod1:{generate_key()}"
 

@@ -1,10 +1,96 @@
-"""What a CRM order's later edits change on its Shopify order, and what they cannot."""
+"""Orders keep every synced field across Shopify → CRM → Shopify (seeds/003), and what a CRM
+order's later edits change on its Shopify order, and what they cannot."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sync.order_mapping import crm_order_content, shopify_order_changes, status_not_applied
+from sync.order_mapping import (
+    crm_order_body,
+    crm_order_content,
+    shopify_order_changes,
+    shopify_order_input,
+    status_not_applied,
+)
+
+
+def shopify_order() -> dict[str, Any]:
+    return {
+        "id": 5001,
+        "admin_graphql_api_id": "gid://shopify/Order/5001",
+        "email": "ann@example.com",
+        "note": "Leave at the back door",
+        "currency": "USD",
+        "financial_status": "paid",
+        "customer": {"id": 77, "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee"},
+        "shipping_address": {
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "address1": "1 Elm St",
+            "address2": "Unit 9",
+            "city": "Austin",
+            "zip": "78701",
+            "country_code": "US",
+            "phone": "+15125550100",
+        },
+        "billing_address": {"address1": "PO Box 1", "city": "Dallas", "zip": "75001", "country_code": "US"},
+        "line_items": [
+            {"variant_id": 11, "name": "T-Shirt – M", "sku": "TS-M", "quantity": 2, "price": "19.99"},
+            {"variant_id": None, "name": "Gift wrapping", "sku": "", "quantity": 1, "price": "3"},
+        ],
+    }
+
+
+def test_a_shopify_order_reaches_the_crm_with_note_delivery_address_and_custom_lines() -> None:
+    body = crm_order_body(
+        shopify_order(),
+        customer_id="cus_1",
+        product_ids={"gid://shopify/ProductVariant/11": "prod_1"},
+        campaign_id="cmp_1",
+    )
+    assert body["operator_comment"] == "Leave at the back door"
+    assert body["shipping_address"]["address"] == "1 Elm St||Unit 9"
+    assert body["shipping_address"]["city"] == "Austin"  # the delivery city, not billing's Dallas
+    assert body["items"] == [
+        {"product_id": "prod_1", "name": "T-Shirt – M", "sku": "TS-M", "quantity": 2, "price": "19.99"},
+        # Not a catalog product: on the order, without a product.
+        {"product_id": None, "name": "Gift wrapping", "sku": "", "quantity": 1, "price": "3.00"},
+    ]
+    assert (body["status"], body["source"], body["campaign_id"]) == ("paid", "shopify", "cmp_1")
+
+
+def test_a_crm_order_becomes_a_shopify_order_with_custom_lines_kept() -> None:
+    crm_order = {
+        "id": "ord_9",
+        "currency": "USD",
+        "status": "paid",
+        "operator_comment": "Call first",
+        "items": [
+            {"product_id": "prod_1", "name": "T-Shirt", "quantity": 1, "price": "19.99"},
+            {"product_id": None, "name": "Engraving", "sku": "ENG", "quantity": 1, "price": "5"},
+        ],
+        "shipping_address": {
+            "first_name": "Bo",
+            "last_name": "Chen",
+            "address": "2 Oak Ave||Apt 3",
+            "city": "Boston",
+            "postal_code": "02101",
+            "country_code": "US",
+            "phone": "+16175550100",
+        },
+    }
+    customer = {"email": "bo@example.com", "first_name": "Bo", "last_name": "Chen"}
+    order_input = shopify_order_input(crm_order, customer, {"prod_1": "gid://shopify/ProductVariant/11"})
+    assert order_input["lineItems"][0] == {"quantity": 1, "variantId": "gid://shopify/ProductVariant/11"}
+    assert order_input["lineItems"][1]["title"] == "Engraving"
+    assert "variantId" not in order_input["lineItems"][1]
+    assert (order_input["shippingAddress"]["address1"], order_input["shippingAddress"]["address2"]) == (
+        "2 Oak Ave",
+        "Apt 3",
+    )
+    assert order_input["customer"]["toUpsert"]["email"] == "bo@example.com"
+    assert (order_input["note"], order_input["financialStatus"]) == ("Call first", "PAID")
+
 
 CRM_ORDER: dict[str, Any] = {
     "id": "ord_1",

@@ -1,0 +1,183 @@
+"""Subscribing through Shopify's Billing API (sandbox): approved and declined charges, forged plans,
+webhook order, cancelling, frozen subscriptions and their grace period, other shops' charges."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+
+from billing.plans import create_plan, set_archived
+from billing.services import entitlements
+from billing.tables import Subscription
+from funnels.tables import Funnel
+from lib.clock import utcnow
+from tests.support.funnel_wizard import (
+    accounts_ready_and_signed_in,
+    add_payment_processor,
+    complete_wizard,
+    post_form,
+)
+from tests.support.shopify_charges import PRO, subscribe_and_decide
+from tests.support.shops import OTHER_SHOP, SHOP, install_shop, post_webhook, sign_in
+from tests.support.stack import SHOPIFY_URL, Stack
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with accounts_ready_and_signed_in(database_url) as running:
+        await create_plan(PRO)
+        yield running
+
+
+async def test_approved_charge_activates_the_plan_and_lifts_the_limits(stack: Stack) -> None:
+    page = await stack.client.get("/billing/")
+    assert "Choose Pro" in page.text
+    outcome = await subscribe_and_decide(stack, "pro", "approve")
+    assert outcome == "/billing/?outcome=active"
+    assert "Your new plan is active" in (await stack.client.get(outcome)).text
+    limits = await entitlements(SHOP)
+    assert (limits.plan_code, limits.live_funnels, limits.upsells_per_funnel) == ("pro", 5, 3)
+
+    await add_payment_processor(stack)
+    for subdomain in ("first-one", "second-one"):
+        funnel_id = await complete_wizard(stack, subdomain=subdomain)
+        await post_form(stack, f"/funnels/{funnel_id}/publish")
+        await stack.drain()
+    assert await Funnel.count().where(Funnel.status == "live") == 2
+
+
+async def test_declined_charge_keeps_the_free_plan(stack: Stack) -> None:
+    outcome = await subscribe_and_decide(stack, "pro", "decline")
+    assert outcome == "/billing/?outcome=declined"
+    assert (await entitlements(SHOP)).plan_code == "free"
+
+
+async def test_archived_plan_chosen_by_a_forged_form_is_refused(stack: Stack) -> None:
+    from billing.tables import Plan
+
+    pro = await Plan.select(Plan.id).where(Plan.code == "pro").first()
+    assert pro is not None
+    await set_archived(pro["id"], True)
+    refused = await post_form(stack, "/billing/subscribe", {"plan": "pro"})
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "not available" in refused.text  # type: ignore[attr-defined]
+    for forged in ("free", "does-not-exist"):
+        again = await post_form(stack, "/billing/subscribe", {"plan": forged})
+        assert again.status_code == 400  # type: ignore[attr-defined]
+    assert await Subscription.count() == 0
+
+
+async def test_out_of_order_webhooks_end_in_the_latest_state(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    row = await Subscription.select(Subscription.external_id).first()
+    assert row is not None
+    gid = row["external_id"]
+
+    def event(status: str, updated_at: str) -> dict[str, object]:
+        return {
+            "app_subscription": {
+                "admin_graphql_api_id": gid,
+                "status": status.upper(),
+                "updated_at": updated_at,
+            }
+        }
+
+    # Cancelled later in time, but its webhook arrives before an older "active" one.
+    await post_webhook(
+        stack.client, "app_subscriptions/update", event("cancelled", "2099-01-02T00:00:00Z"), shop_domain=SHOP
+    )
+    await post_webhook(
+        stack.client, "app_subscriptions/update", event("active", "2099-01-01T00:00:00Z"), shop_domain=SHOP
+    )
+    duplicate = event("active", "2099-01-01T00:00:00Z")
+    await post_webhook(
+        stack.client, "app_subscriptions/update", duplicate, shop_domain=SHOP, webhook_id="same"
+    )
+    await post_webhook(
+        stack.client, "app_subscriptions/update", duplicate, shop_domain=SHOP, webhook_id="same"
+    )
+    await stack.drain()
+    assert (await Subscription.select(Subscription.status).first()) == {"status": "cancelled"}
+    assert (await entitlements(SHOP)).plan_code == "free"
+
+
+async def the_subscription() -> dict[str, object]:
+    row = await Subscription.select().where(Subscription.shop_domain == SHOP).first()
+    assert row is not None
+    return row
+
+
+def status_event(gid: str, status: str, at: datetime) -> dict[str, object]:
+    return {"app_subscription": {"admin_graphql_api_id": gid, "status": status, "updated_at": at.isoformat()}}
+
+
+async def test_cancelling_the_paid_plan_returns_to_the_free_plan(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    page = await stack.client.get("/billing/")
+    assert f'name="subscription" value="{gid}"' in page.text
+    cancelled = await post_form(stack, "/billing/cancel", {"subscription": gid})
+    assert cancelled.status_code == 303  # type: ignore[attr-defined]
+    assert cancelled.headers["location"] == "/billing/"  # type: ignore[attr-defined]
+    assert (await the_subscription())["status"] == "cancelled"
+    assert (await entitlements(SHOP)).plan_code == "free"
+
+
+async def test_another_shops_charge_is_refused_in_webhooks_forms_and_returns(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    later = utcnow() + timedelta(minutes=5)
+    await post_webhook(
+        stack.client,
+        "app_subscriptions/update",
+        status_event(gid, "CANCELLED", later),
+        shop_domain=OTHER_SHOP,
+    )
+    await stack.drain()
+    assert (await the_subscription())["status"] == "active"
+
+    minted = await stack.shopify.post(f"/_sandbox/shops/{OTHER_SHOP}/tokens")
+    await install_shop(stack.app, OTHER_SHOP, access_token=minted.json()["access_token"])
+    await sign_in(stack.client, OTHER_SHOP)
+    refused = await post_form(stack, "/billing/cancel", {"subscription": gid})
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "could not find that subscription for your shop" in refused.text  # type: ignore[attr-defined]
+    returned = await stack.client.get(f"/billing/return?charge_id={gid.rsplit('/', 1)[1]}")
+    assert returned.headers["location"] == "/billing/?outcome=pending"
+    assert (await the_subscription())["status"] == "active"
+    assert await Subscription.count().where(Subscription.shop_domain == OTHER_SHOP) == 0
+
+
+async def test_frozen_subscription_warns_then_falls_back_to_free_until_active_again(stack: Stack) -> None:
+    await subscribe_and_decide(stack, "pro", "approve")
+    gid = str((await the_subscription())["external_id"])
+    frozen_at = utcnow() + timedelta(seconds=1)
+    await post_webhook(
+        stack.client, "app_subscriptions/update", status_event(gid, "FROZEN", frozen_at), shop_domain=SHOP
+    )
+    await stack.drain()
+    row = await the_subscription()
+    assert (row["status"], row["payment_failed_at"]) == ("frozen", frozen_at)
+    assert (await entitlements(SHOP)).plan_code == "pro"  # in the grace period
+    for path in ("/app/", "/billing/"):
+        page = await stack.client.get(path)
+        assert "Shopify could not charge your Pro plan" in page.text, path
+        assert "Update your payment method in your Shopify admin" in page.text, path
+    manage = await stack.client.get("/billing/manage")
+    assert manage.headers["location"] == f"{SHOPIFY_URL}/shops/{SHOP}/admin/settings/billing"
+
+    with time_machine.travel(frozen_at + timedelta(days=7, hours=1), tick=True):
+        await sign_in(stack.client, SHOP)
+        assert (await entitlements(SHOP)).plan_code == "free"
+        page = await stack.client.get("/billing/")
+        assert "Your shop has the free plan’s limits" in page.text
+        await post_webhook(
+            stack.client, "app_subscriptions/update", status_event(gid, "ACTIVE", utcnow()), shop_domain=SHOP
+        )
+        await stack.drain()
+        assert (await entitlements(SHOP)).plan_code == "pro"
+        assert (await the_subscription())["payment_failed_at"] is None
+        assert "Your last payment failed" not in (await stack.client.get("/app/")).text

@@ -1,0 +1,43 @@
+"""The wizard's last steps through their routes: a forged template or a bad host is explained, not saved."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from funnels.tables import Funnel
+from tests.support.funnel_wizard import accounts_ready_and_signed_in, complete_wizard, post_form
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with accounts_ready_and_signed_in(database_url) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"host_kind": "subdomain", "subdomain": "Bad_Name!"}, "lowercase letters"),
+        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "already taken"),
+        ({"host_kind": "subdomain", "subdomain": "www"}, "already taken"),
+        ({"host_kind": "custom_domain", "custom_domain": "https://offers.example.com"}, "without https://"),
+        ({"host_kind": "custom_domain", "custom_domain": "not a domain"}, "like offers.example.com"),
+        ({"host_kind": "moon"}, "Choose where your funnel is hosted"),
+    ],
+)
+async def test_bad_hosting_is_explained(stack: Stack, data: dict[str, str], message: str) -> None:
+    funnel_id = await complete_wizard(stack)
+    response = await post_form(stack, f"/funnels/{funnel_id}/hosting", data)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert message in response.text  # type: ignore[attr-defined]
+
+
+async def test_forged_template_id_is_refused(stack: Stack) -> None:
+    funnel_id = await complete_wizard(stack)
+    response = await post_form(stack, f"/funnels/{funnel_id}/template", {"template_id": "tpl_not_real"})
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "Choose one of the templates" in response.text  # type: ignore[attr-defined]
+    assert (await Funnel.select(Funnel.template_id).first()) == {"template_id": "tpl_classic_sales"}
