@@ -109,8 +109,6 @@ class AdminUser(Table):
     id: Serial  # added by Piccolo; declared for the type checker
     email = Varchar(length=255, unique=True, null=False)
     password_hash = Varchar(length=255, null=False)
-    failed_logins = Integer(null=False, default=0)
-    locked_until = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
 
@@ -122,6 +120,17 @@ class AdminSession(Table):
     key = Varchar(length=128, unique=True, null=False)
     data = Bytea(null=False)
     expires_at = Timestamptz(null=True, default=None, index=True)
+
+
+class AdminSignInThrottle(Table):
+    """Failed admin sign-ins, counted per account (the email as typed) and per source (client
+    address), and when the next attempt may be checked (iam.admin.authenticate)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    key = Varchar(length=320, unique=True, null=False)  # "account:<email>" or "source:<address>"
+    failures = Integer(null=False, default=0)
+    next_allowed_at = Timestamptz(null=True, default=None)
+    last_failure_at = Timestamptz(null=True, default=None)
 
 
 class AuditEntry(Table):
@@ -156,5 +165,6 @@ TABLES: list[type[Table]] = [
     PrivacyRequest,
     AdminUser,
     AdminSession,
+    AdminSignInThrottle,
     AuditEntry,
 ]
