@@ -38,7 +38,8 @@ class Throttle:
         beyond = failures - self.free
         if beyond < 0:
             return timedelta(0)
-        return min(timedelta(seconds=self.base**beyond), self.cap)
+        # The exponent is bounded so that a long run of failures cannot overflow a timedelta.
+        return min(timedelta(seconds=self.base ** min(beyond, 32)), self.cap)
 
 
 # Trade-off: the per-account delay guards one password against guesses spread over many
