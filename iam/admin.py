@@ -38,8 +38,8 @@ class Throttle:
         beyond = failures - self.free
         if beyond < 0:
             return timedelta(0)
-        # The exponent is bounded so that a long run of failures cannot overflow a timedelta.
-        return min(timedelta(seconds=self.base ** min(beyond, 32)), self.cap)
+        # Capped as whole seconds first, so a long run of failures cannot overflow a timedelta.
+        return timedelta(seconds=min(self.base**beyond, int(self.cap.total_seconds())))
 
 
 # Trade-off: the per-account delay guards one password against guesses spread over many
