@@ -14,6 +14,7 @@ from typing import Any
 from iam.sessions import end_sessions_of_shop
 from iam.tables import (
     AdminSession,
+    AdminSignInThrottle,
     AdminUser,
     AuditEntry,
     ExternalAccount,
@@ -30,7 +31,7 @@ PRIVACY_RECORD_RETENTION = timedelta(days=3 * 365)
 
 SHOP_TABLES_FORGOTTEN = (Shop, ExternalAccount, OAuthState, MerchantSession)
 SHOP_TABLES_KEPT = (PrivacyRequest,)
-NO_SHOP_DATA = (AdminUser, AdminSession, AuditEntry)
+NO_SHOP_DATA = (AdminUser, AdminSession, AdminSignInThrottle, AuditEntry)
 
 
 async def forget_shop(shop_domain: str) -> int:
