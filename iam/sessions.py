@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
-from litestar.types import Message, Scope, ScopeSession
+from litestar.types import Empty, Message, Scope, ScopeSession
 from piccolo.table import Table
 
 from iam.tables import AdminSession, MerchantSession
@@ -115,8 +116,23 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         previous = connection.cookies.get(self.config.key)
-        if connection.scope.get("state", {}).get(ROTATE_SESSION) and previous and previous != "null":
-            await self.delete(previous, store=self.config.get_store_from_app(connection.scope["app"]))
+        had_session = bool(previous) and previous != "null"
+        store = self.config.get_store_from_app(connection.scope["app"])
+        if connection.scope.get("state", {}).get(ROTATE_SESSION) and had_session:
+            await self.delete(str(previous), store=store)
+        if scope_session is Empty or not scope_session:
+            # Nothing to keep: no row and no cookie for a visitor who never signed in; a session
+            # that was emptied (sign-out) loses its row and its cookie.
+            if had_session:
+                await self.delete(str(previous), store=store)
+                cookie_params = {
+                    name: getattr(self.config, name)
+                    for name in ("path", "domain", "secure", "httponly", "samesite")
+                    if getattr(self.config, name) is not None
+                }
+                ended = Cookie(value="null", key=self.config.key, expires=0, **cookie_params)
+                MutableScopeHeaders.from_message(message).add("Set-Cookie", ended.to_header(header=""))
+            return
         await super().store_in_message(scope_session, message, connection)
 
 

@@ -59,3 +59,14 @@ async def test_session_lives_in_the_database_behind_an_httponly_cookie(
 
     recalled = await client.get("/test/session")
     assert recalled.json()["note"] == "kept on the server"
+
+
+async def test_anonymous_visits_store_no_session_and_signing_in_stores_one(stack: Stack) -> None:
+    for _ in range(5):
+        page = await stack.client.get("/")
+        assert page.status_code == 200
+        assert "funnelsync_session=" not in " ".join(page.headers.get_list("set-cookie"))
+    assert await MerchantSession.count() == 0
+
+    await install_through_shopify(stack)
+    assert await MerchantSession.count() == 1
