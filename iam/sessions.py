@@ -1,11 +1,13 @@
 """Litestar session stores backed by tables: one for merchants, one for admins.
 
 Sessions live in the app's database so every app process sees the same ones and
-uninstalling a shop can end all of its sessions in one statement.
+uninstalling a shop can end all of its sessions in one statement. A row is keyed by the
+SHA-256 of the cookie's session id, never the id itself: a copy of the table signs no one in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +26,11 @@ SESSION_SHOP_KEY = "shop"
 
 def _now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+def stored_key(session_id: str) -> str:
+    """The row key of a session id: its SHA-256, so the table alone holds no usable cookie."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _shop_of(value: bytes) -> str | None:
@@ -45,7 +52,7 @@ class DatabaseSessionStore(Store):
             expires_in = timedelta(seconds=expires_in)
         expires_at = _now() + expires_in if expires_in is not None else None
         table: type[Table] = self.table
-        values: dict[str, Any] = {"key": key, "data": data, "expires_at": expires_at}
+        values: dict[str, Any] = {"key": stored_key(key), "data": data, "expires_at": expires_at}
         if table is MerchantSession:
             values["shop_domain"] = _shop_of(data)
         columns = [table._meta.get_column_by_name(name) for name in values if name != "key"]
@@ -56,7 +63,7 @@ class DatabaseSessionStore(Store):
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = (
             await self.table.select(self.table.data, self.table.expires_at)
-            .where(self.table.key == key)
+            .where(self.table.key == stored_key(key))
             .first()
         )
         if row is None:
@@ -69,7 +76,7 @@ class DatabaseSessionStore(Store):
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
-        await self.table.delete().where(self.table.key == key)
+        await self.table.delete().where(self.table.key == stored_key(key))
 
     async def delete_all(self) -> None:
         await self.table.delete(force=True)
@@ -78,9 +85,7 @@ class DatabaseSessionStore(Store):
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        row = (
-            await MerchantSession.select(MerchantSession.expires_at).where(MerchantSession.key == key).first()
-        )
+        row = await self.table.select(self.table.expires_at).where(self.table.key == stored_key(key)).first()
         if row is None or row["expires_at"] is None:
             return None
         return max(0, int((row["expires_at"] - _now()).total_seconds()))
