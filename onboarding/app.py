@@ -36,6 +36,7 @@ from iam.controllers import (
     CrmSignInController,
     JwksController,
     ShopifyInstallController,
+    SignOutController,
 )
 from iam.housekeeping import sweep_expired
 from iam.provisioning import shop_of_crm_account
@@ -202,6 +203,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             AccountSetupController,
             CrmSignInController,
             JwksController,
+            SignOutController,
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
