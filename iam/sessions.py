@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, Scope, ScopeSession
@@ -108,6 +109,27 @@ def rotate_session_id(scope: Scope) -> None:
     scope.setdefault("state", {})[ROTATE_SESSION] = True
 
 
+def _renew_csrf_cookie(message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A new CSRF token with the new session (sign-in): a token known before it is useless after.
+
+    Sign-ins answer with a redirect, so no page of this response holds the old token. A browser
+    that brought no token gets a fresh one from the CSRF middleware in this same response.
+    """
+    csrf = connection.scope["app"].csrf_config
+    if csrf is None or csrf.cookie_name not in connection.cookies:
+        return
+    cookie = Cookie(
+        key=csrf.cookie_name,
+        value=generate_csrf_token(secret=csrf.secret),
+        path=csrf.cookie_path,
+        secure=csrf.cookie_secure,
+        httponly=csrf.cookie_httponly,
+        samesite=csrf.cookie_samesite,
+        domain=csrf.cookie_domain,
+    )
+    MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+
+
 class RotatingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         state = connection.scope.setdefault("state", {})
@@ -123,7 +145,10 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         previous = connection.cookies.get(self.config.key)
         had_session = bool(previous) and previous != "null"
         store = self.config.get_store_from_app(connection.scope["app"])
-        if connection.scope.get("state", {}).get(ROTATE_SESSION) and had_session:
+        rotating = bool(connection.scope.get("state", {}).get(ROTATE_SESSION))
+        if rotating:
+            _renew_csrf_cookie(message, connection)
+        if rotating and had_session:
             await self.delete(str(previous), store=store)
         if scope_session is Empty or not scope_session:
             # Nothing to keep: no row and no cookie for a visitor who never signed in; a session

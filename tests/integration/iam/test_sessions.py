@@ -14,8 +14,10 @@ from litestar import Litestar
 
 from iam.sessions import DatabaseSessionStore, stored_key
 from iam.tables import MerchantSession
+from tests.support.admin_area import signed_in_admin
 from tests.support.app import add_test_routes
 from tests.support.oauth_install import install_through_shopify
+from tests.support.shops import csrf_token
 from tests.support.stack import Stack, running_stack
 
 
@@ -94,3 +96,20 @@ async def test_rows_are_keyed_by_a_hash_of_the_cookie_so_a_leaked_table_signs_no
     assert await DatabaseSessionStore().get(keys[0]) is None
     client.cookies.set("funnelsync_session", keys[0])
     assert "note" not in (await client.get("/test/session")).json()
+
+
+async def test_merchant_sign_in_rotates_the_csrf_token(stack: Stack) -> None:
+    before = await csrf_token(stack.client)
+    await install_through_shopify(stack)
+    after = await csrf_token(stack.client)
+    assert after != before
+    retry = await stack.client.post("/setup/retry", headers={"x-csrftoken": after})
+    assert retry.status_code == 303
+    stale = await stack.client.post("/setup/retry", headers={"x-csrftoken": before})
+    assert stale.status_code == 403
+
+
+async def test_admin_sign_in_rotates_the_csrf_token(stack: Stack) -> None:
+    before = await csrf_token(stack.client)
+    await signed_in_admin(stack.client)
+    assert await csrf_token(stack.client) != before
