@@ -8,8 +8,9 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 
-# \Z, not $: `$` also matches before a trailing newline.
-SHOP_DOMAIN = re.compile(r"\A[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com\Z")
+# \Z, not $: `$` also matches before a trailing newline. A shop name is at most 60 characters.
+SHOP_NAME_MAX_LENGTH = 60
+SHOP_DOMAIN = re.compile(rf"\A[a-zA-Z0-9][a-zA-Z0-9-]{{0,{SHOP_NAME_MAX_LENGTH - 1}}}\.myshopify\.com\Z")
 TIMESTAMP_WINDOW_SECONDS = 90
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from connectors.credentials import with_token
-from connectors.errors import ExternalServiceError
+from connectors.errors import ExternalServiceError, Rejected
 from connectors.oauth_service import AccountServiceClient, UserClient
 
 
@@ -65,14 +65,27 @@ class TemplatesClient(AccountServiceClient):
         return await self.json("POST", f"/api/v1/sites/{site_id}/publish", token=user_token)
 
     async def fetch_page(self, url: str) -> tuple[int, str]:
-        """The published page as a visitor gets it (no token)."""
+        """The published page as a visitor gets it (no token).
+
+        Only on the service's own origin and without following redirects: an address or a
+        redirect the service's answer names must not make the app fetch another host.
+        """
+        if not self._on_own_origin(url):
+            raise Rejected(self.system, "the live page is not on the page service's address")
         try:
-            response = await self.http.request("GET", url, withhold_token=True, follow_redirects=True)
+            response = await self.http.request("GET", url, withhold_token=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             raise ExternalServiceError(
                 self.system, f"the live page did not answer ({type(exc).__name__})"
             ) from None
         return response.status_code, response.text
+
+    def _on_own_origin(self, url: str) -> bool:
+        try:
+            wanted, own = httpx.URL(url), httpx.URL(self.base_url)
+        except httpx.InvalidURL:
+            return False
+        return (wanted.scheme, wanted.host, wanted.port) == (own.scheme, own.host, own.port)
 
 
 class TemplatesUser(UserClient[TemplatesClient]):

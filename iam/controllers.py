@@ -1,4 +1,5 @@
-"""Install, account setup, custom-app connection, CRM sign-in and the app's public keys."""
+"""Install, account setup, custom-app connection, CRM sign-in, merchant sign-out and the app's public
+keys."""
 
 from __future__ import annotations
 
@@ -225,6 +226,18 @@ class CrmSignInController(Controller):
         url = await crm_login_url(clients, shop_domain, redirect_path)
         # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.
         return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+class SignOutController(Controller):
+    @post("/sign-out", status_code=303)
+    async def sign_out(self, request: AnyRequest) -> Redirect:
+        """Ends the merchant's session: its row goes and the browser's cookie is cleared."""
+        request.clear_session()
+        return Redirect("/signed-out", status_code=303)
+
+    @get("/signed-out", sync_to_thread=False)
+    def signed_out(self) -> Template:
+        return Template(template_name="signed_out.html")
 
 
 class JwksController(Controller):

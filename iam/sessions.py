@@ -1,19 +1,23 @@
 """Litestar session stores backed by tables: one for merchants, one for admins.
 
 Sessions live in the app's database so every app process sees the same ones and
-uninstalling a shop can end all of its sessions in one statement.
+uninstalling a shop can end all of its sessions in one statement. A row is keyed by the
+SHA-256 of the cookie's session id, never the id itself: a copy of the table signs no one in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
-from litestar.types import Message, Scope, ScopeSession
+from litestar.types import Empty, Message, Scope, ScopeSession
 from piccolo.table import Table
 
 from iam.tables import AdminSession, MerchantSession
@@ -23,6 +27,11 @@ SESSION_SHOP_KEY = "shop"
 
 def _now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+def stored_key(session_id: str) -> str:
+    """The row key of a session id: its SHA-256, so the table alone holds no usable cookie."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _shop_of(value: bytes) -> str | None:
@@ -44,7 +53,7 @@ class DatabaseSessionStore(Store):
             expires_in = timedelta(seconds=expires_in)
         expires_at = _now() + expires_in if expires_in is not None else None
         table: type[Table] = self.table
-        values: dict[str, Any] = {"key": key, "data": data, "expires_at": expires_at}
+        values: dict[str, Any] = {"key": stored_key(key), "data": data, "expires_at": expires_at}
         if table is MerchantSession:
             values["shop_domain"] = _shop_of(data)
         columns = [table._meta.get_column_by_name(name) for name in values if name != "key"]
@@ -55,7 +64,7 @@ class DatabaseSessionStore(Store):
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = (
             await self.table.select(self.table.data, self.table.expires_at)
-            .where(self.table.key == key)
+            .where(self.table.key == stored_key(key))
             .first()
         )
         if row is None:
@@ -68,7 +77,7 @@ class DatabaseSessionStore(Store):
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
-        await self.table.delete().where(self.table.key == key)
+        await self.table.delete().where(self.table.key == stored_key(key))
 
     async def delete_all(self) -> None:
         await self.table.delete(force=True)
@@ -77,9 +86,7 @@ class DatabaseSessionStore(Store):
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        row = (
-            await MerchantSession.select(MerchantSession.expires_at).where(MerchantSession.key == key).first()
-        )
+        row = await self.table.select(self.table.expires_at).where(self.table.key == stored_key(key)).first()
         if row is None or row["expires_at"] is None:
             return None
         return max(0, int((row["expires_at"] - _now()).total_seconds()))
@@ -102,6 +109,27 @@ def rotate_session_id(scope: Scope) -> None:
     scope.setdefault("state", {})[ROTATE_SESSION] = True
 
 
+def _renew_csrf_cookie(message: Message, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A new CSRF token with the new session (sign-in): a token known before it is useless after.
+
+    Sign-ins answer with a redirect, so no page of this response holds the old token. A browser
+    that brought no token gets a fresh one from the CSRF middleware in this same response.
+    """
+    csrf = connection.scope["app"].csrf_config
+    if csrf is None or csrf.cookie_name not in connection.cookies:
+        return
+    cookie = Cookie(
+        key=csrf.cookie_name,
+        value=generate_csrf_token(secret=csrf.secret),
+        path=csrf.cookie_path,
+        secure=csrf.cookie_secure,
+        httponly=csrf.cookie_httponly,
+        samesite=csrf.cookie_samesite,
+        domain=csrf.cookie_domain,
+    )
+    MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+
+
 class RotatingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         state = connection.scope.setdefault("state", {})
@@ -115,8 +143,26 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         previous = connection.cookies.get(self.config.key)
-        if connection.scope.get("state", {}).get(ROTATE_SESSION) and previous and previous != "null":
-            await self.delete(previous, store=self.config.get_store_from_app(connection.scope["app"]))
+        had_session = bool(previous) and previous != "null"
+        store = self.config.get_store_from_app(connection.scope["app"])
+        rotating = bool(connection.scope.get("state", {}).get(ROTATE_SESSION))
+        if rotating:
+            _renew_csrf_cookie(message, connection)
+        if rotating and had_session:
+            await self.delete(str(previous), store=store)
+        if scope_session is Empty or not scope_session:
+            # Nothing to keep: no row and no cookie for a visitor who never signed in; a session
+            # that was emptied (sign-out) loses its row and its cookie.
+            if had_session:
+                await self.delete(str(previous), store=store)
+                cookie_params = {
+                    name: getattr(self.config, name)
+                    for name in ("path", "domain", "secure", "httponly", "samesite")
+                    if getattr(self.config, name) is not None
+                }
+                ended = Cookie(value="null", key=self.config.key, expires=0, **cookie_params)
+                MutableScopeHeaders.from_message(message).add("Set-Cookie", ended.to_header(header=""))
+            return
         await super().store_in_message(scope_session, message, connection)
 
 

@@ -36,6 +36,7 @@ from iam.controllers import (
     CrmSignInController,
     JwksController,
     ShopifyInstallController,
+    SignOutController,
 )
 from iam.housekeeping import sweep_expired
 from iam.provisioning import shop_of_crm_account
@@ -70,6 +71,8 @@ error_log = structlog.get_logger("funnelsync.errors")
 
 
 HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
+CSRF_COOKIE = "csrftoken"
+CSRF_COOKIE_HTTPS = "__Host-csrftoken"
 
 
 async def sweep_periodically() -> None:
@@ -202,6 +205,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             AccountSetupController,
             CrmSignInController,
             JwksController,
+            SignOutController,
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
@@ -232,6 +236,9 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
+            # Under https the __Host- prefix binds the cookie to this host (Secure, Path=/, no
+            # Domain): a sibling subdomain cannot plant a token for us.
+            cookie_name=CSRF_COOKIE_HTTPS if settings.secure_cookies else CSRF_COOKIE,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
             # Machines (webhooks, probes) and static files never submit our forms: no token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,33 @@ def app_registry() -> AppRegistry:
     return AppRegistry(apps=PICCOLO_APPS)
 
 
+SQLITE_FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def create_private_sqlite_file(path: Path) -> None:
+    """The database file (and its WAL/SHM/journal, when there) readable by the app's user only.
+
+    Created here, before SQLite opens it, so it is never world-readable even for a moment; SQLite
+    gives its side files the database file's mode. The chmods ignore the umask and also tighten
+    files an older version left open.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, SQLITE_FILE_MODE)
+    try:
+        os.fchmod(fd, SQLITE_FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.chmod(SQLITE_FILE_MODE)
+
+
 def engine_from_url(database_url: str) -> Engine:  # type: ignore[type-arg]
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_sqlite_file(path)
         return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     return PostgresEngine(config={"dsn": database_url})
 

@@ -1,5 +1,5 @@
 """The merchant's routes (iam/controllers.py): connecting a store the custom-app way (seeds/002: shop,
-Admin API token and API version), and only a merchant's session acting as a merchant."""
+Admin API token and API version), only a merchant's session acting as a merchant, and signing out."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from iam.tables import Shop
+from iam.tables import MerchantSession, Shop
 from tests.support.admin_area import post, signed_in_admin
-from tests.support.shops import csrf_token
+from tests.support.shops import SESSION_COOKIE, csrf_token, installed, sign_in
 from tests.support.stack import Stack, running_stack
 
 SHOP = "demo-plus.myshopify.com"
@@ -78,3 +78,30 @@ async def test_an_admin_session_cannot_act_as_a_merchant(client: httpx.AsyncClie
     assert merchant.status_code == 401
     created = await post(client, "/funnels/", {})
     assert created.status_code == 401
+
+
+async def test_merchant_signs_out_from_the_header_and_the_session_ends(stack: Stack) -> None:
+    await installed(stack)
+    await sign_in(stack.client, "demo-store.myshopify.com")
+    dashboard = await stack.client.get("/app/")
+    assert dashboard.status_code == 200
+    assert 'action="/sign-out"' in dashboard.text
+    assert await MerchantSession.count() == 1
+
+    refused = await stack.client.post("/sign-out")  # no CSRF token
+    assert refused.status_code == 403
+    assert await MerchantSession.count() == 1
+
+    response = await stack.client.post("/sign-out", data={"_csrf_token": await csrf_token(stack.client)})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signed-out"
+    assert await MerchantSession.count() == 0
+    cleared = [v for v in response.headers.get_list("set-cookie") if v.startswith(f"{SESSION_COOKIE}=")]
+    assert len(cleared) == 1
+    assert cleared[0].startswith(f"{SESSION_COOKIE}=null;")
+
+    page = await stack.client.get("/signed-out")
+    assert page.status_code == 200
+    assert "You are signed out" in page.text
+    assert 'action="/sign-out"' not in page.text
+    assert (await stack.client.get("/app/")).status_code == 401

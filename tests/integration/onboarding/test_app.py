@@ -11,7 +11,8 @@ import re
 import httpx
 from litestar import Litestar
 
-from tests.support.app import add_test_routes
+from onboarding.app import create_app
+from tests.support.app import add_test_routes, asgi_client, make_settings
 
 
 async def test_post_without_csrf_token_is_refused(app: Litestar, client: httpx.AsyncClient) -> None:
@@ -29,3 +30,14 @@ async def test_post_without_csrf_token_is_refused(app: Litestar, client: httpx.A
 
     forged = await client.post("/test/echo", headers={"x-csrftoken": "0" * len(token.group(1))})
     assert forged.status_code == 403
+
+
+async def test_csrf_cookie_is_host_prefixed_under_https(database_url: str) -> None:
+    app = create_app(make_settings(database_url, app_base_url="https://app.example"))
+    async with asgi_client(app, base_url="https://app.example") as client:
+        page = await client.get("/")
+    cookie = next(v for v in page.headers.get_list("set-cookie") if "csrftoken=" in v)
+    assert cookie.startswith("__Host-csrftoken=")
+    assert "Secure" in cookie
+    assert "Path=/" in cookie
+    assert "Domain" not in cookie

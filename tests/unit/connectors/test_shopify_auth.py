@@ -42,6 +42,12 @@ def test_foreign_or_malformed_shop_is_refused(shop: str) -> None:
     assert valid_shop_domain(shop) is None
 
 
+def test_shop_name_is_at_most_sixty_characters() -> None:
+    assert valid_shop_domain(f"{'a' * 60}.myshopify.com") == f"{'a' * 60}.myshopify.com"
+    assert valid_shop_domain(f"{'a' * 61}.myshopify.com") is None
+    assert valid_shop_domain(f"{'a' * 100_000}.myshopify.com") is None
+
+
 def test_shop_domain_is_canonicalised_to_lowercase() -> None:
     assert valid_shop_domain("Demo-Store.myshopify.com") == "demo-store.myshopify.com"
 
