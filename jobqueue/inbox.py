@@ -491,6 +491,6 @@ def parse_json_object(body: bytes) -> dict[str, Any] | None:
     # one such event would fail the whole group commit it shares with other deliveries.
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     return payload if isinstance(payload, dict) else None

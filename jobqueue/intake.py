@@ -56,6 +56,55 @@ class EventVerifier(Protocol):
     async def __call__(self, headers: Mapping[str, str], body: bytes, /) -> IncomingEvent: ...
 
 
+# The keys a Shopify topic's body always has (Shopify's documented payloads, as the sandbox's
+# sandbox/shopify/payloads.py builds them), for every topic the registry (sync/topics.py) takes:
+# the body must have every key of one of its alternatives. The HMAC covers the body only, so the
+# topic header is believed only when the signed body is of that topic's kind: a captured
+# products/update body re-sent as app/uninstalled or shop/redact is refused. A topic not listed
+# here is stored as it comes (the inbox ignores what no handler takes).
+SHOPIFY_TOPIC_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
+    topic: tuple(frozenset(keys) for keys in alternatives)
+    for topics, alternatives in (
+        (("app/uninstalled",), (("id", "myshopify_domain"),)),
+        (("app_subscriptions/update",), (("app_subscription",),)),
+        (("customers/data_request", "customers/redact"), (("shop_domain", "customer"),)),
+        (("shop/redact",), (("shop_domain",),)),
+        (("products/create", "products/update"), (("id", "title"), ("id", "variants"))),
+        (("products/delete",), (("id",),)),
+        (("collections/create", "collections/update", "collections/delete"), (("id",),)),
+        (("customers/create", "customers/update", "customers/delete"), (("id",),)),
+        (("orders/create", "orders/updated"), (("id", "line_items"),)),
+        (("fulfillments/create", "fulfillments/update"), (("id", "order_id"),)),
+        (("bulk_operations/finish",), (("admin_graphql_api_id",),)),
+    )
+    for topic in topics
+}
+
+# Where a topic's signed body names the shop it is about: it must be the shop the (unsigned)
+# X-Shopify-Shop-Domain header names.
+SHOPIFY_SHOP_KEYS: dict[str, str] = {
+    "app/uninstalled": "myshopify_domain",
+    "shop/redact": "shop_domain",
+    "customers/redact": "shop_domain",
+    "customers/data_request": "shop_domain",
+}
+
+
+def shopify_shape_holds(topic: str, payload: Mapping[str, object]) -> bool:
+    """Whether the body has the keys every `topic` body has (any body, for a topic not listed)."""
+    alternatives = SHOPIFY_TOPIC_SHAPES.get(topic)
+    return alternatives is None or any(keys <= payload.keys() for keys in alternatives)
+
+
+def shopify_shop_matches(topic: str, payload: Mapping[str, object], shop_domain: str | None) -> bool:
+    """Whether the shop the signed body names (if its topic names one) is the header's shop."""
+    key = SHOPIFY_SHOP_KEYS.get(topic)
+    if key is None:
+        return True
+    named = payload.get(key)
+    return shop_domain is not None and isinstance(named, str) and named.lower() == shop_domain
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -134,6 +183,12 @@ class WebhookIntake:
         if not delivery_id or not topic or payload is None:
             return 400, {"error": "missing webhook id, topic or JSON body"}
         shop_domain = valid_shop_domain(headers.get("x-shopify-shop-domain"))
+        if not shopify_shop_matches(topic, payload, shop_domain):
+            # The headers are not the ones Shopify signed this body with (a captured delivery
+            # re-sent for another shop): as unauthenticated as a wrong signature.
+            return 401, {"error": "the signed body names another shop"}
+        if not shopify_shape_holds(topic, payload):
+            return 400, {"error": f"the body is not a {topic} event"}
         return await self._record(
             IncomingEvent(WebhookSource.SHOPIFY, delivery_id, topic, shop_domain, payload, request.body)
         )
@@ -145,13 +200,22 @@ class WebhookIntake:
         ):
             return 401, {"error": "invalid signature"}
         payload = parse_json_object(request.body)
-        delivery_id = headers.get("x-crm-event-id") or (payload or {}).get("id")
-        topic = headers.get("x-crm-topic") or (payload or {}).get("topic")
-        if not delivery_id or not topic or payload is None:
+        # The signature covers the body only: the event's id and topic are the body's, never
+        # the headers' (a replay under a new id or another topic would pass the signature).
+        delivery_id = (payload or {}).get("id")
+        topic = (payload or {}).get("topic")
+        if payload is None or not delivery_id or not topic:
             return 400, {"error": "missing event id, topic or JSON body"}
+        delivery_id, topic = str(delivery_id), str(topic)
+        if (
+            headers.get("x-crm-event-id", delivery_id) != delivery_id
+            or headers.get("x-crm-topic", topic) != topic
+        ):
+            # Headers the CRM did not send with this body: refused as unauthenticated.
+            return 401, {"error": "the headers contradict the signed body"}
         shop_domain = await self.shop_of_crm_account(str(payload.get("account_id", "")))
         return await self._record(
-            IncomingEvent(WebhookSource.CRM, str(delivery_id), str(topic), shop_domain, payload, request.body)
+            IncomingEvent(WebhookSource.CRM, delivery_id, topic, shop_domain, payload, request.body)
         )
 
     async def stripe(self, request: WebhookRequest) -> Answer:
@@ -164,6 +228,8 @@ class WebhookIntake:
             return 401, {"error": "invalid signature"}
         except NotAnEvent as refused:
             return 400, {"error": str(refused)}
+        except RecursionError:  # a body nested too deep to parse is not an event
+            return 400, {"error": "not a JSON event"}
         return await self._record(event)
 
     async def _record(self, event: IncomingEvent) -> Answer:

@@ -25,7 +25,7 @@ from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_
 from jobqueue.jobs import JobHandler
 from jobqueue.tables import WebhookSource
 from jobqueue.worker import Worker
-from onboarding.privacy import TOPIC_HANDLERS as PRIVACY_TOPIC_HANDLERS
+from onboarding.privacy import topic_handlers as privacy_topic_handlers
 from onboarding.settings import Environment, Settings
 from sync import catalog_import, reconciliation, subscriptions
 from sync.context import SyncContext
@@ -85,7 +85,7 @@ async def close_clients(iam: IamContext) -> None:
 
 def topic_handlers(sync: SyncContext, billing: Billing) -> dict[str, TopicHandler]:
     """Every webhook handler the layers provide, by the key the topic registry names it by."""
-    return {**PRIVACY_TOPIC_HANDLERS, **billing.topic_handlers(), **sync_topic_handlers(sync)}
+    return {**privacy_topic_handlers(sync.clients), **billing.topic_handlers(), **sync_topic_handlers(sync)}
 
 
 def inbox_dispatch(handlers: Mapping[str, TopicHandler]) -> dict[str, TopicHandler]:

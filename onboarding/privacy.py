@@ -7,18 +7,23 @@ for how long: docs/privacy.md.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import structlog
 
 from billing import privacy as billing_privacy
+from connectors.errors import Rejected, Unauthorized
+from connectors.shopify import ShopifyAdmin
 from funnels import privacy as funnels_privacy
 from iam import privacy as iam_privacy
 from iam.sessions import end_sessions_of_shop
 from iam.tables import ExternalAccount, Shop
+from iam.tokens import ShopNotConnected
 from jobqueue import privacy as jobqueue_privacy
-from jobqueue.inbox import InboxEventData
+from jobqueue.inbox import InboxEventData, TopicHandler
 from jobqueue.jobs import cancel_jobs_of_shop
 from jobqueue.tables import InboxEvent
 from lib.clock import utcnow
@@ -52,9 +57,40 @@ async def uninstall(shop_domain: str) -> None:
     log.info("shop_uninstalled", shop=shop_domain, sessions_ended=sessions, jobs_cancelled=cancelled)
 
 
-async def handle_app_uninstalled(event: InboxEventData) -> None:
-    if event.shop_domain:
-        await uninstall(event.shop_domain)
+class ShopifyClients(Protocol):
+    """What the uninstall handler asks Shopify through (iam.clients.ShopClients)."""
+
+    async def shopify_for(self, shop_domain: str) -> ShopifyAdmin: ...
+
+
+CONFIRM_QUERY = "{ shop { id } }"
+
+
+async def access_revoked(clients: ShopifyClients, shop_domain: str) -> bool:
+    """Whether Shopify no longer takes the shop's token (nor refreshes it), as after an
+    uninstall. Failures that say nothing about the token (timeouts, 5xx) raise, so the job is
+    tried again later."""
+    try:
+        shopify = await clients.shopify_for(shop_domain)
+        await shopify.graphql(CONFIRM_QUERY)
+    except (Unauthorized, ShopNotConnected):
+        return True  # refused twice, the refresh refused, or no token left to send
+    except Rejected as refused:
+        if refused.status_code in (400, 401):
+            return True  # the refresh token refused (invalid_grant) or the app's access gone
+        raise
+    return False
+
+
+async def handle_app_uninstalled(clients: ShopifyClients, event: InboxEventData) -> None:
+    """Access ends only once Shopify confirms it: the webhook's shop and topic headers are not
+    signed, so a re-labelled delivery must not uninstall a shop whose token still works."""
+    if not event.shop_domain:
+        return
+    if not await access_revoked(clients, event.shop_domain):
+        log.warning("uninstall_not_confirmed", shop=event.shop_domain, event_id=event.id)
+        return
+    await uninstall(event.shop_domain)
 
 
 def _customer_id(payload: dict[str, Any]) -> str | None:
@@ -140,8 +176,13 @@ async def forget_shop(shop_domain: str) -> dict[str, int]:
 
 async def handle_shop_redact(event: InboxEventData) -> None:
     """48 hours after uninstall: everything we hold about the shop goes, in one transaction,
-    but its billing records, kept for accounting, and the record of this request."""
+    but its billing records, kept for accounting, and the record of this request. Only for a
+    shop that uninstalled: a shop still installed (or unknown) is left as it is."""
     shop_domain = str(event.shop_domain)
+    shop = await Shop.select(Shop.uninstalled_at).where(Shop.domain == shop_domain).first()
+    if shop is None or shop["uninstalled_at"] is None:
+        log.warning("shop_redact_ignored", shop=shop_domain, event_id=event.id, installed=shop is not None)
+        return
     async with write_transaction():
         removed = await forget_shop(shop_domain)
         await iam_privacy.record_request(
@@ -157,10 +198,12 @@ async def prune_kept_records(now: datetime) -> int:
     return await billing_privacy.prune_accounting_records(now) + await iam_privacy.prune_privacy_records(now)
 
 
-# By the names their topics carry in the registry (sync/topics.py).
-TOPIC_HANDLERS = {
-    "onboarding.uninstall": handle_app_uninstalled,
-    "onboarding.customer_data_request": handle_customer_data_request,
-    "onboarding.customer_redact": handle_customer_redact,
-    "onboarding.shop_redact": handle_shop_redact,
-}
+def topic_handlers(clients: ShopifyClients) -> dict[str, TopicHandler]:
+    """By the names their topics carry in the registry (sync/topics.py)."""
+    uninstalled: Callable[[InboxEventData], Awaitable[None]] = partial(handle_app_uninstalled, clients)
+    return {
+        "onboarding.uninstall": uninstalled,
+        "onboarding.customer_data_request": handle_customer_data_request,
+        "onboarding.customer_redact": handle_customer_redact,
+        "onboarding.shop_redact": handle_shop_redact,
+    }

@@ -55,8 +55,14 @@ async def test_concurrent_deliveries_with_duplicates_are_stored_once_each(client
 @pytest.mark.postgres
 async def test_a_bad_signature_in_a_busy_moment_stores_nothing(client: httpx.AsyncClient) -> None:
     good, bad = await asyncio.gather(
-        post_webhook(client, "products/update", {"id": 1}, shop_domain="batch.myshopify.com"),
-        post_webhook(client, "products/update", {"id": 2}, shop_domain="batch.myshopify.com", secret="wrong"),
+        post_webhook(client, "products/update", {"id": 1, "title": "Tee"}, shop_domain="batch.myshopify.com"),
+        post_webhook(
+            client,
+            "products/update",
+            {"id": 2, "title": "Tee"},
+            shop_domain="batch.myshopify.com",
+            secret="wrong",
+        ),
     )
     assert (good.status_code, bad.status_code) == (200, 401)
     assert [row["entity_id"] for row in await InboxEvent.select(InboxEvent.entity_id)] == ["1"]
@@ -68,7 +74,11 @@ async def test_rows_stored_by_the_intake_are_the_rows_the_orm_would_write(client
     responses = await asyncio.gather(
         *(
             post_webhook(
-                client, "products/update", {"id": entity, "n": n}, shop_domain=SHOP, webhook_id=f"p-{n}"
+                client,
+                "products/update",
+                {"id": entity, "title": "Tee", "n": n},
+                shop_domain=SHOP,
+                webhook_id=f"p-{n}",
             )
             for n, entity in enumerate((7, 8, 7))
         )
@@ -161,7 +171,7 @@ async def test_a_delivery_waits_for_the_write_lock_without_holding_up_other_requ
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        body = b'{"id": 11}'
+        body = b'{"id": 11, "title": "Tee"}'
         delivery = asyncio.create_task(
             client.post("/webhooks/shopify", content=body, headers=signed_delivery(body, "behind-lock"))
         )

@@ -52,7 +52,7 @@ async def test_a_webhook_answer_carries_request_id_security_headers_and_one_acce
         kept = await client.post(
             "/webhooks/shopify", content=b"{}", headers={"x-request-id": "shopify-delivery-0001"}
         )
-        stored = await post_webhook(client, "products/update", {"id": 1}, shop_domain=SHOP)
+        stored = await post_webhook(client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP)
 
     assert kept.status_code == 401  # unsigned
     assert kept.headers["x-request-id"] == "shopify-delivery-0001"
@@ -103,8 +103,8 @@ async def test_a_failure_while_storing_answers_json_500_without_a_trace_and_stor
     monkeypatch.setattr(app.state.inbox, "store", broken_store)
     # Two at once: one failing commit answers every request waiting on it.
     responses = await asyncio.gather(
-        post_webhook(client, "products/update", {"id": 1}, shop_domain=SHOP),
-        post_webhook(client, "products/update", {"id": 2}, shop_domain=SHOP),
+        post_webhook(client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP),
+        post_webhook(client, "products/update", {"id": 2, "title": "Tee"}, shop_domain=SHOP),
     )
 
     for response in responses:
@@ -155,7 +155,7 @@ async def test_other_methods_are_405_with_allow_and_the_usual_headers(client: ht
 async def test_repeated_and_trailing_slashes_reach_the_intake_as_they_reached_litestar(
     client: httpx.AsyncClient,
 ) -> None:
-    payload = {"id": 5}
+    payload = {"id": 5, "title": "Tee"}
     body = json.dumps(payload).encode()
     for path, webhook_id in (("/webhooks/shopify/", "slash-1"), ("/webhooks//shopify", "slash-2")):
         response = await client.post(
@@ -191,7 +191,9 @@ async def test_a_body_over_the_limit_is_413_and_not_stored(app: Litestar) -> Non
 
 @pytest.mark.postgres
 async def test_bad_signature_is_401_and_nothing_is_stored(client: httpx.AsyncClient) -> None:
-    response = await post_webhook(client, "products/update", {"id": 1}, shop_domain=SHOP, secret="forged")
+    response = await post_webhook(
+        client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP, secret="forged"
+    )
     assert response.status_code == 401
     unsigned = await client.post("/webhooks/shopify", content=b"{}", headers={"X-Shopify-Topic": "x"})
     assert unsigned.status_code == 401
@@ -201,8 +203,12 @@ async def test_bad_signature_is_401_and_nothing_is_stored(client: httpx.AsyncCli
 
 @pytest.mark.postgres
 async def test_duplicate_delivery_is_stored_once(client: httpx.AsyncClient) -> None:
-    first = await post_webhook(client, "products/update", {"id": 7}, shop_domain=SHOP, webhook_id="w-1")
-    again = await post_webhook(client, "products/update", {"id": 7}, shop_domain=SHOP, webhook_id="w-1")
+    first = await post_webhook(
+        client, "products/update", {"id": 7, "title": "Tee"}, shop_domain=SHOP, webhook_id="w-1"
+    )
+    again = await post_webhook(
+        client, "products/update", {"id": 7, "title": "Tee"}, shop_domain=SHOP, webhook_id="w-1"
+    )
     assert (first.status_code, first.json()) == (200, {"status": "stored"})
     assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
     assert await InboxEvent.count() == 1
@@ -214,10 +220,18 @@ async def test_previous_secret_is_accepted_during_rotation(settings: object, dat
         make_settings(database_url, shopify_api_secret="new-secret", shopify_api_secret_previous="old-secret")
     )
     async with lifespan_of(app), asgi_client(app) as client:
-        old = await post_webhook(client, "products/update", {"id": 1}, shop_domain=SHOP, secret="old-secret")
-        new = await post_webhook(client, "products/update", {"id": 2}, shop_domain=SHOP, secret="new-secret")
+        old = await post_webhook(
+            client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP, secret="old-secret"
+        )
+        new = await post_webhook(
+            client, "products/update", {"id": 2, "title": "Tee"}, shop_domain=SHOP, secret="new-secret"
+        )
         stale = await post_webhook(
-            client, "products/update", {"id": 3}, shop_domain=SHOP, secret="dev-shopify-secret"
+            client,
+            "products/update",
+            {"id": 3, "title": "Tee"},
+            shop_domain=SHOP,
+            secret="dev-shopify-secret",
         )
     assert (old.status_code, new.status_code, stale.status_code) == (200, 200, 401)
 
@@ -284,4 +298,103 @@ async def test_a_body_changed_after_signing_is_refused(client: httpx.AsyncClient
         headers={"X-CRM-Event-Id": "evt_2", "X-CRM-Topic": "product.updated", "X-CRM-Signature": signature},
     )
     assert tampered.status_code == 401
+    assert await InboxEvent.count() == 0
+
+
+# -- what the signature does not cover: headers must agree with the signed body -------------------
+
+OTHER = "victim.myshopify.com"
+# A genuine products/update body, as Shopify signs it (its shop and topic are headers only).
+PRODUCT = {"id": 1, "title": "Tee", "variants": [{"id": 11, "price": "10.00"}]}
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("app/uninstalled", {"id": 1, "domain": SHOP, "myshopify_domain": SHOP}),
+        ("shop/redact", {"shop_id": 1, "shop_domain": SHOP}),
+        ("customers/redact", {"shop_domain": SHOP, "customer": {"id": 4}, "orders_to_redact": []}),
+        ("customers/data_request", {"shop_domain": SHOP, "customer": {"id": 4}, "orders_requested": []}),
+    ],
+)
+async def test_a_body_naming_another_shop_than_the_header_is_401_and_stores_nothing(
+    client: httpx.AsyncClient, topic: str, payload: dict[str, object]
+) -> None:
+    forged = await post_webhook(client, topic, payload, shop_domain=OTHER)
+    assert forged.status_code == 401
+    assert await InboxEvent.count() == 0
+
+
+@pytest.mark.parametrize("topic", ["app/uninstalled", "shop/redact", "customers/redact", "orders/create"])
+async def test_a_body_of_another_topic_relabelled_is_refused_and_stores_nothing(
+    client: httpx.AsyncClient, topic: str
+) -> None:
+    relabelled = await post_webhook(client, topic, PRODUCT, shop_domain=SHOP)
+    assert relabelled.status_code in (400, 401)
+    assert await InboxEvent.count() == 0
+
+
+@pytest.mark.postgres
+async def test_a_body_of_its_own_topic_and_shop_is_stored(client: httpx.AsyncClient) -> None:
+    uninstalled = {"id": 1, "domain": "shop.example", "myshopify_domain": SHOP}
+    assert (await post_webhook(client, "app/uninstalled", uninstalled, shop_domain=SHOP)).status_code == 200
+    assert (await post_webhook(client, "products/update", PRODUCT, shop_domain=SHOP)).status_code == 200
+    assert await InboxEvent.count() == 2
+
+
+@pytest.mark.postgres
+async def test_the_crm_event_id_and_topic_are_the_signed_bodys(client: httpx.AsyncClient) -> None:
+    raw = json.dumps({"id": "evt_9", "topic": "product.updated", "account_id": "usr_1", "data": {"id": "p"}})
+    signature = crm_signature(raw.encode(), SECRET, int(time.time()))
+    replayed = await client.post(
+        "/webhooks/crm",
+        content=raw,
+        headers={
+            "X-CRM-Event-Id": "evt_new",
+            "X-CRM-Topic": "customer.deleted",
+            "X-CRM-Signature": signature,
+        },
+    )
+    assert replayed.status_code == 401
+    assert await InboxEvent.count() == 0
+    # Without the headers, the body's id and topic are the event's.
+    plain = await client.post("/webhooks/crm", content=raw, headers={"X-CRM-Signature": signature})
+    assert plain.status_code == 200
+    (event,) = await InboxEvent.select(InboxEvent.delivery_key, InboxEvent.topic)
+    assert event == {"delivery_key": "crm:evt_9", "topic": "product.updated"}
+
+
+async def test_a_crm_body_without_id_or_topic_is_400_whatever_the_headers_say(
+    client: httpx.AsyncClient,
+) -> None:
+    raw = b'{"account_id": "usr_1", "data": {"id": "p"}}'
+    refused = await client.post(
+        "/webhooks/crm",
+        content=raw,
+        headers={
+            "X-CRM-Event-Id": "evt_3",
+            "X-CRM-Topic": "product.updated",
+            "X-CRM-Signature": crm_signature(raw, SECRET, int(time.time())),
+        },
+    )
+    assert refused.status_code == 400
+    assert await InboxEvent.count() == 0
+
+
+DEEP = b'{"id": 1, "title": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize("route", ["/webhooks/shopify", "/webhooks/crm"])
+async def test_a_signed_body_nested_too_deep_is_400_not_500(client: httpx.AsyncClient, route: str) -> None:
+    headers = {
+        "/webhooks/shopify": {
+            "X-Shopify-Topic": "products/update",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": "deep",
+            "X-Shopify-Hmac-Sha256": webhook_signature(DEEP, "dev-shopify-secret"),
+        },
+        "/webhooks/crm": {"X-CRM-Signature": crm_signature(DEEP, SECRET, int(time.time()))},
+    }[route]
+    response = await client.post(route, content=DEEP, headers=headers)
+    assert response.status_code == 400
     assert await InboxEvent.count() == 0

@@ -29,11 +29,14 @@ from iam.tables import ExternalAccount, MerchantSession, OAuthState, PrivacyRequ
 from jobqueue.tables import InboxEvent, Job, JobStatus
 from jobqueue.worker import Worker
 from lib.clock import utcnow
+from onboarding.app import create_app
 from onboarding.database import all_tables, app_registry
 from onboarding.privacy import prune_kept_records
+from onboarding.settings import Settings
 from sync import activity, links
 from sync.privacy import REDACTED_CUSTOMER
 from sync.tables import Reconciliation, SyncDirection, SyncEntity, SyncLink, SyncOutcome
+from tests.support.app import asgi_client, lifespan_of
 from tests.support.live_funnel import checkout, crm_funnel_order, live_funnel, settle
 from tests.support.shopify_charges import PRO, subscribe_and_decide
 from tests.support.shops import OTHER_SHOP, install_shop, post_webhook, sign_in
@@ -89,16 +92,40 @@ def assert_untouched(before: Rows, after: Rows, *, except_rows: set[tuple[str, A
 # -- uninstall and the privacy webhooks on their own --------------------------------------------
 
 
+def shopify_answering(status: int) -> httpx.MockTransport:
+    """A Shopify that answers every call (GraphQL, token refresh) with `status`: 401 once
+    the app is uninstalled, 200 (the shop) while its token works."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if status != 200:
+            return httpx.Response(status, json={"errors": "[API] Invalid API key or access token"})
+        return httpx.Response(200, json={"data": {"shop": {"id": "gid://shopify/Shop/1"}}})
+
+    return httpx.MockTransport(answer)
+
+
+@pytest.fixture
+async def revoked_client(settings: Settings) -> AsyncIterator[tuple[Litestar, httpx.AsyncClient]]:
+    """The app, with a Shopify that no longer takes the shop's token (it uninstalled)."""
+    app = create_app(settings, transports={"shopify": shopify_answering(401)})
+    async with lifespan_of(app), asgi_client(app) as client:
+        yield app, client
+
+
+UNINSTALLED = {"id": 1, "domain": SHOP, "myshopify_domain": SHOP}
+
+
 async def test_uninstall_revokes_tokens_sessions_and_queued_work(
-    app: Litestar, client: httpx.AsyncClient
+    revoked_client: tuple[Litestar, httpx.AsyncClient],
 ) -> None:
+    app, client = revoked_client
     await install_shop(app, SHOP)
     await sign_in(client, SHOP)
     assert (await client.get("/app/")).status_code == 200
     queued_before = await Job.count().where(Job.shop_domain == SHOP)
     assert queued_before > 0
 
-    response = await post_webhook(client, "app/uninstalled", {"id": 1, "domain": SHOP}, shop_domain=SHOP)
+    response = await post_webhook(client, "app/uninstalled", UNINSTALLED, shop_domain=SHOP)
     assert response.status_code == 200
     # The uninstall event runs first: its job is older than nothing else of this shop's ordering key.
     await app.state.worker.run_once()
@@ -121,6 +148,31 @@ async def test_uninstall_revokes_tokens_sessions_and_queued_work(
     after = await client.get("/app/", headers={"accept": "text/html"})
     assert after.status_code == 401
     assert "Please sign in" in after.text
+
+
+async def test_an_uninstall_shopify_does_not_confirm_is_ignored(settings: Settings) -> None:
+    # A captured delivery re-sent as app/uninstalled (its headers are not signed): the shop's
+    # token still works, so nothing of the shop changes.
+    app = create_app(settings, transports={"shopify": shopify_answering(200)})
+    async with lifespan_of(app), asgi_client(app) as client:
+        await install_shop(app, SHOP)
+        response = await post_webhook(client, "app/uninstalled", UNINSTALLED, shop_domain=SHOP)
+        assert response.status_code == 200
+        await drain(app)
+    shop = await Shop.select(Shop.access_token, Shop.uninstalled_at).where(Shop.domain == SHOP).first()
+    assert shop is not None
+    assert shop["access_token"] is not None
+    assert shop["uninstalled_at"] is None
+    event = await InboxEvent.select(InboxEvent.status).first()
+    assert event == {"status": "processed"}
+
+
+async def test_shop_redact_of_an_installed_shop_is_ignored(app: Litestar, client: httpx.AsyncClient) -> None:
+    await install_shop(app, SHOP)
+    await post_webhook(client, "shop/redact", {"shop_id": 1, "shop_domain": SHOP}, shop_domain=SHOP)
+    await drain(app)
+    assert await Shop.count().where(Shop.domain == SHOP) == 1
+    assert await PrivacyRequest.count() == 0
 
 
 async def test_customer_data_request_exports_what_we_hold(app: Litestar, client: httpx.AsyncClient) -> None:
@@ -152,7 +204,9 @@ async def test_customer_redact_deletes_the_customers_data_only(
 ) -> None:
     await install_shop(app, SHOP)
     await post_webhook(client, "customers/update", {"id": 42, "email": "ana@example.com"}, shop_domain=SHOP)
-    await post_webhook(client, "orders/create", {"id": 900, "email": "ana@example.com"}, shop_domain=SHOP)
+    await post_webhook(
+        client, "orders/create", {"id": 900, "email": "ana@example.com", "line_items": []}, shop_domain=SHOP
+    )
     await post_webhook(client, "customers/update", {"id": 43, "email": "bo@example.com"}, shop_domain=SHOP)
     # A product that happens to share the customer's id is not the customer.
     await post_webhook(client, "products/update", {"id": 42, "title": "Tee"}, shop_domain=SHOP)
@@ -180,6 +234,7 @@ async def test_shop_redact_deletes_everything_of_the_shop(app: Litestar, client:
     await install_shop(app, SHOP)
     await install_shop(app, "other.myshopify.com")
     await post_webhook(client, "customers/update", {"id": 1, "email": "x@example.com"}, shop_domain=SHOP)
+    await Shop.update({Shop.uninstalled_at: utcnow() - timedelta(hours=48)}).where(Shop.domain == SHOP)
     await post_webhook(client, "shop/redact", {"shop_domain": SHOP}, shop_domain=SHOP)
     await drain(app)
     assert await Shop.count().where(Shop.domain == SHOP) == 0

@@ -1,8 +1,13 @@
-"""CRM webhooks name an account: the intake remembers the account's shop once it is found."""
+"""CRM webhooks name an account: the intake remembers the account's shop once it is found.
+A body nested too deep to parse is a 400 on every route, the sender's own check included."""
 
 from __future__ import annotations
 
-from jobqueue.intake import ShopsOfCrmAccounts
+import json
+from collections.abc import Mapping
+
+from jobqueue.inbox import InboxWriter, IncomingEvent
+from jobqueue.intake import ShopsOfCrmAccounts, WebhookIntake, WebhookRequest
 
 
 class Directory:
@@ -42,3 +47,26 @@ async def test_the_memory_stays_within_its_bound() -> None:
         assert await shops(f"usr_{n}") == f"shop-{n}.myshopify.com"
     assert len(shops._known) <= 2
     assert await shops("usr_4") == "shop-4.myshopify.com"
+
+
+async def no_account(account_id: str) -> str | None:
+    return None
+
+
+async def parses_with_json(headers: Mapping[str, str], body: bytes, /) -> IncomingEvent:
+    """A sender's check that parses the body as the Stripe SDK does (json.loads)."""
+    json.loads(body)
+    raise AssertionError("a body this deep never parses")
+
+
+async def test_a_body_too_deep_for_the_senders_own_check_is_400() -> None:
+    intake = WebhookIntake(
+        InboxWriter(),
+        lambda: None,
+        shopify_secrets=[],
+        crm_secrets=[],
+        shop_of_crm_account=no_account,
+        stripe_verifier=parses_with_json,
+    )
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert await intake.stripe(WebhookRequest({}, deep)) == (400, {"error": "not a JSON event"})
