@@ -12,6 +12,7 @@ from billing.provider import Billing
 from funnels.sync_scope import live_funnels
 from iam.clients import ShopClients
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler
+from jobqueue.intake import SHOPIFY_TOPIC_SHAPES
 from jobqueue.tables import WebhookSource
 from onboarding.composition import (
     build_billing_providers,
@@ -123,3 +124,8 @@ def test_the_registry_names_topics_as_the_sources_do() -> None:
     assert {topic.name for topic in CRM_TOPICS} <= set(CRM_SANDBOX_TOPICS)
     assert all(topic.source is WebhookSource.SHOPIFY for topic in SHOPIFY_TOPICS)
     assert all(topic.source is WebhookSource.CRM and topic.subscribed for topic in CRM_TOPICS)
+
+
+def test_the_intake_knows_the_shape_of_every_shopify_topic_of_the_registry_and_no_other() -> None:
+    # The intake (below sync) cannot read the registry: its shape table is kept in step here.
+    assert set(SHOPIFY_TOPIC_SHAPES) == {topic.name for topic in SHOPIFY_TOPICS}
