@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from billing.shopify_billing import ShopifyBilling
 from billing.stripe_billing import StripeBilling, StripeConfig
 from billing.tables import ProviderName
-from iam.context import IamContext
+from iam.clients import ShopClients
 from jobqueue.inbox import TopicHandler
 
 
@@ -84,7 +84,7 @@ class Billing:
 def build_billing(
     *,
     default: str,
-    iam: IamContext,
+    clients: ShopClients,
     grace_days: int,
     test_charges: bool,
     stripe_config: StripeConfig | None,
@@ -92,7 +92,7 @@ def build_billing(
     """Shopify is always there (its subscriptions and webhooks); Stripe when it has a key."""
     grace = timedelta(days=grace_days)
     providers: dict[str, BillingProvider] = {
-        ProviderName.SHOPIFY: ShopifyBilling(iam, grace=grace, test_charges=test_charges)
+        ProviderName.SHOPIFY: ShopifyBilling(clients, grace=grace, test_charges=test_charges)
     }
     if stripe_config is not None:
         providers[ProviderName.STRIPE] = StripeBilling(stripe_config, grace=grace)

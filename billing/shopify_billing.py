@@ -17,7 +17,6 @@ from billing.tables import BillingInterval, ProviderName, Subscription, Subscrip
 from connectors.shopify import UserErrors
 from connectors.shopify_ids import gid
 from iam.clients import ShopClients
-from iam.context import IamContext
 from jobqueue.inbox import InboxEventData, TopicHandler
 from lib.clock import utcnow
 
@@ -55,9 +54,9 @@ class ShopifyBilling:
     name = ProviderName.SHOPIFY
     label = "Shopify"
 
-    def __init__(self, iam: IamContext, *, grace: timedelta, test_charges: bool) -> None:
-        self.iam = iam
-        self.clients = ShopClients(iam)
+    def __init__(self, clients: ShopClients, *, grace: timedelta, test_charges: bool) -> None:
+        self.clients = clients
+        self.iam = clients.iam
         self.grace = grace
         self.test_charges = test_charges
 

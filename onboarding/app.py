@@ -129,8 +129,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     key = signing_key(settings)
     iam = build_iam_context(settings, key, transports or {})
     clients = ShopClients(iam)
-    billing = build_billing_providers(settings, iam)
-    worker = build_worker(iam, billing, settings)
+    billing = build_billing_providers(settings, clients)
+    worker = build_worker(clients, billing, settings)
     inbox = InboxWriter()
 
     @asynccontextmanager

@@ -98,9 +98,9 @@ def inbox_dispatch(handlers: Mapping[str, TopicHandler]) -> dict[str, TopicHandl
 
 
 def job_handlers(
-    iam: IamContext, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
+    clients: ShopClients, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
 ) -> dict[str, JobHandler]:
-    clients = ShopClients(iam)
+    iam = clients.iam
     dispatch = inbox_dispatch(topic_handlers(SyncContext(iam, live_funnels, clients), billing))
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
@@ -116,11 +116,11 @@ def job_handlers(
     }
 
 
-def build_worker(iam: IamContext, billing: Billing, settings: Settings) -> Worker:
-    return Worker(job_handlers(iam, billing, timedelta(hours=settings.catalog_refresh_hours)))
+def build_worker(clients: ShopClients, billing: Billing, settings: Settings) -> Worker:
+    return Worker(job_handlers(clients, billing, timedelta(hours=settings.catalog_refresh_hours)))
 
 
-def build_billing_providers(settings: Settings, iam: IamContext) -> Billing:
+def build_billing_providers(settings: Settings, clients: ShopClients) -> Billing:
     """The billing providers: Shopify always, Stripe when STRIPE_API_KEY is set."""
     stripe_config = (
         StripeConfig(
@@ -136,7 +136,7 @@ def build_billing_providers(settings: Settings, iam: IamContext) -> Billing:
     )
     return build_billing(
         default=settings.billing_provider,
-        iam=iam,
+        clients=clients,
         grace_days=settings.billing_grace_days,
         test_charges=not settings.is_production,
         stripe_config=stripe_config,

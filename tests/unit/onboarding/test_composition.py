@@ -46,10 +46,11 @@ async def wiring() -> AsyncIterator[tuple[dict[str, TopicHandler], dict[str, Top
         "sqlite:///composition.sqlite3", stripe_api_key="sk_test_x", stripe_webhook_secret="whsec_x"
     )
     iam = build_iam_context(settings, signing_key(settings), {})
-    billing = build_billing_providers(settings, iam)
+    clients = ShopClients(iam)
+    billing = build_billing_providers(settings, clients)
     try:
-        provided = topic_handlers(SyncContext(iam, live_funnels, ShopClients(iam)), billing)
-        worker_handler = job_handlers(iam, billing)[JOB_PROCESS_INBOX_EVENT]
+        provided = topic_handlers(SyncContext(iam, live_funnels, clients), billing)
+        worker_handler = job_handlers(clients, billing)[JOB_PROCESS_INBOX_EVENT]
         assert isinstance(worker_handler, partial)
         dispatch: dict[str, TopicHandler] = worker_handler.args[0]
         yield provided, dispatch, billing
