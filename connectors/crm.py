@@ -146,6 +146,16 @@ class CrmClient(AccountServiceClient):
             "POST", f"/api/v1/orders/{order_id}/fulfillments", token=user_token, json=fulfillment
         )
 
+    async def update_fulfillment(
+        self, user_token: str, order_id: str, fulfillment_id: str, fulfillment: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await self.json(
+            "PUT",
+            f"/api/v1/orders/{order_id}/fulfillments/{fulfillment_id}",
+            token=user_token,
+            json=fulfillment,
+        )
+
 
 class CrmUser(UserClient[CrmClient]):
     """The CRM as the merchant's user: CrmClient's calls without the token argument."""
@@ -205,3 +215,10 @@ class CrmUser(UserClient[CrmClient]):
 
     async def create_fulfillment(self, order_id: str, fulfillment: dict[str, Any]) -> dict[str, Any]:
         return await with_token(self._tokens, self.client.create_fulfillment, order_id, fulfillment)
+
+    async def update_fulfillment(
+        self, order_id: str, fulfillment_id: str, fulfillment: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await with_token(
+            self._tokens, self.client.update_fulfillment, order_id, fulfillment_id, fulfillment
+        )

@@ -38,6 +38,10 @@ class InboxEventData:
     topic: str
     shop_domain: str | None
     payload: dict[str, Any]
+    # Since when the event's job has been waiting for something else to happen first (a
+    # handler's RetryLater with a deadline): a handler may give up in its own words before
+    # the worker does.
+    waiting_since: datetime | None = None
 
 
 TopicHandler = Callable[[InboxEventData], Awaitable[None]]
@@ -469,7 +473,9 @@ async def process_inbox_event(handlers: Mapping[str, TopicHandler], job: JobCont
     )
     if row is None:
         return  # redacted or deleted with its shop since it was queued
-    event = InboxEventData(row["id"], row["source"], row["topic"], row["shop_domain"], row["payload"])
+    event = InboxEventData(
+        row["id"], row["source"], row["topic"], row["shop_domain"], row["payload"], job.waiting_since
+    )
     handler = handlers.get(f"{event.source}:{event.topic}")
     if handler is None:
         status = InboxStatus.IGNORED

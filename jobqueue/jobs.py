@@ -20,11 +20,32 @@ log = structlog.get_logger("funnelsync.jobs")
 
 
 class RetryLater(Exception):
-    """The work could not run now for a reason that is not a failure (e.g. throttling)."""
+    """The work could not run now for a reason that is not a failure (e.g. throttling).
 
-    def __init__(self, delay_seconds: float, reason: str) -> None:
+    With `wait_at_most` the job waits for something else to happen first (an order to reach
+    the CRM): it waits that long at most, counted from its first wait, then becomes a dead
+    letter naming what it waited for. Without it the wait has no end (throttling, a plan's
+    monthly limit): those end by themselves.
+    """
+
+    def __init__(self, delay_seconds: float, reason: str, *, wait_at_most: timedelta | None = None) -> None:
         super().__init__(reason)
         self.delay_seconds = delay_seconds
+        self.wait_at_most = wait_at_most
+
+
+def wait_is_over(waiting_since: datetime | None, wait_at_most: timedelta, now: datetime) -> bool:
+    """True when a job waiting since `waiting_since` (None: not waiting yet) has waited long enough."""
+    return waiting_since is not None and now - waiting_since >= wait_at_most
+
+
+def waited(wait_at_most: timedelta) -> str:
+    """ "1 hour", "90 minutes": how long a wait lasted, for the reasons people read."""
+    minutes = round(wait_at_most.total_seconds() / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class PermanentJobError(Exception):
@@ -39,6 +60,8 @@ class JobContext:
     shop_domain: str | None
     attempt: int
     max_attempts: int
+    # Since when it has been waiting for something else (RetryLater with a deadline), if it is.
+    waiting_since: datetime | None = None
 
     @property
     def is_last_attempt(self) -> bool:
@@ -118,7 +141,13 @@ async def dead_letters(limit: int = 100) -> list[dict[str, Any]]:
 async def replay_dead_letter(job_id: int) -> bool:
     rows = (
         await Job.update(
-            {Job.status: JobStatus.QUEUED, Job.attempts: 0, Job.run_at: utcnow(), Job.finished_at: None}
+            {
+                Job.status: JobStatus.QUEUED,
+                Job.attempts: 0,
+                Job.run_at: utcnow(),
+                Job.finished_at: None,
+                Job.waiting_since: None,  # a replay waits its whole time again
+            }
         )
         .where((Job.id == job_id) & (Job.status == JobStatus.DEAD))
         .returning(Job.id)

@@ -34,6 +34,9 @@ class Job(Table):
     locked_by = Varchar(length=64, null=True)
     locked_until = Timestamptz(null=True, default=None)
     last_error = Text(null=True)
+    # Since when the job has been waiting for something else to happen first (RetryLater with a
+    # deadline); cleared when it runs through. A wait past its deadline is a dead letter.
+    waiting_since = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
 

@@ -2,7 +2,8 @@
 
 A failure requeues the job with exponential backoff and jitter until it becomes a dead
 letter carrying its last error; being asked to slow down (RetryLater, RateLimited) uses
-no attempt.
+no attempt. A job waiting for something else to happen first waits up to its deadline, then
+becomes a dead letter saying what it waited for.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -23,7 +24,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from connectors.errors import RateLimited
-from jobqueue.jobs import JobContext, JobHandler, PermanentJobError, RetryLater
+from jobqueue.jobs import JobContext, JobHandler, PermanentJobError, RetryLater, wait_is_over, waited
 from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 from lib.db import write_transaction
@@ -79,14 +80,31 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
                 }
             )
             .where(Job.id == candidate["id"])
-            .returning(Job.id, Job.kind, Job.payload, Job.shop_domain, Job.attempts, Job.max_attempts)
+            .returning(
+                Job.id,
+                Job.kind,
+                Job.payload,
+                Job.shop_domain,
+                Job.attempts,
+                Job.max_attempts,
+                Job.waiting_since,
+            )
         )
     row = rows[0]
     payload = row["payload"]  # UPDATE ... RETURNING gives JSON back as text
     if isinstance(payload, str):
         payload = json.loads(payload)
+    waiting_since = row["waiting_since"]
+    if isinstance(waiting_since, str):  # SQLite's RETURNING gives timestamps back as text
+        waiting_since = datetime.fromisoformat(waiting_since)
     return JobContext(
-        row["id"], row["kind"], payload, row["shop_domain"], row["attempts"], row["max_attempts"]
+        row["id"],
+        row["kind"],
+        payload,
+        row["shop_domain"],
+        row["attempts"],
+        row["max_attempts"],
+        waiting_since,
     )
 
 
@@ -164,11 +182,12 @@ class Worker:
         heartbeat = asyncio.create_task(_heartbeat(job, self.worker_id, self.lease_seconds))
         try:
             await handler(job)
-        except (RetryLater, RateLimited) as wait:
+        except RetryLater as wait:
+            await self._wait(job, wait, bound)
+        except RateLimited as wait:
             # Being asked to slow down is not a failure of the work: no attempt is used up.
-            delay = wait.delay_seconds if isinstance(wait, RetryLater) else wait.retry_after_seconds
-            await self._requeue(job, delay, str(wait), count_attempt=False)
-            bound.info("job_deferred", delay_seconds=delay, reason=str(wait))
+            await self._requeue(job, wait.retry_after_seconds, str(wait), count_attempt=False)
+            bound.info("job_deferred", delay_seconds=wait.retry_after_seconds, reason=str(wait))
         except PermanentJobError as exc:
             await self._dead(job, str(exc))
             bound.error("job_dead", reason=str(exc))
@@ -190,6 +209,7 @@ class Worker:
                     Job.finished_at: utcnow(),
                     Job.locked_by: None,
                     Job.locked_until: None,
+                    Job.waiting_since: None,
                 },
             )
             bound.info("job_done")
@@ -198,7 +218,28 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _requeue(self, job: JobContext, delay: float, reason: str, *, count_attempt: bool) -> None:
+    async def _wait(self, job: JobContext, wait: RetryLater, bound: Any) -> None:
+        """Not a failure of the work, so no attempt is used up; a wait with a deadline that is
+        over becomes a dead letter saying what the job waited for (replayable)."""
+        now = utcnow()
+        if wait.wait_at_most is not None and wait_is_over(job.waiting_since, wait.wait_at_most, now):
+            reason = f"Gave up after waiting {waited(wait.wait_at_most)}: {wait}"
+            await self._dead(job, reason)
+            bound.error("job_dead", reason=reason)
+            return
+        since = (job.waiting_since or now) if wait.wait_at_most is not None else None
+        await self._requeue(job, wait.delay_seconds, str(wait), count_attempt=False, waiting_since=since)
+        bound.info("job_deferred", delay_seconds=wait.delay_seconds, reason=str(wait))
+
+    async def _requeue(
+        self,
+        job: JobContext,
+        delay: float,
+        reason: str,
+        *,
+        count_attempt: bool,
+        waiting_since: datetime | None = None,
+    ) -> None:
         values: dict[Any, Any] = {
             Job.status: JobStatus.QUEUED,
             Job.run_at: utcnow() + timedelta(seconds=delay),
@@ -208,6 +249,8 @@ class Worker:
         }
         if not count_attempt:
             values[Job.attempts] = Job.attempts - 1
+        if waiting_since is not None:
+            values[Job.waiting_since] = waiting_since
         await _finish(job, self.worker_id, values)
 
     async def _dead(self, job: JobContext, reason: str) -> None:

@@ -4,10 +4,16 @@ The canonical form holds exactly the synced fields: name, email, phones (profile
 delivery), marketing consent, tags, and the delivery address only (never billing).
 Both sides map into it and out of it, so a round trip keeps every synced field and
 the hash of the canonical form tells a real change from an echo.
+
+Since API 2025-01 Shopify's webhooks that carry a customer (customers/*, the `customer` of
+orders/*) hold no `tags`, `email_marketing_consent` or `sms_marketing_consent`: mapped from
+such a payload, those fields are None, "not known", and are never written as empty
+(`with_known` fills them from what the other side holds).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 # Shopify's "Address" and "Apartment, suite, etc." travel as one CRM field, joined by this.
@@ -18,7 +24,7 @@ Canonical = dict[str, Any]
 # What `customer_from_graphql` reads: every query feeding it selects these.
 GRAPHQL_ADDRESS_FIELDS = "firstName lastName address1 address2 city provinceCode zip countryCodeV2 phone"
 GRAPHQL_CUSTOMER_FIELDS = (
-    "id firstName lastName email phone tags emailMarketingConsent { marketingState } "
+    "id firstName lastName email phone tags emailMarketingConsent { marketingState } updatedAt "
     f"defaultAddress {{ {GRAPHQL_ADDRESS_FIELDS} }}"
 )
 
@@ -85,6 +91,7 @@ def customer_from_shopify(
     """From a Shopify customer payload (webhook or order's customer); an order's own delivery
     address takes the place of the customer's default one."""
     delivery = shipping_address or customer.get("default_address")
+    # Absent (not null: a customer who never answered has null consent) means not carried.
     consent = customer.get("email_marketing_consent") or {}
     return {
         "first_name": _text(customer.get("first_name")),
@@ -92,10 +99,43 @@ def customer_from_shopify(
         "email": _text(customer.get("email")),
         "phone": _text(customer.get("phone")),
         "shipping_phone": _text((delivery or {}).get("phone")),
-        "accepts_marketing": consent.get("state") == "subscribed",
-        "tags": _tags(customer.get("tags")),
+        "accepts_marketing": (
+            consent.get("state") == "subscribed" if "email_marketing_consent" in customer else None
+        ),
+        "tags": _tags(customer.get("tags")) if "tags" in customer else None,
         "address": address_from_shopify(delivery),
     }
+
+
+# The synced fields Shopify's customer webhooks no longer carry, and what a customer nobody
+# has told us about holds.
+NOT_IN_WEBHOOKS: dict[str, Any] = {"accepts_marketing": False, "tags": []}
+
+
+def unknown_fields(canonical: Canonical) -> list[str]:
+    return [field for field in NOT_IN_WEBHOOKS if canonical.get(field) is None]
+
+
+def with_known(canonical: Canonical, known: Canonical | None) -> Canonical:
+    """`canonical` with the fields it does not know taken from `known` (the customer as the
+    side being written holds it), or, for a customer new there, their defaults: a payload that
+    does not carry consent or tags never empties them."""
+    filled = dict(canonical)
+    for field in unknown_fields(canonical):
+        value = (known or {}).get(field)
+        filled[field] = NOT_IN_WEBHOOKS[field] if value is None else value
+    return filled
+
+
+def shopify_time(value: object) -> datetime | None:
+    """A Shopify timestamp (REST's "2026-12-07T16:30:00-05:00", GraphQL's "...Z") as an instant."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def customer_from_crm(customer: dict[str, Any]) -> Canonical:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from piccolo.columns import Column
@@ -19,10 +20,21 @@ class Link:
     shopify_id: str | None
     crm_id: str | None
     content_hash: str
+    # Shopify's updatedAt of the entity as last synced, where the flow records it.
+    shopify_updated_at: datetime | None = None
 
     def unchanged(self, canonical: dict[str, Any]) -> bool:
         """True when this content is what both sides already hold (or our own write echoing)."""
         return self.content_hash == content_hash(canonical)
+
+    def seen(self, shopify_updated_at: datetime | None) -> bool:
+        """True when Shopify's entity as of `shopify_updated_at` is no newer than the one last
+        synced: a webhook about it (a repeat, late, or our own write) tells nothing new."""
+        return (
+            shopify_updated_at is not None
+            and self.shopify_updated_at is not None
+            and shopify_updated_at <= self.shopify_updated_at
+        )
 
 
 def _key(shop_domain: str, entity_type: str, remote_id: str | None) -> str | None:
@@ -33,11 +45,15 @@ async def _find(column: Any, key: str | None) -> Link | None:
     if key is None:
         return None
     row = (
-        await SyncLink.select(SyncLink.shopify_id, SyncLink.crm_id, SyncLink.content_hash)
+        await SyncLink.select(
+            SyncLink.shopify_id, SyncLink.crm_id, SyncLink.content_hash, SyncLink.shopify_updated_at
+        )
         .where(column == key)
         .first()
     )
-    return Link(row["shopify_id"], row["crm_id"], row["content_hash"]) if row else None
+    if row is None:
+        return None
+    return Link(row["shopify_id"], row["crm_id"], row["content_hash"], row["shopify_updated_at"])
 
 
 async def by_shopify_id(shop_domain: str, entity_type: str, shopify_id: str) -> Link | None:
@@ -49,7 +65,12 @@ async def by_crm_id(shop_domain: str, entity_type: str, crm_id: str) -> Link | N
 
 
 def _new_link(
-    shop_domain: str, entity_type: str, shopify_id: str | None, crm_id: str | None, canonical: dict[str, Any]
+    shop_domain: str,
+    entity_type: str,
+    shopify_id: str | None,
+    crm_id: str | None,
+    canonical: dict[str, Any],
+    shopify_updated_at: datetime | None = None,
 ) -> SyncLink:
     return SyncLink(
         shop_domain=shop_domain,
@@ -59,6 +80,7 @@ def _new_link(
         shopify_key=_key(shop_domain, entity_type, shopify_id),
         crm_key=_key(shop_domain, entity_type, crm_id),
         content_hash=content_hash(canonical),
+        shopify_updated_at=shopify_updated_at,
     )
 
 
@@ -69,14 +91,18 @@ async def save(
     shopify_id: str | None,
     crm_id: str | None,
     canonical: dict[str, Any],
+    shopify_updated_at: datetime | None = None,
 ) -> None:
-    """Records that both sides now hold `canonical` for this entity."""
+    """Records that both sides now hold `canonical` for this entity (as of Shopify's
+    `shopify_updated_at`, when the flow knows it)."""
     shopify_key = _key(shop_domain, entity_type, shopify_id)
     crm_key = _key(shop_domain, entity_type, crm_id)
     values: dict[Column | str, Any] = {
         SyncLink.content_hash: content_hash(canonical),
         SyncLink.synced_at: utcnow(),
     }
+    if shopify_updated_at is not None:
+        values[SyncLink.shopify_updated_at] = shopify_updated_at
     if shopify_id:
         values |= {SyncLink.shopify_id: shopify_id, SyncLink.shopify_key: shopify_key}
     if crm_id:
@@ -94,7 +120,9 @@ async def save(
             await SyncLink.update(values).where(SyncLink.id == existing["id"])
             return
         inserted = (
-            await SyncLink.insert(_new_link(shop_domain, entity_type, shopify_id, crm_id, canonical))
+            await SyncLink.insert(
+                _new_link(shop_domain, entity_type, shopify_id, crm_id, canonical, shopify_updated_at)
+            )
             .on_conflict(action="DO NOTHING")
             .returning(SyncLink.id)
         )

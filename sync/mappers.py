@@ -141,6 +141,17 @@ def crm_products_from_shopify(
     return mapped
 
 
+def variant_ids_of(product: dict[str, Any]) -> set[str]:
+    """Every variant gid of a products/* payload. Its `variants` hold the first 100 variants in
+    full; `variant_gids` ({"admin_graphql_api_id", "updated_at"} each) names all of them."""
+    ids = {gid_of("ProductVariant", variant) for variant in product.get("variants") or []}
+    for entry in product.get("variant_gids") or []:
+        variant_gid = entry.get("admin_graphql_api_id") if isinstance(entry, dict) else entry
+        if isinstance(variant_gid, str) and variant_gid:
+            ids.add(variant_gid)
+    return ids
+
+
 def content_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 

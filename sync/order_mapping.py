@@ -52,10 +52,14 @@ def shopify_order_lines(order: dict[str, Any]) -> list[Canonical]:
     ]
 
 
-def order_status(financial_status: str | None, fulfillment_status: str | None) -> str:
-    if fulfillment_status == "fulfilled":
+def order_status(order: dict[str, Any]) -> str:
+    """The CRM status of a Shopify order: a cancelled order (`cancelled_at` set; Shopify keeps
+    its financial status, often still `pending`) is cancelled whatever else it says."""
+    if order.get("cancelled_at"):
+        return "cancelled"
+    if order.get("fulfillment_status") == "fulfilled":
         return "fulfilled"
-    return "paid" if financial_status in {"paid", "partially_refunded"} else "pending"
+    return "paid" if order.get("financial_status") in {"paid", "partially_refunded"} else "pending"
 
 
 def crm_order_body(
@@ -85,7 +89,7 @@ def crm_order_body(
         "items": items,
         "shipping_address": {**shipping, "phone": shipping_phone} if shipping else None,
         "operator_comment": order.get("note") or None,
-        "status": order_status(order.get("financial_status"), order.get("fulfillment_status")),
+        "status": order_status(order),
         "source": "shopify",
     }
     if campaign_id:
@@ -138,12 +142,30 @@ def shopify_order_input(
     return body
 
 
+# Shopify's fulfillment statuses (the webhook's `status`) and the CRM's. Only `success` has
+# shipped: `pending` and `open` are being prepared (a fulfillment service has not accepted or
+# shipped it yet), `error` and `failure` could not be shipped.
+CRM_FULFILLMENT_STATUSES = {
+    "pending": "pending",
+    "open": "pending",
+    "success": "success",
+    "cancelled": "cancelled",
+    "error": "failed",
+    "failure": "failed",
+}
+
+
+def crm_fulfillment_status(shopify_status: object) -> str:
+    """A status Shopify adds later is not taken for shipped: it stays pending in the CRM."""
+    return CRM_FULFILLMENT_STATUSES.get(str(shopify_status or "").lower(), "pending")
+
+
 def crm_fulfillment_body(fulfillment: dict[str, Any]) -> dict[str, Any]:
     return {
         "external_id": gid_of("Fulfillment", fulfillment),
         "tracking_number": fulfillment.get("tracking_number"),
         "carrier": fulfillment.get("tracking_company"),
-        "status": "cancelled" if fulfillment.get("status") == "cancelled" else "success",
+        "status": crm_fulfillment_status(fulfillment.get("status")),
     }
 
 

@@ -37,6 +37,6 @@ mutation SyncVariants($productId: ID!, $variants: [ProductVariantsBulkInput!]!) 
 """
 CUSTOMER_UPDATE = """
 mutation SyncCustomerUpdate($input: CustomerInput!) {
-  customerUpdate(input: $input) { customer { id } userErrors { field message } }
+  customerUpdate(input: $input) { customer { id updatedAt } userErrors { field message } }
 }
 """

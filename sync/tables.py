@@ -33,6 +33,9 @@ class SyncLink(Table):
     shopify_key = Varchar(length=400, null=True, default=None, unique=True)
     crm_key = Varchar(length=400, null=True, default=None, unique=True)
     content_hash = Varchar(length=64, null=False, default="")
+    # Shopify's `updatedAt` of the entity as last synced (customers): webhooks no longer carry
+    # every synced field, so a webhook no newer than this tells nothing new.
+    shopify_updated_at = Timestamptz(null=True, default=None)
     synced_at = Timestamptz(null=False, default=TimestamptzNow())
 
 

@@ -288,3 +288,18 @@ def add_fulfillment(sandbox: CrmSandbox, order: Order, data: FulfillmentInput) -
     if data.status is FulfillmentStatus.SUCCESS:
         set_order_status(sandbox, order, OrderStatus.FULFILLED)
     return fulfillment
+
+
+def update_fulfillment(
+    sandbox: CrmSandbox, order: Order, fulfillment: Fulfillment, data: FulfillmentInput
+) -> Fulfillment:
+    """A shipment's tracking and status moved on; once it succeeds the order is `fulfilled`
+    (order.updated)."""
+    if order.status is OrderStatus.CANCELLED and data.status is FulfillmentStatus.SUCCESS:
+        raise ApiError(409, {"error": "order_cancelled", "message": "A cancelled order cannot be fulfilled."})
+    fulfillment.tracking_number = data.tracking_number
+    fulfillment.carrier = data.carrier
+    fulfillment.status = data.status
+    if data.status is FulfillmentStatus.SUCCESS:
+        set_order_status(sandbox, order, OrderStatus.FULFILLED)
+    return fulfillment

@@ -185,4 +185,19 @@ def _fulfillment_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         ]
         return page_body(fulfillments, request, Fulfillment.as_json)
 
-    return [create_fulfillment, list_fulfillments]
+    @put(base + "/{fulfillment_id:str}")
+    async def update_fulfillment(
+        request: Request[Any, Any, Any], order_id: FromPath[str], fulfillment_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """Body as for create; a shipment's status moves on (pending, then success or failed)."""
+        owner = sandbox.authenticate_member(request, FULFILLMENTS_WRITE)
+        order = _owned_order(sandbox, owner, order_id)
+        fulfillment = sandbox.state.fulfillments.get(fulfillment_id)
+        if fulfillment is None or fulfillment.order_id != order.id:
+            raise not_found(f"No fulfillment {fulfillment_id} on order {order_id}.")
+        data = read_fulfillment(await json_object_body(request, optional=True))
+        sales.update_fulfillment(sandbox, order, fulfillment, data)
+        await sandbox.save()
+        return fulfillment.as_json()
+
+    return [create_fulfillment, list_fulfillments, update_fulfillment]

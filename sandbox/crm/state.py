@@ -238,8 +238,12 @@ class OrderStatus(enum.StrEnum):
 
 
 class FulfillmentStatus(enum.StrEnum):
+    """A shipment's state, as CheckoutChamp-style CRMs keep it: only `success` has shipped."""
+
+    PENDING = "pending"  # being prepared, not handed to the carrier yet
     SUCCESS = "success"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # the fulfillment service or carrier could not ship it
 
 
 # What a webhook subscription may listen to.

@@ -10,6 +10,7 @@ the content both sides already hold are our own writes echoing back and stop her
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from connectors.crm import CrmUser
@@ -27,6 +28,9 @@ from sync.customer_mapping import (
     customer_from_graphql,
     customer_from_shopify,
     shopify_customer_input,
+    shopify_time,
+    unknown_fields,
+    with_known,
 )
 from sync.flows.shared import crm_data, from_shopify
 from sync.gate import keeping_orders
@@ -35,7 +39,7 @@ from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 CUSTOMER_CREATE = """
 mutation SyncCustomerCreate($input: CustomerInput!) {
-  customerCreate(input: $input) { customer { id } userErrors { field message } }
+  customerCreate(input: $input) { customer { id updatedAt } userErrors { field message } }
 }
 """
 CUSTOMER_DELETE = """
@@ -99,20 +103,33 @@ def _shopify_customers_with(shopify: ShopifyAdmin) -> WithEmail:
 
 
 async def crm_customer(
-    crm: CrmUser, shop_domain: str, customer_gid: str, canonical: Canonical
+    crm: CrmUser,
+    shop_domain: str,
+    customer_gid: str,
+    canonical: Canonical,
+    shopify_updated_at: datetime | None = None,
 ) -> tuple[str, bool]:
-    """The CRM customer for a Shopify customer, created or updated to `canonical`.
+    """The CRM customer for a Shopify customer, created or updated to `canonical` (fields it
+    does not know, None, stay as the CRM holds them); `shopify_updated_at` is Shopify's
+    updatedAt of the customer `canonical` was read from, when it was read from Shopify.
 
     Returns its CRM id and whether anything was written.
     """
     link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
-    if link is not None and link.crm_id and link.unchanged(canonical):
+    if link is not None and link.crm_id and not unknown_fields(canonical) and link.unchanged(canonical):
+        await _note_seen(shop_domain, customer_gid, link.crm_id, canonical, shopify_updated_at)
         return link.crm_id, False
     external_id = customer_gid
     if link is not None and link.crm_id:
-        # A customer born in the CRM keeps the CRM's external id.
         existing = await crm.get(f"/api/v1/customers/{link.crm_id}")
+        canonical = with_known(canonical, customer_from_crm(existing) if existing else None)
+        if link.unchanged(canonical):
+            await _note_seen(shop_domain, customer_gid, link.crm_id, canonical, shopify_updated_at)
+            return link.crm_id, False
+        # A customer born in the CRM keeps the CRM's external id.
         external_id = str((existing or {}).get("external_id") or customer_gid)
+    else:
+        canonical = with_known(canonical, None)
     try:
         customer = await crm.upsert_customer(crm_customer_body(canonical, external_id))
     except Rejected:
@@ -124,14 +141,44 @@ async def crm_customer(
         if twin is None:
             raise
         await links.save(
-            shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=twin, canonical=canonical
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            shopify_id=customer_gid,
+            crm_id=twin,
+            canonical=canonical,
+            shopify_updated_at=shopify_updated_at,
         )
         return twin, False
     crm_id = str(customer["id"])
     await links.save(
-        shop_domain, SyncEntity.CUSTOMER, shopify_id=customer_gid, crm_id=crm_id, canonical=canonical
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        shopify_id=customer_gid,
+        crm_id=crm_id,
+        canonical=canonical,
+        shopify_updated_at=shopify_updated_at,
     )
     return crm_id, True
+
+
+async def _note_seen(
+    shop_domain: str,
+    customer_gid: str,
+    crm_id: str,
+    canonical: Canonical,
+    shopify_updated_at: datetime | None,
+) -> None:
+    """Nothing to write, but Shopify's customer as of `shopify_updated_at` is now known to be
+    in the CRM: a later webhook no newer than it is answered without reading Shopify."""
+    if shopify_updated_at is not None:
+        await links.save(
+            shop_domain,
+            SyncEntity.CUSTOMER,
+            shopify_id=customer_gid,
+            crm_id=crm_id,
+            canonical=canonical,
+            shopify_updated_at=shopify_updated_at,
+        )
 
 
 async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -140,9 +187,18 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
         return
     customer_gid = gid_of("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
-    if link is not None and link.crm_id and link.unchanged(customer_from_shopify(event.payload)):
-        # The event holds what both sides hold already: Shopify telling us about our own
-        # write, or a repeat. Nothing to read; a later edit comes with an event of its own.
+    if (
+        link is not None
+        and link.crm_id
+        and (
+            link.seen(shopify_time(event.payload.get("updated_at")))
+            or link.unchanged(customer_from_shopify(event.payload))
+        )
+    ):
+        # The event is about the customer as both sides hold it already: Shopify telling us
+        # about our own write, a repeat, or a late copy. Nothing to read; a later edit comes
+        # with an event of its own. Its `updated_at` says so even though the payload lacks
+        # tags and consent (an edit of only those changes it too).
         return
     # The customer as Shopify holds it now, not the event's copy: webhooks come more than once
     # and out of order, and a stale copy would undo a later edit and echo back and forth.
@@ -154,7 +210,11 @@ async def sync_customer_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     crm = await ctx.clients.crm_for(shop_domain)
     try:
         _, written = await crm_customer(
-            crm, shop_domain, customer_gid, customer_from_shopify(customer_from_graphql(node))
+            crm,
+            shop_domain,
+            customer_gid,
+            customer_from_shopify(customer_from_graphql(node)),
+            shopify_time(node.get("updatedAt")),
         )
     except Rejected as refused:
         label = str(event.payload.get("email") or "")
@@ -218,16 +278,19 @@ async def shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[st
     if link is not None and shopify_id and link.unchanged(canonical):
         return shopify_id
     shopify = await ctx.clients.shopify_for(shop_domain)
+    written_at = None  # Shopify's updatedAt after our write: its webhook is our echo
     if shopify_id:
-        await shopify.mutate(
+        updated = await shopify.mutate(
             CUSTOMER_UPDATE, {"input": shopify_customer_input(canonical, shopify_id)}, "customerUpdate"
         )
+        written_at = shopify_time((updated.get("customer") or {}).get("updatedAt"))
     else:
         try:
             created = await shopify.mutate(
                 CUSTOMER_CREATE, {"input": shopify_customer_input(canonical)}, "customerCreate"
             )
             shopify_id = str(created["customer"]["id"])
+            written_at = shopify_time(created["customer"].get("updatedAt"))
         except Rejected:
             shopify_id = await _same_customer(
                 shop_domain, SyncDirection.TO_SHOPIFY, crm_id, canonical, _shopify_customers_with(shopify)
@@ -235,7 +298,12 @@ async def shopify_customer(ctx: SyncContext, shop_domain: str, customer: dict[st
             if shopify_id is None:
                 raise
     await links.save(
-        shop_domain, SyncEntity.CUSTOMER, shopify_id=shopify_id, crm_id=crm_id, canonical=canonical
+        shop_domain,
+        SyncEntity.CUSTOMER,
+        shopify_id=shopify_id,
+        crm_id=crm_id,
+        canonical=canonical,
+        shopify_updated_at=written_at,
     )
     await activity.record(
         shop_domain, SyncEntity.CUSTOMER, SyncDirection.TO_SHOPIFY, crm_id, SyncOutcome.SYNCED

@@ -2,15 +2,24 @@
 
 With Fulfilled by CRM on, the CRM is the one fulfilling: its fulfillment (tracking number,
 carrier) fulfils the Shopify order, and Shopify's fulfillments are not sent back to it.
-Without it, Shopify's fulfillments reach the CRM order.
+Without it, Shopify's fulfillments reach the CRM order, with their status as it moves on
+(pending, then success, or failed, or cancelled).
+
+A fulfillment of an order that is not on the other side yet waits for it, up to
+`ORDER_WAIT`: usually the order's own event is a moment behind. An order that never comes
+(placed before the app was installed, refused by the CRM) ends the wait on sync health, in
+words, with a retry for once the order is there.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from connectors.errors import Rejected
 from connectors.shopify_ids import gid, gid_of
 from jobqueue.inbox import InboxEventData
-from jobqueue.jobs import RetryLater
+from jobqueue.jobs import RetryLater, wait_is_over, waited
+from lib.clock import utcnow
 from sync import activity, links
 from sync.context import SyncContext
 from sync.flows.shared import crm_data, from_shopify
@@ -18,7 +27,35 @@ from sync.gate import funnel_of_campaign, keeping_orders
 from sync.order_mapping import crm_fulfillment_body
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
-ORDER_NOT_SYNCED_YET_SECONDS = 30.0
+ORDER_NOT_SYNCED_YET_SECONDS = 60.0
+ORDER_WAIT = timedelta(hours=1)
+ORDER_NEVER_CAME = {
+    SyncDirection.TO_CRM: "This fulfillment was not sent to the CRM: its order is not in the CRM "
+    "(it was placed before FunnelSync was installed, or the CRM refused it; see the order's own "
+    "entry). Once the order is in the CRM, retry.",
+    SyncDirection.TO_SHOPIFY: "This fulfillment was not sent to Shopify: its order is not in "
+    "Shopify (the CRM order did not reach Shopify; see the order's own entry). Once the order is "
+    "in Shopify, retry.",
+}
+
+
+async def _wait_for_order(
+    shop_domain: str, direction: SyncDirection, entity_ref: str, event: InboxEventData, why: str
+) -> None:
+    """Waits (a RetryLater) for the fulfillment's order to reach the other side; once it has
+    waited `ORDER_WAIT`, tells the merchant on sync health instead, and the job ends."""
+    if not wait_is_over(event.waiting_since, ORDER_WAIT, utcnow()):
+        raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, why, wait_at_most=ORDER_WAIT)
+    await activity.record(
+        shop_domain,
+        SyncEntity.FULFILLMENT,
+        direction,
+        entity_ref,
+        SyncOutcome.HELD,
+        f"{ORDER_NEVER_CAME[direction]} (Waited {waited(ORDER_WAIT)}.)",
+        inbox_event=event.id,
+    )
+
 
 OPEN_FULFILLMENT_ORDERS = """
 query SyncFulfillmentOrders($id: ID!) {
@@ -44,7 +81,9 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
     order_gid = gid("Order", fulfillment.get("order_id"))
     order_link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
     if order_link is None or order_link.crm_id is None:
-        raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
+        why = "the order has not reached the CRM yet"
+        await _wait_for_order(shop_domain, SyncDirection.TO_CRM, fulfillment_gid, event, why)
+        return
     crm = await ctx.clients.crm_for(shop_domain)
     crm_order = await crm.get(f"/api/v1/orders/{order_link.crm_id}") or {}
     funnel = funnel_of_campaign(funnels, crm_order.get("campaign_id"))
@@ -52,10 +91,14 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
         return  # the CRM fulfils this funnel's orders; Shopify's copy came from the CRM
     body = crm_fulfillment_body(fulfillment)
     existing = await crm.order_fulfillments(order_link.crm_id)
-    if any(row.get("external_id") == body["external_id"] for row in existing):
-        return
+    known = next((row for row in existing if row.get("external_id") == body["external_id"]), None)
+    if known is not None and all(known.get(field) == body[field] for field in body):
+        return  # a repeat, or the CRM holds this already
     try:
-        created = await crm.create_fulfillment(order_link.crm_id, body)
+        if known is not None:  # fulfillments/update: its status or tracking moved on
+            created = await crm.update_fulfillment(order_link.crm_id, str(known["id"]), body)
+        else:
+            created = await crm.create_fulfillment(order_link.crm_id, body)
     except Rejected as refused:
         await activity.record_rejection(
             shop_domain, SyncEntity.FULFILLMENT, SyncDirection.TO_CRM, fulfillment_gid, refused, event.id
@@ -90,7 +133,9 @@ async def sync_fulfillment_to_shopify(ctx: SyncContext, event: InboxEventData) -
     order_link = await links.by_crm_id(shop_domain, SyncEntity.ORDER, order_id)
     shopify_order = from_shopify(order, "Order") or (order_link.shopify_id if order_link else None)
     if shopify_order is None:
-        raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached Shopify yet")
+        why = "the order has not reached Shopify yet"
+        await _wait_for_order(shop_domain, SyncDirection.TO_SHOPIFY, crm_id, event, why)
+        return
     shopify = await ctx.clients.shopify_for(shop_domain)
     found = await shopify.graphql(OPEN_FULFILLMENT_ORDERS, {"id": shopify_order})
     open_orders = [

@@ -27,7 +27,15 @@ from jobqueue.jobs import RetryLater
 from lib.clock import utcnow
 from sync import activity, links
 from sync.context import SyncContext
-from sync.customer_mapping import GRAPHQL_ADDRESS_FIELDS, Canonical, customer_from_shopify
+from sync.customer_mapping import (
+    GRAPHQL_ADDRESS_FIELDS,
+    GRAPHQL_CUSTOMER_FIELDS,
+    Canonical,
+    address_from_graphql,
+    customer_from_graphql,
+    customer_from_shopify,
+    shopify_time,
+)
 from sync.flows.customers import crm_customer, shopify_customer
 from sync.flows.shared import crm_data, from_shopify
 from sync.gate import funnel_of_campaign, funnel_of_order
@@ -60,6 +68,18 @@ ORDER_QUERY = f"""
 query SyncOrder($id: ID!) {{
   order(id: $id) {{
     id name note cancelledAt displayFinancialStatus shippingAddress {{ {GRAPHQL_ADDRESS_FIELDS} }}
+  }}
+}}
+"""
+# The order's customer as Shopify holds it now: an order webhook's `customer` carries no
+# consent or tags (since API 2025-01), and without protected customer data access no name,
+# email or address; what the app may read, GraphQL gives.
+ORDER_CUSTOMER_QUERY = f"""
+query SyncOrderCustomer($id: ID!) {{
+  order(id: $id) {{
+    id email phone
+    customer {{ {GRAPHQL_CUSTOMER_FIELDS} }}
+    shippingAddress {{ {GRAPHQL_ADDRESS_FIELDS} }}
   }}
 }}
 """
@@ -96,17 +116,69 @@ async def _claim_or_hold(
         raise RetryLater(ORDER_LIMIT_PAUSE_SECONDS, "synced orders limit reached")
 
 
-def _order_customer(order: dict[str, Any]) -> tuple[str, Canonical]:
-    """The order's customer (a guest checkout is known by its email) with the order's delivery data."""
-    customer = order.get("customer") or {}
-    if not customer.get("email"):
-        customer = {
-            **customer,
-            "email": order.get("email"),
-            "phone": customer.get("phone") or order.get("phone"),
-        }
-    customer_gid = gid_of("Customer", customer) if customer.get("id") else f"guest:{order.get('email')}"
-    return customer_gid, customer_from_shopify(customer, order.get("shipping_address"))
+# What the merchant reads when Shopify gave FunnelSync too little of an order to send it.
+PROTECTED_FIELD_LABELS = {"email": "customer's email or phone", "address": "delivery address"}
+
+
+def protected_data_missing(missing: list[str]) -> str:
+    labels = " and ".join(PROTECTED_FIELD_LABELS[field] for field in missing)
+    return (
+        f"Shopify did not give FunnelSync this order's {labels}, so it was not sent to the CRM. "
+        "Either the order has none (add them to the order in Shopify), or FunnelSync's access to "
+        "Shopify's protected customer data does not cover them (contact FunnelSync support). "
+        "Then retry."
+    )
+
+
+def _delivery_address(order: dict[str, Any], current: dict[str, Any]) -> dict[str, Any] | None:
+    """The order's delivery address, from the payload or else as GraphQL reads it."""
+    payload_address = order.get("shipping_address")
+    if payload_address and payload_address.get("address1"):
+        return dict(payload_address)
+    return address_from_graphql(current.get("shippingAddress")) or payload_address
+
+
+def _order_customer(
+    order: dict[str, Any], current: dict[str, Any]
+) -> tuple[str, Canonical, datetime | None, list[str]]:
+    """The order's customer (a guest checkout is known by its email) with the order's delivery
+    data: its gid, its canonical form, Shopify's updatedAt of it when it was read, and the
+    protected fields neither the payload nor Shopify's current order (`current`, as
+    ORDER_CUSTOMER_QUERY reads it; empty when gone) holds."""
+    node = current.get("customer")
+    # Shopify's customer as it is now, consent and tags included; else the payload's, without.
+    customer = customer_from_graphql(node) if node else dict(order.get("customer") or {})
+    email = customer.get("email") or order.get("email") or current.get("email")
+    phone = customer.get("phone") or order.get("phone") or current.get("phone")
+    customer = {**customer, "email": email, "phone": phone}
+    delivery = _delivery_address(order, current)
+    missing = []
+    if not email and not phone:
+        missing.append("email")
+    if delivery is not None and not delivery.get("address1"):
+        missing.append("address")
+    if node:
+        customer_gid = str(node["id"])
+    elif customer.get("id"):
+        customer_gid = gid_of("Customer", customer)
+    else:
+        customer_gid = f"guest:{email}"
+    updated_at = shopify_time(node.get("updatedAt")) if node else None
+    return customer_gid, customer_from_shopify(customer, delivery), updated_at, missing
+
+
+async def _current_order(ctx: SyncContext, shop_domain: str, order_gid: str) -> dict[str, Any]:
+    """The order's customer and delivery address as Shopify holds them now (empty when the
+    order is gone, or when Shopify denies the app its customer's protected data)."""
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    try:
+        found = await shopify.graphql(ORDER_CUSTOMER_QUERY, {"id": order_gid})
+    except Rejected as refused:
+        if "ACCESS_DENIED" not in refused.code:
+            raise
+        return {}
+    order: dict[str, Any] = found.data.get("order") or {}
+    return order
 
 
 async def _crm_product_ids(shop_domain: str, variant_ids: list[str]) -> dict[str, str]:
@@ -128,13 +200,27 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     if funnel is None:
         return
     order_gid = gid_of("Order", order)
+    current = await _current_order(ctx, shop_domain, order_gid)
+    customer_gid, customer, customer_updated_at, missing = _order_customer(order, current)
+    if missing:
+        await activity.record(
+            shop_domain,
+            SyncEntity.ORDER,
+            SyncDirection.TO_CRM,
+            order_gid,
+            SyncOutcome.HELD,
+            protected_data_missing(missing),
+            inbox_event=event.id,
+            label=str(order.get("name") or ""),
+        )
+        return
     await _claim_or_hold(shop_domain, SyncDirection.TO_CRM, order_gid, order_gid, now or utcnow())
     crm = await ctx.clients.crm_for(shop_domain)
-    customer_gid, customer = _order_customer(order)
+    delivery = _delivery_address(order, current)
     try:
-        customer_id, _ = await crm_customer(crm, shop_domain, customer_gid, customer)
+        customer_id, _ = await crm_customer(crm, shop_domain, customer_gid, customer, customer_updated_at)
         body = crm_order_body(
-            order,
+            {**order, "shipping_address": delivery},
             customer_id=customer_id,
             product_ids=await _crm_product_ids(shop_domain, variant_ids),
             campaign_id=funnel.campaign_id,

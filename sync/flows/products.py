@@ -29,9 +29,9 @@ from sync.gate import FunnelSync
 from sync.mappers import (
     PRODUCT_BODY_FIELDS,
     crm_product_from_graphql,
-    crm_products_from_shopify,
     product_canonical,
     shopify_variant_input,
+    variant_ids_of,
 )
 from sync.shopify_documents import VARIANTS_QUERY, VARIANTS_UPDATE
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
@@ -54,12 +54,10 @@ async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     if not shop_domain:
         return
     variants = _synced_variants(await ctx.live_funnels(shop_domain))
-    store_url = ctx.iam.shopify.shop_url(shop_domain, "")
-    touched = {
-        body["external_id"]: variants[body["external_id"]]
-        for body in crm_products_from_shopify(event.payload, "", store_url)
-        if body["external_id"] in variants
-    }
+    # What is synced is read back from Shopify, so the payload only says which variants: a
+    # funnel's variant past the 100th is named in `variant_gids` only.
+    named = variant_ids_of(event.payload)
+    touched = {variant: currency for variant, currency in variants.items() if variant in named}
     await _sync_variants_to_crm(ctx, shop_domain, touched, event.id)
 
 

@@ -183,3 +183,13 @@ async def edit_in_crm(stack: Stack, **changes: object) -> None:
 
 # The collections the seed puts a best-selling apparel item under 30 in.
 T_SHIRT_COLLECTIONS = ["Apparel", "Best sellers", "Home page", "Under 30"]
+
+
+async def hold_shopify_webhooks(stack: Stack) -> None:
+    """The Shopify sandbox keeps the next webhooks to itself (an out-of-order fault never
+    completed): the app hears of what happens next only from what the test delivers."""
+    held = await stack.shopify.post(
+        "/_sandbox/faults",
+        json={"kind": "webhook_out_of_order", "shop": SHOP, "path": "webhooks", "count": 1000},
+    )
+    assert held.status_code == 201, held.text

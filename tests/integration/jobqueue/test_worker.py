@@ -21,10 +21,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import IO, Any
 
 import asyncpg
 import pytest
+import time_machine
 from piccolo.engine.postgres import PostgresEngine
 
 from jobqueue.jobs import (
@@ -38,6 +40,7 @@ from jobqueue.jobs import (
 )
 from jobqueue.tables import Job, JobStatus
 from jobqueue.worker import Backoff, Worker, lease_next
+from lib.clock import utcnow
 from tests.support.counting_worker import KIND, TABLES_DDL
 from tests.support.databases import postgres_execute, postgres_url
 from tests.support.environment import LOGS_DIR, PROJECT_DIR
@@ -130,6 +133,39 @@ async def test_retry_later_does_not_count_as_a_failed_attempt(database: None) ->
     await Worker({"throttled": throttled_once}).drain()
     row = await Job.select(Job.status, Job.attempts).where(Job.id == job_id).first()
     assert row == {"status": JobStatus.DONE, "attempts": 1}
+
+
+@pytest.mark.postgres
+async def test_a_job_waiting_for_something_waits_up_to_its_deadline_then_is_a_dead_letter(
+    database: None,
+) -> None:
+    async def wait_for_the_order(job: JobContext) -> None:
+        raise RetryLater(0, "the order has not reached the CRM yet", wait_at_most=timedelta(hours=1))
+
+    job_id = await enqueue("wait", {}, max_attempts=1)
+    worker = Worker({"wait": wait_for_the_order})
+    with time_machine.travel(utcnow(), tick=True) as traveller:
+        assert await worker.run_once()
+        first = await Job.select(Job.status, Job.attempts, Job.waiting_since).where(Job.id == job_id).first()
+        assert first is not None
+        assert first["waiting_since"] is not None
+        assert (first["status"], first["attempts"]) == (JobStatus.QUEUED, 0)  # waiting uses no attempt
+        traveller.shift(timedelta(minutes=59))
+        assert await worker.run_once()  # its wait counts from the first
+        again = await Job.select(Job.status, Job.waiting_since).where(Job.id == job_id).first()
+        assert again == {"status": JobStatus.QUEUED, "waiting_since": first["waiting_since"]}
+        traveller.shift(timedelta(minutes=1))
+        assert await worker.run_once()
+
+        row = await Job.select(Job.status, Job.last_error).where(Job.id == job_id).first()
+        assert row == {
+            "status": JobStatus.DEAD,
+            "last_error": "Gave up after waiting 1 hour: the order has not reached the CRM yet",
+        }
+        # A replay waits its whole time again.
+        assert await replay_dead_letter(job_id)
+        assert await worker.run_once()
+        assert await Job.select(Job.status).where(Job.id == job_id).first() == {"status": JobStatus.QUEUED}
 
 
 @pytest.mark.postgres

@@ -14,7 +14,9 @@ from sync.customer_mapping import (
     customer_from_shopify,
     join_address,
     shopify_customer_input,
+    shopify_time,
     split_address,
+    with_known,
 )
 
 # Words as merchants type them: no leading/trailing spaces and no "|" (the separator's own character).
@@ -110,3 +112,53 @@ def test_a_customer_round_trip_keeps_every_synced_field(customer: dict[str, Any]
 def test_the_same_customer_always_maps_to_the_same_crm_content(customer: dict[str, Any]) -> None:
     canonical = customer_from_shopify(customer)
     assert customer_from_crm(crm_customer_body(canonical, "x")) == canonical
+
+
+# A customers/update body as Shopify documents it since API 2025-01: no `tags`,
+# `email_marketing_consent` or `sms_marketing_consent` (64-bit ids as Shopify's are).
+DOCUMENTED_CUSTOMER: dict[str, Any] = {
+    "id": 7393834213400,
+    "admin_graphql_api_id": "gid://shopify/Customer/7393834213400",
+    "email": "ann@example.com",
+    "first_name": "Ann",
+    "last_name": "Lee",
+    "phone": None,
+    "created_at": "2026-12-07T16:00:00-05:00",
+    "updated_at": "2026-12-07T16:30:00-05:00",
+    "currency": "USD",
+    "state": "enabled",
+    "verified_email": True,
+    "tax_exempt": False,
+    "default_address": None,
+}
+
+
+def test_a_payload_without_consent_or_tags_does_not_know_them() -> None:
+    canonical = customer_from_shopify(DOCUMENTED_CUSTOMER)
+    assert (canonical["accepts_marketing"], canonical["tags"]) == (None, None)
+    assert canonical["email"] == "ann@example.com"
+
+
+def test_what_a_payload_does_not_know_stays_as_the_crm_holds_it() -> None:
+    held = customer_from_crm({"email": "ann@example.com", "accepts_marketing": True, "tags": ["vip"]})
+    filled = with_known(customer_from_shopify(DOCUMENTED_CUSTOMER), held)
+    assert (filled["accepts_marketing"], filled["tags"]) == (True, ["vip"])
+    # A customer new to the CRM gets the defaults, never None.
+    new = with_known(customer_from_shopify(DOCUMENTED_CUSTOMER), None)
+    assert (new["accepts_marketing"], new["tags"]) == (False, [])
+    assert crm_customer_body(new, "x")["tags"] == []
+
+
+def test_a_payload_that_carries_consent_and_tags_is_taken_as_it_is() -> None:
+    customer = {**DOCUMENTED_CUSTOMER, "tags": "", "email_marketing_consent": None}
+    held = customer_from_crm({"accepts_marketing": True, "tags": ["vip"]})
+    filled = with_known(customer_from_shopify(customer), held)
+    assert (filled["accepts_marketing"], filled["tags"]) == (False, [])
+
+
+def test_shopify_times_compare_as_instants_whatever_their_offset() -> None:
+    rest, graphql = shopify_time("2026-12-07T16:30:00-05:00"), shopify_time("2026-12-07T21:30:00Z")
+    assert rest is not None
+    assert rest == graphql
+    assert shopify_time("yesterday") is None
+    assert shopify_time(None) is None

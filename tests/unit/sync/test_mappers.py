@@ -17,6 +17,7 @@ from sync.mappers import (
     crm_products_from_shopify,
     product_canonical,
     shopify_variant_input,
+    variant_ids_of,
     variant_name,
     weight_in_grams,
 )
@@ -302,3 +303,17 @@ def test_a_variant_round_trip_through_the_crm_keeps_the_fields_written_back(
         "https://shop",
     )
     assert content_hash(product_canonical(echoed)) == content_hash(crm)
+
+
+def test_every_variant_of_a_product_payload_is_named_even_past_the_hundredth() -> None:
+    # products/* carry full details for the first 100 variants only; `variant_gids` names them all.
+    gids = [f"gid://shopify/ProductVariant/{7393834213400 + n}" for n in range(101)]
+    payload = {
+        "id": 7393834213300,
+        "variants": [{"id": 7393834213400 + n, "admin_graphql_api_id": gids[n]} for n in range(100)],
+        "variant_gids": [
+            {"admin_graphql_api_id": variant, "updated_at": "2026-12-07T16:30:00-05:00"} for variant in gids
+        ],
+    }
+    assert variant_ids_of(payload) == set(gids)
+    assert variant_ids_of({"variants": payload["variants"]}) == set(gids[:100])

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sync.order_mapping import (
+    crm_fulfillment_body,
     crm_order_body,
     crm_order_content,
     shopify_order_changes,
@@ -176,3 +179,41 @@ def test_the_content_its_link_holds_changes_with_the_note_address_or_status_only
     assert crm_order_content({**CRM_ORDER, "items": [{"name": "Engraving"}]}) == content
     assert crm_order_content({**CRM_ORDER, "status": "cancelled"}) != content
     assert crm_order_content({**CRM_ORDER, "operator_comment": "Other"}) != content
+
+
+def test_a_cancelled_order_reaches_the_crm_as_cancelled_whatever_its_payment_says() -> None:
+    # Shopify keeps the financial status of a cancelled order (`paid` until it is refunded);
+    # `cancelled_at` is what says it is cancelled.
+    order = {**shopify_order(), "cancelled_at": "2026-12-07T16:30:00-05:00", "cancel_reason": "customer"}
+    body = crm_order_body(order, customer_id="c1", product_ids={}, campaign_id=None)
+    assert body["status"] == "cancelled"
+    fulfilled = {**order, "fulfillment_status": "fulfilled"}
+    assert (
+        crm_order_body(fulfilled, customer_id="c1", product_ids={}, campaign_id=None)["status"] == "cancelled"
+    )
+
+
+def test_an_order_not_cancelled_keeps_its_payment_status() -> None:
+    order = {**shopify_order(), "cancelled_at": None}
+    assert crm_order_body(order, customer_id="c1", product_ids={}, campaign_id=None)["status"] == "paid"
+
+
+@pytest.mark.parametrize(
+    ("shopify_status", "crm_status"),
+    [
+        # Shopify's fulfillment statuses (the webhook's `status`); only `success` has shipped.
+        ("pending", "pending"),
+        ("open", "pending"),
+        ("success", "success"),
+        ("cancelled", "cancelled"),
+        ("error", "failed"),
+        ("failure", "failed"),
+        ("a_status_added_later", "pending"),
+        (None, "pending"),
+    ],
+)
+def test_each_shopify_fulfillment_status_has_its_crm_status(
+    shopify_status: str | None, crm_status: str
+) -> None:
+    fulfillment = {"id": 5678901234567, "order_id": 7393834213400, "status": shopify_status}
+    assert crm_fulfillment_body(fulfillment)["status"] == crm_status

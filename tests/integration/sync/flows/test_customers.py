@@ -24,18 +24,20 @@ from sync.shopify_documents import CUSTOMER_UPDATE
 from sync.tables import SyncEntity
 from tests.support.admin_area import signed_in_admin
 from tests.support.app import asgi_client
+from tests.support.documented_payloads import as_shopify_sends_customer
 from tests.support.funnel_wizard import post_form
 from tests.support.live_funnel import (
     ADDRESS,
     crm_customers,
     crm_writes,
     funnel_of,
+    hold_shopify_webhooks,
     settle,
     shopify_graphql,
     shopify_writes,
     user_id,
 )
-from tests.support.shops import SHOP
+from tests.support.shops import SHOP, post_webhook
 from tests.support.stack import APP_URL, Stack
 
 
@@ -113,6 +115,56 @@ async def test_a_customer_event_holding_what_both_sides_hold_costs_no_shopify_qu
     await settle(stack)
     assert await points_spent(stack) > spent
     assert [c["last_name"] for c in await crm_customers(stack)] == ["Levi-Cohen"]
+
+
+async def deliver_as_shopify_sends(stack: Stack, topic: str, customer: dict[str, Any]) -> None:
+    delivered = await post_webhook(stack.client, topic, as_shopify_sends_customer(customer), shop_domain=SHOP)
+    assert delivered.status_code == 200, delivered.text
+    await settle(stack)
+
+
+async def test_a_customer_event_as_shopify_sends_it_now_costs_no_shopify_query_when_nothing_changed(
+    stack: Stack,
+) -> None:
+    created = await shopify_customer(
+        stack,
+        {
+            "firstName": "Noa",
+            "lastName": "Levi",
+            "email": "noa@example.com",
+            "tags": ["vip"],
+            "emailMarketingConsent": {"marketingState": "SUBSCRIBED"},
+        },
+    )
+    spent, crm_before = await points_spent(stack), await crm_writes(stack)
+
+    # The same customer again, without the tags and consent Shopify no longer sends.
+    await deliver_as_shopify_sends(stack, "customers/update", created)
+
+    assert await points_spent(stack) == spent
+    assert await crm_writes(stack) == crm_before
+    (customer,) = await crm_customers(stack)
+    assert (customer["tags"], customer["accepts_marketing"]) == (["vip"], True)
+
+
+async def test_a_change_of_tags_alone_still_reaches_the_crm(stack: Stack) -> None:
+    created = await shopify_customer(
+        stack, {"firstName": "Ida", "lastName": "Berg", "email": "ida@example.com", "tags": ["vip"]}
+    )
+    # Shopify tells of a tags edit with a payload holding no tags: only its updated_at moved.
+    await hold_shopify_webhooks(stack)
+    edited = await shopify_graphql(
+        stack,
+        CUSTOMER_UPDATE,
+        {"input": {"id": created["admin_graphql_api_id"], "tags": ["vip", "gold"]}},
+    )
+    assert edited["customerUpdate"]["userErrors"] == []
+    now = (await stack.shopify.get(f"/_sandbox/shops/{SHOP}/customers/{created['id']}")).json()
+    assert now["updated_at"] != created["updated_at"]
+    await deliver_as_shopify_sends(stack, "customers/update", now)
+
+    (customer,) = await crm_customers(stack)
+    assert customer["tags"] == ["gold", "vip"]
 
 
 async def test_a_crm_customer_event_holding_what_both_sides_hold_needs_no_crm_read(stack: Stack) -> None:

@@ -3,6 +3,13 @@ Shopify's fulfillments reach the CRM."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
+from jobqueue.tables import Job, JobStatus
+from lib.clock import utcnow
+from tests.support.documented_payloads import UNKNOWN_ORDER_ID, fulfillment
 from tests.support.funnel_wizard import post_form
 from tests.support.live_funnel import (
     SHOPIFY_ORDERS,
@@ -15,7 +22,7 @@ from tests.support.live_funnel import (
     shopify_graphql,
     user_id,
 )
-from tests.support.shops import SHOP
+from tests.support.shops import SHOP, post_webhook
 from tests.support.stack import Stack
 
 
@@ -52,3 +59,60 @@ async def test_without_fulfilled_by_crm_shopify_fulfillments_reach_the_crm(stack
     assert order["status"] == "fulfilled"
     assert [(f["tracking_number"], f["carrier"]) for f in order["fulfillments"]] == [("9400111", "USPS")]
     assert (await crm_writes(stack)).get("fulfillments.create") == 1
+
+
+# -- Fulfillments as Shopify sends them (tests/support/documented_payloads.py).
+
+
+async def deliver(stack: Stack, topic: str, payload: dict[str, Any]) -> None:
+    delivered = await post_webhook(stack.client, topic, payload, shop_domain=SHOP)
+    assert delivered.status_code == 200, delivered.text
+    await settle(stack)
+
+
+async def test_a_pending_fulfillment_ships_in_the_crm_only_once_shopify_says_success(stack: Stack) -> None:
+    placed = await checkout(stack)
+
+    await deliver(stack, "fulfillments/create", fulfillment(7393834213470, placed["id"], "pending"))
+    (order,) = await crm_orders(stack)
+    assert [f["status"] for f in order["fulfillments"]] == ["pending"]
+    assert order["status"] == "paid"  # not shipped yet
+
+    await deliver(stack, "fulfillments/update", fulfillment(7393834213470, placed["id"], "success"))
+    (order,) = await crm_orders(stack)
+    assert [(f["status"], f["tracking_number"]) for f in order["fulfillments"]] == [("success", "1Z2345")]
+    assert order["status"] == "fulfilled"
+
+
+async def waiting_jobs() -> list[dict[str, Any]]:
+    return list(
+        await Job.select(Job.id, Job.attempts, Job.waiting_since).where(
+            (Job.kind == JOB_PROCESS_INBOX_EVENT) & (Job.status == JobStatus.QUEUED)
+        )
+    )
+
+
+async def test_a_fulfillment_of_an_order_never_in_the_crm_waits_then_says_why_with_a_retry(
+    stack: Stack,
+) -> None:
+    # An order placed before the app was installed: it never reaches the CRM.
+    await deliver(stack, "fulfillments/create", fulfillment(7393834213460, UNKNOWN_ORDER_ID, "success"))
+
+    (waiting,) = await waiting_jobs()
+    assert waiting["attempts"] == 0  # waiting uses no attempt
+    assert waiting["waiting_since"] is not None
+    page = (await stack.client.get(f"/funnels/{funnel_of(stack)}/sync/")).text
+    assert "Nothing failed in the last 24 hours." in page
+
+    # An hour on, the order still has not come.
+    await Job.update({Job.waiting_since: utcnow() - timedelta(hours=1), Job.run_at: utcnow()}).where(
+        Job.id == waiting["id"]
+    )
+    await settle(stack)
+
+    assert await waiting_jobs() == []
+    page = (await stack.client.get(f"/funnels/{funnel_of(stack)}/sync/")).text
+    assert "This fulfillment was not sent to the CRM: its order is not in the CRM" in page
+    assert "(Waited 1 hour.)" in page
+    assert 'action="/funnels/' in page  # with a retry
+    assert await Job.count().where(Job.status == JobStatus.DEAD) == 0

@@ -9,9 +9,16 @@ from billing.plans import FREE_PLAN
 from billing.tables import Plan
 from jobqueue.tables import Job
 from lib.clock import utcnow
+from tests.support.documented_payloads import (
+    as_shopify_sends_order,
+    order_without_protected_customer_data,
+    without_protected_customer_data,
+)
 from tests.support.live_funnel import (
+    ADDRESS,
     SHOPIFY_ORDERS,
     T_SHIRT_GID,
+    T_SHIRT_VARIANT,
     checkout,
     crm_customers,
     crm_funnel_order,
@@ -19,11 +26,13 @@ from tests.support.live_funnel import (
     crm_product,
     crm_writes,
     funnel_of,
+    hold_shopify_webhooks,
     settle,
     shopify_graphql,
     shopify_writes,
     user_id,
 )
+from tests.support.shops import SHOP, post_webhook
 from tests.support.stack import Stack
 
 
@@ -83,6 +92,93 @@ async def test_orders_over_the_plan_limit_wait_and_sync_after_an_upgrade(stack: 
     assert len(await crm_orders(stack)) == 2
     page = await stack.client.get(f"/funnels/{funnel_of(stack)}/sync/")
     assert "used up" not in page.text
+
+
+# -- Orders as Shopify sends them now (tests/support/documented_payloads.py): a customer without tags
+# or consent, a cancellation in `cancelled_at`, and without protected customer data access no
+# names, email or address.
+
+
+async def shopify_order_payload(stack: Stack, order_id: object) -> dict[str, Any]:
+    """The order's orders/* body as the Shopify sandbox makes it."""
+    shown = await stack.shopify.get(f"/_sandbox/shops/{SHOP}/orders/{order_id}")
+    assert shown.status_code == 200, shown.text
+    payload: dict[str, Any] = shown.json()
+    return payload
+
+
+async def deliver(stack: Stack, topic: str, payload: dict[str, Any]) -> None:
+    delivered = await post_webhook(stack.client, topic, payload, shop_domain=SHOP)
+    assert delivered.status_code == 200, delivered.text
+    await settle(stack)
+
+
+async def test_an_order_of_a_known_customer_keeps_their_consent_and_tags_in_the_crm(stack: Stack) -> None:
+    known = await stack.shopify.post(
+        f"/_sandbox/shops/{SHOP}/customers",
+        json={
+            "firstName": "Ann",
+            "lastName": "Lee",
+            "email": "ann@example.com",
+            "addresses": [ADDRESS],
+            "tags": ["vip"],
+            "emailMarketingConsent": {"marketingState": "SUBSCRIBED"},
+        },
+    )
+    assert known.status_code == 201, known.text
+    placed = await checkout(stack)  # ann@example.com: the known customer's order
+
+    await deliver(
+        stack, "orders/updated", as_shopify_sends_order(await shopify_order_payload(stack, placed["id"]))
+    )
+
+    (customer,) = await crm_customers(stack)
+    assert (customer["tags"], customer["accepts_marketing"]) == (["vip"], True)
+    assert len(await crm_orders(stack)) == 1
+
+
+async def test_an_order_cancelled_in_shopify_is_cancelled_in_the_crm(stack: Stack) -> None:
+    placed = await checkout(stack)  # paid: Shopify keeps that when it cancels
+
+    cancelled = await stack.shopify.post(f"/_sandbox/shops/{SHOP}/orders/{placed['id']}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.text
+    await settle(stack)
+
+    (order,) = await crm_orders(stack)
+    assert order["status"] == "cancelled"
+
+
+async def test_an_order_sent_without_protected_customer_data_is_read_over_graphql(stack: Stack) -> None:
+    await hold_shopify_webhooks(stack)  # the app hears of the order only from the test
+    placed = await checkout(stack)
+    assert await crm_orders(stack) == []
+
+    redacted = without_protected_customer_data(await shopify_order_payload(stack, placed["id"]))
+    await deliver(stack, "orders/create", redacted)
+
+    (order,) = await crm_orders(stack)
+    assert order["shipping_address"]["address"] == "1 Elm St||Unit 9"
+    assert (order["shipping_address"]["first_name"], order["shipping_address"]["postal_code"]) == (
+        "Ann",
+        "78701",
+    )
+    (customer,) = await crm_customers(stack)
+    assert (customer["email"], customer["first_name"]) == ("ann@example.com", "Ann")
+
+
+async def test_an_order_shopify_gives_no_customer_data_for_is_held_with_what_to_do(stack: Stack) -> None:
+    await deliver(stack, "orders/create", order_without_protected_customer_data(int(T_SHIRT_VARIANT)))
+
+    assert await crm_orders(stack) == []
+    assert await crm_customers(stack) == []
+    page = await sync_health(stack)
+    assert (
+        "Shopify did not give FunnelSync this order&#39;s customer&#39;s email or phone and delivery address"
+        in page
+    )
+    assert "protected customer data" in page
+    assert "#9999" in page  # the order as the merchant knows it
+    assert 'action="/funnels/' in page  # with a retry
 
 
 # -- A funnel order placed in the CRM and edited there afterwards: Shopify's order follows the CRM

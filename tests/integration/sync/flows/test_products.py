@@ -10,6 +10,7 @@ from funnels.tables import Funnel
 from jobqueue.tables import InboxEvent
 from sync import links
 from sync.tables import SyncEntity
+from tests.support.documented_payloads import product_with_more_than_100_variants
 from tests.support.funnel_wizard import counters, post_form
 from tests.support.live_funnel import (
     T_SHIRT_COLLECTIONS,
@@ -19,12 +20,13 @@ from tests.support.live_funnel import (
     crm_product,
     crm_writes,
     edit_in_crm,
+    hold_shopify_webhooks,
     settle,
     shopify_graphql,
     shopify_price,
     shopify_writes,
 )
-from tests.support.shops import SHOP
+from tests.support.shops import SHOP, post_webhook
 from tests.support.stack import Stack
 
 
@@ -35,6 +37,21 @@ async def edit_in_shopify(stack: Stack, price: str) -> None:
     )
     assert edited.status_code == 200, edited.text
     await settle(stack)
+
+
+async def test_a_funnel_variant_past_the_hundredth_is_synced_through_variant_gids(stack: Stack) -> None:
+    await hold_shopify_webhooks(stack)  # the app hears of the edit only from the test
+    await edit_in_shopify(stack, "27.50")
+    assert (await crm_product(stack))["price"] != "27.50"
+
+    # The product has 101 variants; the funnel's is the 101st, named in `variant_gids` only.
+    payload = product_with_more_than_100_variants(T_SHIRT_PRODUCT, "T-Shirt", T_SHIRT_VARIANT)
+    assert T_SHIRT_GID not in {variant["admin_graphql_api_id"] for variant in payload["variants"]}
+    delivered = await post_webhook(stack.client, "products/update", payload, shop_domain=SHOP)
+    assert delivered.status_code == 200, delivered.text
+    await settle(stack)
+
+    assert (await crm_product(stack))["price"] == "27.50"
 
 
 async def test_a_price_edited_in_the_crm_reaches_shopify_and_does_not_bounce_back(stack: Stack) -> None:
