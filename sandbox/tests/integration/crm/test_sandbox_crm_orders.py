@@ -210,6 +210,32 @@ async def test_fulfillment_marks_the_order_fulfilled_and_is_listed(
     assert again.json()["existing_id"] == fulfillment["id"]
 
 
+async def test_a_pending_fulfillment_ships_the_order_only_once_it_succeeds(
+    acme: Merchant, customer: dict[str, Any]
+) -> None:
+    order = await acme.created("/api/v1/orders", order_body(customer["id"]))
+    path = f"/api/v1/orders/{order['id']}/fulfillments"
+    pending = await acme.created(path, {"external_id": "gid://shopify/Fulfillment/2", "status": "pending"})
+    assert pending["status"] == "pending"
+    assert (await acme.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "paid"  # not shipped
+
+    moved = await acme.put(f"{path}/{pending['id']}", {"status": "success", "tracking_number": "1Z9"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["tracking_number"]) == ("success", "1Z9")
+    assert (await acme.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "fulfilled"
+
+
+async def test_a_failed_fulfillment_leaves_the_order_unshipped(
+    acme: Merchant, customer: dict[str, Any]
+) -> None:
+    order = await acme.created("/api/v1/orders", order_body(customer["id"]))
+    failed = await acme.created(f"/api/v1/orders/{order['id']}/fulfillments", {"status": "failed"})
+    assert failed["status"] == "failed"
+    assert (await acme.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "paid"  # not shipped
+    unknown = await acme.put(f"/api/v1/orders/{order['id']}/fulfillments/ful_nope", {"status": "success"})
+    assert unknown.status_code == 404
+
+
 async def test_a_cancelled_order_cannot_be_fulfilled(acme: Merchant, customer: dict[str, Any]) -> None:
     order = await acme.created("/api/v1/orders", order_body(customer["id"]))
     await acme.delete(f"/api/v1/orders/{order['id']}")
