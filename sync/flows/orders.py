@@ -34,7 +34,6 @@ from sync.customer_mapping import (
     address_from_graphql,
     customer_from_graphql,
     customer_from_shopify,
-    shopify_time,
 )
 from sync.flows.customers import crm_customer, shopify_customer
 from sync.flows.shared import crm_data, from_shopify
@@ -138,13 +137,10 @@ def _delivery_address(order: dict[str, Any], current: dict[str, Any]) -> dict[st
     return address_from_graphql(current.get("shippingAddress")) or payload_address
 
 
-def _order_customer(
-    order: dict[str, Any], current: dict[str, Any]
-) -> tuple[str, Canonical, datetime | None, list[str]]:
+def _order_customer(order: dict[str, Any], current: dict[str, Any]) -> tuple[str, Canonical, list[str]]:
     """The order's customer (a guest checkout is known by its email) with the order's delivery
-    data: its gid, its canonical form, Shopify's updatedAt of it when it was read, and the
-    protected fields neither the payload nor Shopify's current order (`current`, as
-    ORDER_CUSTOMER_QUERY reads it; empty when gone) holds."""
+    data: its gid, its canonical form, and the protected fields neither the payload nor
+    Shopify's current order (`current`, as ORDER_CUSTOMER_QUERY reads it; empty when gone) holds."""
     node = current.get("customer")
     # Shopify's customer as it is now, consent and tags included; else the payload's, without.
     customer = customer_from_graphql(node) if node else dict(order.get("customer") or {})
@@ -163,8 +159,7 @@ def _order_customer(
         customer_gid = gid_of("Customer", customer)
     else:
         customer_gid = f"guest:{email}"
-    updated_at = shopify_time(node.get("updatedAt")) if node else None
-    return customer_gid, customer_from_shopify(customer, delivery), updated_at, missing
+    return customer_gid, customer_from_shopify(customer, delivery), missing
 
 
 async def _current_order(ctx: SyncContext, shop_domain: str, order_gid: str) -> dict[str, Any]:
@@ -201,7 +196,7 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
         return
     order_gid = gid_of("Order", order)
     current = await _current_order(ctx, shop_domain, order_gid)
-    customer_gid, customer, customer_updated_at, missing = _order_customer(order, current)
+    customer_gid, customer, missing = _order_customer(order, current)
     if missing:
         await activity.record(
             shop_domain,
@@ -218,7 +213,9 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     crm = await ctx.clients.crm_for(shop_domain)
     delivery = _delivery_address(order, current)
     try:
-        customer_id, _ = await crm_customer(crm, shop_domain, customer_gid, customer, customer_updated_at)
+        # No Shopify updatedAt for the link: the CRM gets the order's delivery address, not the
+        # customer's own, so it does not hold Shopify's customer as of any updatedAt.
+        customer_id, _ = await crm_customer(crm, shop_domain, customer_gid, customer)
         body = crm_order_body(
             {**order, "shipping_address": delivery},
             customer_id=customer_id,
