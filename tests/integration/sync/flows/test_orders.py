@@ -3,12 +3,20 @@ its customer, a CRM funnel order one Shopify order; past the plan's monthly limi
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from billing.plans import FREE_PLAN
 from billing.tables import Plan
+from connectors.errors import Rejected
+from connectors.shopify import GraphQLResult
+from jobqueue.inbox import InboxEventData
 from jobqueue.tables import Job
 from lib.clock import utcnow
+from sync.activity import sync_health as health_of
+from sync.context import SyncContext
+from sync.flows import orders as order_flows
+from sync.gate import FunnelSync
 from tests.support.documented_payloads import (
     as_shopify_sends_order,
     order_without_protected_customer_data,
@@ -179,6 +187,46 @@ async def test_an_order_shopify_gives_no_customer_data_for_is_held_with_what_to_
     assert "protected customer data" in page
     assert "#9999" in page  # the order as the merchant knows it
     assert 'action="/funnels/' in page  # with a retry
+
+
+class ShopifyDenyingCustomerData:
+    """Shopify answering an app without protected customer data access, as its GraphQL does."""
+
+    async def graphql(self, query: str, variables: dict[str, Any]) -> GraphQLResult:
+        raise Rejected(
+            "Shopify",
+            "This app is not approved to access the Customer object.",
+            code="ACCESS_DENIED",
+        )
+
+
+@dataclass
+class DenyingClients:
+    async def shopify_for(self, shop_domain: str) -> ShopifyDenyingCustomerData:
+        return ShopifyDenyingCustomerData()
+
+
+async def a_funnel_keeping_orders(shop_domain: str) -> list[FunnelSync]:
+    return [FunnelSync(1, "Funnel", "USD", "camp_1", frozenset({T_SHIRT_GID}), False, True, True)]
+
+
+async def test_an_order_whose_customer_data_shopify_denies_the_app_is_held_with_what_to_do(
+    database: None,
+) -> None:
+    ctx = cast(
+        SyncContext,
+        type(
+            "Ctx", (), {"clients": DenyingClients(), "live_funnels": staticmethod(a_funnel_keeping_orders)}
+        )(),
+    )
+    payload = order_without_protected_customer_data(int(T_SHIRT_VARIANT))
+
+    await order_flows.sync_order_to_crm(ctx, InboxEventData(1, "shopify", "orders/create", SHOP, payload))
+
+    (held,) = (await health_of(SHOP, utcnow())).failures
+    assert held.label == "#9999"
+    assert held.reason.startswith("Shopify did not give FunnelSync this order's customer's email or phone")
+    assert held.retryable
 
 
 # -- A funnel order placed in the CRM and edited there afterwards: Shopify's order follows the CRM
