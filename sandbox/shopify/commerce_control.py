@@ -44,7 +44,7 @@ from sandbox.shopify.customers import (
     has_open_orders,
     validate_customer,
 )
-from sandbox.shopify.models import Customer, Order, Shop, gid
+from sandbox.shopify.models import Customer, Order, Shop, gid, utcnow
 from sandbox.shopify.orders import (
     CANCEL_REASONS,
     ORDER_UPDATE_FIELDS,
@@ -390,6 +390,10 @@ async def merchant_fulfill_order(
     return json_response(fulfillment_payload(order, created), 201)
 
 
+# Fulfillment.status in webhooks (GraphQL's FulfillmentStatus, lower-cased).
+FULFILLMENT_STATUSES = ("pending", "open", "success", "cancelled", "error", "failure")
+
+
 @put("/_sandbox/shops/{shop_domain:str}/orders/{order_id:str}/fulfillments/{fulfillment_id:str}")
 async def merchant_edit_tracking(
     shop_domain: FromPath[str],
@@ -398,17 +402,28 @@ async def merchant_edit_tracking(
     request: Request[Any, Any, Any],
     sandbox: SandboxDep,
 ) -> Response[bytes]:
-    """The merchant changes a fulfillment's tracking: {"trackingNumber"?, "trackingCompany"?,
-    "trackingUrl"?}. Emits fulfillments/update when it changed."""
+    """The merchant changes a fulfillment's tracking or its status: {"trackingNumber"?,
+    "trackingCompany"?, "trackingUrl"?, "status"?} (status as Shopify's fulfillment webhooks
+    spell it: pending, open, success, cancelled, error, failure). Emits fulfillments/update
+    when something changed; 422 for another status."""
     shop = _shop(sandbox, shop_domain)
     order = _order(shop, order_id)
     fulfillment = next((f for f in order.fulfillments if str(f.id) == fulfillment_id), None)
     if fulfillment is None:
         raise NotFoundException(detail=f"No fulfillment {fulfillment_id} on order {order.name}")
     body = await _body(request)
+    status = body.get("status")
+    if status is not None and status not in FULFILLMENT_STATUSES:
+        message = f"status must be one of {', '.join(FULFILLMENT_STATUSES)}"
+        return json_response({"userErrors": [{"field": ["status"], "message": message}]}, 422)
     names = {"trackingNumber": "number", "trackingCompany": "company", "trackingUrl": "url"}
     tracking = {names[k]: v for k, v in body.items() if k in names}
-    if update_tracking(fulfillment, tracking):
+    changed = update_tracking(fulfillment, tracking)
+    if status is not None and status.upper() != fulfillment.status:
+        fulfillment.status = status.upper()
+        fulfillment.updated_at = utcnow()
+        changed = True
+    if changed:
         order.updated_at = fulfillment.updated_at
         sandbox.emit(shop, "fulfillments/update", fulfillment_payload(order, fulfillment))
         await sandbox.save()

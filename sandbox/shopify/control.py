@@ -33,6 +33,7 @@ from sandbox.shopify.payloads import (
     COMPLIANCE_TOPICS,
     DEFAULT_COMPLIANCE_CUSTOMER,
     TOPICS,
+    collection_delete_payload,
     collection_payload,
     customers_data_request_payload,
     customers_redact_payload,
@@ -389,6 +390,51 @@ async def merchant_create_collection(
     return json_response({**collection_payload(collection), "productIds": collection.product_ids}, 201)
 
 
+def _collection(shop: Shop, collection_id: str) -> Collection:
+    collection = shop.collections.get(int(collection_id)) if collection_id.isdigit() else None
+    if collection is None:
+        raise NotFoundException(detail=f"No collection {collection_id} in {shop.domain}")
+    return collection
+
+
+@put("/_sandbox/shops/{shop_domain:str}/collections/{collection_id:str}", status_code=200)
+async def merchant_edit_collection(
+    shop_domain: FromPath[str],
+    collection_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    sandbox: SandboxDep,
+) -> Response[bytes]:
+    """The merchant renames a collection or changes its products: {"title"?, "productIds"?};
+    emits collections/update (whose body, as in Shopify, does not list the products)."""
+    shop = _shop(sandbox, shop_domain)
+    collection = _collection(shop, collection_id)
+    body = await _body(request)
+    title = body.get("title", collection.title)
+    if not isinstance(title, str) or not title.strip():
+        return json_response({"userErrors": [user_error(["title"], "Title can't be blank")]}, 422)
+    raw_ids = body.get("productIds", collection.product_ids)
+    if not isinstance(raw_ids, list):
+        raise ClientException(detail="productIds must be a list of product ids")
+    collection.product_ids = list(dict.fromkeys(_product(shop, str(raw)).id for raw in raw_ids))
+    collection.title = title.strip()
+    collection.updated_at = utcnow()
+    sandbox.emit(shop, "collections/update", collection_payload(collection))
+    await sandbox.save()
+    return json_response({**collection_payload(collection), "productIds": collection.product_ids})
+
+
+@delete("/_sandbox/shops/{shop_domain:str}/collections/{collection_id:str}", status_code=204)
+async def merchant_delete_collection(
+    shop_domain: FromPath[str], collection_id: FromPath[str], sandbox: SandboxDep
+) -> None:
+    """The merchant deletes a collection (its products stay): emits collections/delete."""
+    shop = _shop(sandbox, shop_domain)
+    collection = _collection(shop, collection_id)
+    del shop.collections[collection.id]
+    sandbox.emit(shop, "collections/delete", collection_delete_payload(collection.id))
+    await sandbox.save()
+
+
 # -- faults ---------------------------------------------------------------------------
 
 
@@ -561,6 +607,8 @@ CONTROL_HANDLERS = [
     merchant_edit_product,
     merchant_delete_product,
     merchant_create_collection,
+    merchant_delete_collection,
+    merchant_edit_collection,
     list_faults,
     add_fault,
     clear_faults,

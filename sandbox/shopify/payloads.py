@@ -1,13 +1,19 @@
-"""Webhook payloads in Shopify's REST shape (numeric ids, snake_case), as webhooks send them."""
+"""Webhook payloads in Shopify's REST shape (numeric ids, snake_case), as webhooks send them.
+
+The keys follow Shopify's sample payloads in its webhooks reference (API 2026-07, kept as
+fixtures in tests/fixtures/shopify_webhooks/, which the sandbox's contract test compares these
+with): no key Shopify does not send, the same JSON type for each. Since API 2025-01 a customer
+in a webhook (customers/*, an order's `customer`) carries no `tags`, `email_marketing_consent`
+or `sms_marketing_consent`, and none of the order counters; products/* give full details for
+the first 100 variants only, every variant being listed in `variant_gids`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sandbox.shopify.models import (
-    REST_WEIGHT_UNITS,
     BulkOperation,
     Collection,
     Customer,
@@ -19,7 +25,6 @@ from sandbox.shopify.models import (
     Product,
     Shop,
     gid,
-    money,
 )
 
 # Webhook topics as the GraphQL enum names them and as headers/payloads spell them.
@@ -73,11 +78,15 @@ def _image(product: Product, image: Image, position: int, public_base: str) -> d
     }
 
 
+# products/* carry full details for this many variants; the rest only in `variant_gids`.
+WEBHOOK_VARIANT_DETAILS = 100
+
+
 def product_payload(product: Product, public_base: str) -> dict[str, Any]:
     """The `products/create` and `products/update` body."""
     images = [_image(product, img, i, public_base) for i, img in enumerate(product.images, 1)]
     variants = []
-    for variant in product.variants:
+    for variant in product.variants[:WEBHOOK_VARIANT_DETAILS]:
         opts = [*variant.option_values, None, None, None][:3]
         variants.append(
             {
@@ -99,9 +108,6 @@ def product_payload(product: Product, public_base: str) -> dict[str, Any]:
                 "inventory_item_id": variant.inventory_item_id,
                 "inventory_quantity": variant.inventory_quantity,
                 "old_inventory_quantity": variant.inventory_quantity,
-                "grams": variant.grams,
-                "weight": float(variant.weight),
-                "weight_unit": REST_WEIGHT_UNITS.get(variant.weight_unit, "kg"),
                 "created_at": rest_time(variant.created_at),
                 "updated_at": rest_time(variant.updated_at),
             }
@@ -141,6 +147,8 @@ def product_payload(product: Product, public_base: str) -> dict[str, Any]:
         ],
         "images": images,
         "image": images[0] if images else None,
+        "has_variants_that_requires_components": False,
+        "category": None,
         "media": [
             {
                 "id": img["id"],
@@ -165,6 +173,15 @@ def product_delete_payload(product_id: int) -> dict[str, Any]:
     return {"id": product_id}
 
 
+def collection_delete_payload(collection_id: int) -> dict[str, Any]:
+    """The `collections/delete` body: the id, the scope and the global id."""
+    return {
+        "id": collection_id,
+        "published_scope": "web",
+        "admin_graphql_api_id": gid("Collection", collection_id),
+    }
+
+
 def collection_payload(collection: Collection) -> dict[str, Any]:
     """The `collections/create` and `collections/update` body (no member list, as in Shopify)."""
     return {
@@ -187,13 +204,30 @@ def collection_payload(collection: Collection) -> dict[str, Any]:
 def address_payload(
     address: MailingAddress, *, customer_id: int | None = None, default: bool | None = None
 ) -> dict[str, Any]:
-    """A REST address: `customer_id` and `default` for a customer's address book, without
-    them (and without an id) for an order's shipping or billing address."""
+    """A REST address: with `customer_id` and `default` an entry of a customer's address
+    book; without them an order's shipping or billing address (no id, with coordinates)."""
     name = " ".join(n for n in (address.first_name, address.last_name) if n)
-    body: dict[str, Any] = {}
-    if customer_id is not None:
-        body |= {"id": address.id, "customer_id": customer_id}
-    body |= {
+    if customer_id is None:
+        return {
+            "first_name": address.first_name,
+            "address1": address.address1,
+            "phone": address.phone,
+            "city": address.city,
+            "zip": address.zip,
+            "province": address.province,
+            "country": address.country,
+            "last_name": address.last_name,
+            "address2": address.address2,
+            "company": address.company,
+            "latitude": None,
+            "longitude": None,
+            "name": name,
+            "country_code": address.country_code,
+            "province_code": address.province_code,
+        }
+    body: dict[str, Any] = {
+        "id": address.id,
+        "customer_id": customer_id,
         "first_name": address.first_name,
         "last_name": address.last_name,
         "company": address.company,
@@ -214,57 +248,39 @@ def address_payload(
     return body
 
 
-def _consent_payload(customer: Customer) -> dict[str, Any] | None:
-    if customer.email is None:
-        return None
-    return {
-        "state": customer.marketing_state.lower(),
-        "opt_in_level": customer.marketing_opt_in_level.lower() if customer.marketing_opt_in_level else None,
-        "consent_updated_at": rest_time(customer.consent_updated_at),
-    }
-
-
 def customer_payload(shop: Shop, customer: Customer, *, with_addresses: bool = True) -> dict[str, Any]:
-    """The `customers/create` and `customers/update` body (and an order's `customer`)."""
-    orders = [o for o in shop.orders.values() if o.customer_id == customer.id]
-    last = max(orders, key=lambda o: o.id) if orders else None
-    spent = sum(
-        (Decimal(o.total_price) for o in orders if o.financial_status == "PAID" and o.cancelled_at is None),
-        Decimal(0),
-    )
+    """The `customers/create` and `customers/update` body (and an order's `customer`, which
+    has no `addresses`). Since API 2025-01 there is no `tags` nor marketing consent here (the
+    app reads them through the Admin API), and Shopify's documented payload has no order
+    counters either."""
     default = customer.default_address
     body: dict[str, Any] = {
         "id": customer.id,
-        "email": customer.email,
         "created_at": rest_time(customer.created_at),
         "updated_at": rest_time(customer.updated_at),
         "first_name": customer.first_name,
         "last_name": customer.last_name,
-        "orders_count": len(orders),
         "state": "disabled",
-        "total_spent": money(spent),
-        "last_order_id": last.id if last else None,
         "note": customer.note,
         "verified_email": customer.email is not None,
         "multipass_identifier": None,
         "tax_exempt": False,
-        "tags": ", ".join(customer.tags),
-        "last_order_name": last.name if last else None,
-        "currency": shop.currency_code,
+        "email": customer.email,
         "phone": customer.phone,
-        "tax_exemptions": [],
-        "email_marketing_consent": _consent_payload(customer),
-        "sms_marketing_consent": None,
-        "admin_graphql_api_id": gid("Customer", customer.id),
-        "default_address": (
-            address_payload(default, customer_id=customer.id, default=True) if default else None
-        ),
+        "currency": shop.currency_code,
     }
     if with_addresses:
         body["addresses"] = [
             address_payload(a, customer_id=customer.id, default=i == 0)
             for i, a in enumerate(customer.addresses)
         ]
+    body |= {
+        "tax_exemptions": [],
+        "admin_graphql_api_id": gid("Customer", customer.id),
+        "default_address": (
+            address_payload(default, customer_id=customer.id, default=True) if default else None
+        ),
+    }
     return body
 
 
@@ -272,11 +288,7 @@ def customer_delete_payload(customer_id: int) -> dict[str, Any]:
     """The `customers/delete` body: Shopify sends the id and little else."""
     return {
         "id": customer_id,
-        "phone": None,
-        "addresses": [],
         "tax_exemptions": [],
-        "email_marketing_consent": None,
-        "sms_marketing_consent": None,
         "admin_graphql_api_id": gid("Customer", customer_id),
     }
 
@@ -295,9 +307,11 @@ def _rest_fulfillment_status(status: str) -> str | None:
 
 
 def line_item_payload(order: Order, item: LineItem, *, quantity: int | None = None) -> dict[str, Any]:
+    """An order's line item; with `quantity`, the part of it a fulfillment holds (which
+    Shopify sends without `current_quantity`)."""
     fulfilled = order.fulfilled_quantity(item.id)
     status = "fulfilled" if fulfilled >= item.quantity else ("partial" if fulfilled else None)
-    return {
+    body: dict[str, Any] = {
         "id": item.id,
         "admin_graphql_api_id": gid("LineItem", item.id),
         "variant_id": item.variant_id,
@@ -308,19 +322,26 @@ def line_item_payload(order: Order, item: LineItem, *, quantity: int | None = No
         "sku": item.sku,
         "vendor": item.vendor,
         "quantity": item.quantity if quantity is None else quantity,
-        "current_quantity": item.quantity,
+    }
+    if quantity is None:
+        body["current_quantity"] = item.quantity
+    return body | {
         "fulfillable_quantity": 0 if order.cancelled_at else max(item.quantity - fulfilled, 0),
+        "fulfillment_service": "manual",
         "fulfillment_status": status,
         "price": item.price,
         "price_set": _price_set(item.price, order.currency),
         "total_discount": "0.00",
+        "total_discount_set": _price_set("0.00", order.currency),
         "requires_shipping": item.requires_shipping,
         "taxable": item.taxable,
         "gift_card": False,
         "grams": item.grams,
         "product_exists": item.product_id is not None,
+        "variant_inventory_management": "shopify" if item.variant_id is not None else None,
         "properties": [],
         "tax_lines": [],
+        "duties": [],
         "discount_allocations": [],
     }
 
@@ -338,6 +359,8 @@ def fulfillment_payload(order: Order, fulfillment: Fulfillment) -> dict[str, Any
         "shipment_status": None,
         "location_id": None,
         "origin_address": None,
+        "email": order.email,
+        "destination": address_payload(order.shipping_address) if order.shipping_address else None,
         "tracking_company": fulfillment.tracking_company,
         "tracking_number": fulfillment.tracking_numbers[0] if fulfillment.tracking_numbers else None,
         "tracking_numbers": list(fulfillment.tracking_numbers),

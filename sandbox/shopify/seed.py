@@ -22,8 +22,10 @@ from sandbox.shopify.models import (
 )
 from sandbox.shopify.state import Store
 
-# Shopify ids are large integers; starting here makes ours look alike without clashing.
-FIRST_ID = 8_000_000_000_000
+# Shopify ids are 64-bit integers (its documented samples use 18 digits). Ours start past
+# 2**53, where a JSON number read as a double (JavaScript's JSON.parse) loses digits, so an id
+# handled as anything but an exact integer or a string shows up in tests.
+FIRST_ID = 9_100_000_000_000_000
 SEED_EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 MAIN_SHOP = "demo-store.myshopify.com"

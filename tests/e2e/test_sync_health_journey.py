@@ -7,6 +7,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
+from sandbox.shopify.seed import FIRST_ID
 from tests.e2e.journey import install, run_wizard, serious_accessibility_violations
 from tests.e2e.support import LiveStack, Screenshots
 
@@ -30,7 +31,7 @@ def test_a_refused_order_is_explained_on_sync_health(
             "firstName": "Hans",
             "lastName": "Weber",
             "phone": "+4915112345678",
-            "lineItems": [{"variantId": "gid://shopify/ProductVariant/8000000000008", "quantity": 1}],
+            "lineItems": [{"variantId": f"gid://shopify/ProductVariant/{FIRST_ID + 8}", "quantity": 1}],
             "shippingAddress": {
                 "firstName": "Hans",
                 "lastName": "Weber",

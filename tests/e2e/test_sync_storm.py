@@ -49,6 +49,7 @@ from piccolo.table import Table
 
 from jobqueue.tables import InboxEvent, Job
 from onboarding.database import all_tables, app_registry, bind_tables, engine_from_url
+from sandbox.shopify.seed import FIRST_ID
 from sync.tables import SyncActivity
 from tests.support.databases import postgres_execute, postgres_url, run_migrations
 from tests.support.environment import LOGS_DIR, PROJECT_DIR, require
@@ -56,9 +57,9 @@ from tests.support.processes import free_port, stop_process, wait_until_healthy
 
 SHOP = "demo-store.myshopify.com"
 API = "2026-10"
-T_SHIRT_PRODUCT, T_SHIRT_VARIANT = "8000000000002", "8000000000008"
+T_SHIRT_PRODUCT, T_SHIRT_VARIANT = str(FIRST_ID + 2), str(FIRST_ID + 8)
 T_SHIRT = f"gid://shopify/ProductVariant/{T_SHIRT_VARIANT}"  # Classic Cotton T-Shirt, S / White
-HOODIE = "gid://shopify/ProductVariant/8000000000041"  # Organic Hoodie, M / Grey
+HOODIE = f"gid://shopify/ProductVariant/{FIRST_ID + 41}"  # Organic Hoodie, M / Grey
 DOMAIN = "storm.example"  # every customer the storm makes has an email here
 DEADLINE_SECONDS = 45.0
 EXTERNAL_TIMEOUT_SECONDS = 1.0  # the app's timeout per call; timeout faults stall longer

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sandbox.shopify.seed import FIRST_ID
 from tests.support.shops import OTHER_SHOP, SHOP, csrf_token, installed, sign_in
 from tests.support.stack import Stack, running_stack
 
-T_SHIRT = "gid://shopify/ProductVariant/8000000000008"  # Classic Cotton T-Shirt, S / White, 19.99
-HOODIE = "gid://shopify/ProductVariant/8000000000041"  # Organic Hoodie, M / Grey, 56.00
-OTHER_SHOPS_VARIANT = "gid://shopify/ProductVariant/8000000000460"  # a bottle of demo-advanced
+T_SHIRT = f"gid://shopify/ProductVariant/{FIRST_ID + 8}"  # Classic Cotton T-Shirt, S / White, 19.99
+HOODIE = f"gid://shopify/ProductVariant/{FIRST_ID + 41}"  # Organic Hoodie, M / Grey, 56.00
+OTHER_SHOPS_VARIANT = f"gid://shopify/ProductVariant/{FIRST_ID + 460}"  # a bottle of demo-advanced
 
 CAMPAIGN = {"name": "Summer launch", "description": "Tees for July", "currency": "USD", "country": "US"}
 UPSELL = {

@@ -6,11 +6,13 @@ import asyncio
 from typing import Any
 
 from jobqueue.tables import InboxEvent
+from sandbox.shopify.seed import FIRST_ID
 from tests.support.funnel_wizard import add_payment_processor, complete_wizard, crm_user_id, post_form
 from tests.support.shops import SHOP, install_shop, sign_in
 from tests.support.stack import Stack
 
-T_SHIRT_PRODUCT, T_SHIRT_VARIANT = "8000000000002", "8000000000008"
+# The seed allocates ids from FIRST_ID in a fixed order: the demo store's first product.
+T_SHIRT_PRODUCT, T_SHIRT_VARIANT = str(FIRST_ID + 2), str(FIRST_ID + 8)
 T_SHIRT_GID = f"gid://shopify/ProductVariant/{T_SHIRT_VARIANT}"
 
 

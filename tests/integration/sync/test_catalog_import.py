@@ -11,7 +11,7 @@ from sync.catalog_import import JOB_IMPORT_CATALOG_BULK
 from sync.tables import SyncLink
 from sync.topics import JOB_IMPORT_CATALOG
 from tests.support.funnel_wizard import post_form
-from tests.support.live_funnel import crm_writes, settle, shopify_graphql
+from tests.support.live_funnel import T_SHIRT_PRODUCT, T_SHIRT_VARIANT, crm_writes, settle, shopify_graphql
 from tests.support.shops import SHOP
 from tests.support.stack import Stack
 
@@ -123,7 +123,7 @@ async def test_the_bulk_import_carries_weights_and_collections_and_agrees_with_t
 async def test_a_refresh_writes_only_what_changed(stack: Stack) -> None:
     writes = await crm_writes(stack)
     edited = await stack.shopify.put(
-        f"/_sandbox/shops/{SHOP}/products/8000000000002/variants/8000000000008",
+        f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}/variants/{T_SHIRT_VARIANT}",
         json={"barcode": "400638133393"},
     )
     assert edited.status_code == 200, edited.text

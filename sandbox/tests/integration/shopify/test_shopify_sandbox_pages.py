@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from sandbox.shopify.seed import FIRST_ID
 from sandbox.tests.integration.shopify.shopify_sandbox_support import MAIN_SHOP, SECRET, FakeClock
 
 SHOPS = {
@@ -90,7 +91,7 @@ async def test_storefront_page_for_an_active_product(client: httpx.AsyncClient) 
 
 
 async def test_merchant_edit_with_blank_title_is_422_with_user_errors(client: httpx.AsyncClient) -> None:
-    response = await client.patch(f"/_sandbox/shops/{MAIN_SHOP}/products/8000000000002", json={"title": ""})
+    response = await client.patch(f"/_sandbox/shops/{MAIN_SHOP}/products/{FIRST_ID + 2}", json={"title": ""})
     assert response.status_code == 422
     assert response.json() == {"userErrors": [{"field": ["title"], "message": "Title can't be blank"}]}
 
