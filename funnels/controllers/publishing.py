@@ -216,11 +216,9 @@ async def _subdomain_taken(clients: Clients, shop_domain: str, name: str) -> str
         return "We could not check that subdomain just now. Try again in a moment"
     if check.available or check.reason == "yours":  # this merchant's own site holds it
         return None
-    return (
-        f"{name} is already taken ({check.reason}). Try another"
-        if check.reason
-        else f"{name} is already taken. Try another"
-    )
+    if check.reason == "reserved":
+        return f"{name} is reserved by the page service. Try another"
+    return f"{name} is already taken. Try another"
 
 
 async def _processors(clients: Clients, shop_domain: str) -> tuple[list[PaymentProcessor], str | None]:

@@ -21,8 +21,8 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
     ("data", "message"),
     [
         ({"host_kind": "subdomain", "subdomain": "Bad_Name!"}, "lowercase letters"),
-        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "already taken"),
-        ({"host_kind": "subdomain", "subdomain": "www"}, "already taken"),
+        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "taken-shop is already taken. Try another"),
+        ({"host_kind": "subdomain", "subdomain": "www"}, "www is reserved by the page service. Try another"),
         ({"host_kind": "custom_domain", "custom_domain": "https://offers.example.com"}, "without https://"),
         ({"host_kind": "custom_domain", "custom_domain": "not a domain"}, "like offers.example.com"),
         ({"host_kind": "moon"}, "Choose where your funnel is hosted"),
