@@ -179,7 +179,8 @@ class FunnelPublishingController(Controller):
     async def publishing_progress(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Template:
         draft = await load_draft(shop_domain, funnel_id)
         return Template(
-            template_name="funnels/_publish_progress.html", context=await _progress_context(draft)
+            template_name="funnels/_publish_progress.html",
+            context={**await _progress_context(draft), "fragment": True},
         )
 
     @post("/{funnel_id:int}/publishing/retry", status_code=303)

@@ -128,8 +128,9 @@ def run_wizard(
     expect(page.get_by_text("Stripe")).to_be_visible()
     page.get_by_role("button", name="Publish funnel").click()
 
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Publishing Summer launch")
     expect(page.get_by_text("Your funnel is live at")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer launch is live")
+    expect(page).to_have_title("Summer launch is live · FunnelSync")
     check_step(page, screenshots, "7-published", problems)
     page.locator(f'a[href$="/p/{subdomain}/"]').first.click()
     expect(page.get_by_text("Summer launch").first).to_be_visible()
