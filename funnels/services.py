@@ -66,6 +66,7 @@ async def list_funnels(shop_domain: str) -> list[dict[str, Any]]:
             Funnel.name,
             Funnel.status,
             Funnel.live_url,
+            Funnel.published_at,
             Funnel.updated_at,
             Funnel.fulfilled_by_crm,
             Funnel.keep_products_synced,

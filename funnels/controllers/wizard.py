@@ -16,6 +16,7 @@ from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
 from funnels.controllers.shared import AnyRequest, Form, form_field, open_step, step_url, wizard_page
 from funnels.services import FunnelDraft, load_draft
+from funnels.tables import FunnelStatus
 from funnels.validation import campaign_errors
 from iam.controllers import Clients, ShopDomain, current_shop
 from iam.tokens import ShopNotConnected
@@ -46,6 +47,8 @@ class FunnelWizardController(Controller):
     async def resume(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Redirect:
         """Leaving and coming back lands on the first unfinished step."""
         draft = await load_draft(shop_domain, funnel_id)
+        if draft.funnel["status"] == FunnelStatus.ARCHIVED:
+            return Redirect(f"/funnels/{funnel_id}/archive")
         return Redirect(step_url(funnel_id, draft.next_step))
 
     # 1. Campaign information
@@ -211,6 +214,9 @@ class FunnelWizardController(Controller):
     async def remove_upsell(
         self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int]
     ) -> Redirect:
+        draft = await open_step(shop_domain, funnel_id, "upsells")
+        if isinstance(draft, Redirect):
+            return draft
         await services.remove_upsell(shop_domain, funnel_id, upsell_id)
         return Redirect(step_url(funnel_id, "upsells"), status_code=303)
 
@@ -218,6 +224,9 @@ class FunnelWizardController(Controller):
     async def move_upsell(
         self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int], data: Form
     ) -> Redirect:
+        draft = await open_step(shop_domain, funnel_id, "upsells")
+        if isinstance(draft, Redirect):
+            return draft
         direction = "up" if form_field(data, "direction") == "up" else "down"
         await services.move_upsell(shop_domain, funnel_id, upsell_id, direction)
         return Redirect(step_url(funnel_id, "upsells"), status_code=303)
