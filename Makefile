@@ -19,8 +19,9 @@ $(STAMP): $(UV) pyproject.toml sandbox/pyproject.toml uv.lock
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python $(PYTHON)
 	touch $(STAMP)
 
+# DEV_ARGS: e.g. --port 8000 --sandbox-base-port 8101 --state-dir var/sandbox
 run: $(STAMP)
-	$(VENV)/bin/python -m onboarding dev
+	$(VENV)/bin/python -m onboarding dev --stop-with-parent $(DEV_ARGS)
 
 migrate: $(STAMP)
 	$(VENV)/bin/python -m onboarding migrate

@@ -71,6 +71,11 @@ class CrmClient(AccountServiceClient):
     async def upsert_campaign(self, user_token: str, campaign: dict[str, Any]) -> dict[str, Any]:
         return await self.upsert("/api/v1/campaigns", campaign, token=user_token)
 
+    async def deactivate_campaign(self, user_token: str, campaign_id: str) -> None:
+        """The campaign takes no new orders; one that no longer exists takes none either."""
+        path = f"/api/v1/campaigns/{campaign_id}/deactivate"
+        await self.json("POST", path, token=user_token, ok=(200, 404))
+
     async def campaign_offers(self, user_token: str, campaign_id: str) -> list[dict[str, Any]]:
         page = await self.json("GET", f"/api/v1/campaigns/{campaign_id}/offers", token=user_token)
         offers: list[dict[str, Any]] = page["data"]
@@ -173,6 +178,9 @@ class CrmUser(UserClient[CrmClient]):
 
     async def upsert_campaign(self, campaign: dict[str, Any]) -> dict[str, Any]:
         return await with_token(self._tokens, self.client.upsert_campaign, campaign)
+
+    async def deactivate_campaign(self, campaign_id: str) -> None:
+        await with_token(self._tokens, self.client.deactivate_campaign, campaign_id)
 
     async def campaign_offers(self, campaign_id: str) -> list[dict[str, Any]]:
         return await with_token(self._tokens, self.client.campaign_offers, campaign_id)

@@ -64,6 +64,10 @@ class TemplatesClient(AccountServiceClient):
     async def publish_site(self, user_token: str, site_id: str) -> dict[str, Any]:
         return await self.json("POST", f"/api/v1/sites/{site_id}/publish", token=user_token)
 
+    async def unpublish_site(self, user_token: str, site_id: str) -> None:
+        """Takes the page offline; a site that no longer exists is offline already."""
+        await self.json("POST", f"/api/v1/sites/{site_id}/unpublish", token=user_token, ok=(200, 404))
+
     async def fetch_page(self, url: str) -> tuple[int, str]:
         """The published page as a visitor gets it (no token).
 
@@ -102,3 +106,6 @@ class TemplatesUser(UserClient[TemplatesClient]):
 
     async def publish_site(self, site_id: str) -> dict[str, Any]:
         return await with_token(self._tokens, self.client.publish_site, site_id)
+
+    async def unpublish_site(self, site_id: str) -> None:
+        await with_token(self._tokens, self.client.unpublish_site, site_id)

@@ -66,6 +66,7 @@ async def list_funnels(shop_domain: str) -> list[dict[str, Any]]:
             Funnel.name,
             Funnel.status,
             Funnel.live_url,
+            Funnel.published_at,
             Funnel.updated_at,
             Funnel.fulfilled_by_crm,
             Funnel.keep_products_synced,
@@ -259,12 +260,16 @@ async def over_plan_limits(shop_domain: str, draft: FunnelDraft) -> Errors | Non
     )
     if live_elsewhere >= limits.live_funnels:
         return {
-            "plan": f"Your {limits.plan_name} plan allows {limits.live_funnels} live funnel(s). "
+            "plan": f"Your {limits.plan_name} plan allows {_count(limits.live_funnels, 'live funnel')}. "
             "Upgrade on the Billing page to publish another."
         }
     if len(draft.upsells) > limits.upsells_per_funnel:
         return {
-            "plan": f"Your {limits.plan_name} plan allows {limits.upsells_per_funnel} upsell(s) per funnel. "
-            "Remove some or upgrade on the Billing page."
+            "plan": f"Your {limits.plan_name} plan allows {_count(limits.upsells_per_funnel, 'upsell')} per "
+            "funnel. Remove some or upgrade on the Billing page."
         }
     return None
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -13,6 +13,7 @@ class FunnelStatus(StrEnum):
     PUBLISHING = "publishing"
     LIVE = "live"
     FAILED = "failed"  # a publish step failed for good: the merchant retries
+    ARCHIVED = "archived"  # page offline, CRM campaign inactive; kept for its history
 
 
 class HostKind(StrEnum):
@@ -52,6 +53,7 @@ class Funnel(Table):
     # Publishing
     live_url = Varchar(length=500, null=True, default=None)
     published_at = Timestamptz(null=True, default=None)
+    archived_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import getpass
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -22,7 +29,10 @@ from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
 T = TypeVar("T")
-SANDBOX_PORTS = {"shopify": 8101, "crm": 8102, "templates": 8103, "stripe": 8104}
+# Ports from --sandbox-base-port upwards, in this order (8101 shopify … 8104 stripe by default).
+SANDBOX_NAMES = ("shopify", "crm", "templates", "stripe")
+SANDBOX_START_SECONDS = 30
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def migrate() -> None:
@@ -45,11 +55,19 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
 
 
-def _with_app(work: Callable[[Litestar], Awaitable[T]]) -> T:
-    """Runs `work` inside the app's lifespan (database pool, clients), without its worker."""
+def _with_app(work: Callable[[Litestar], Awaitable[T]], *, quiet: bool = True) -> T:
+    """Runs `work` inside the app's lifespan (database pool, clients), without its worker.
+
+    `quiet` logs only warnings and errors: what a command prints is its answer, not the app's
+    start-up lines.
+    """
     from onboarding.app import create_app
 
-    app = create_app(load_settings().model_copy(update={"run_worker": False}))
+    settings = load_settings()
+    overrides: dict[str, object] = {"run_worker": False}
+    if quiet:
+        overrides["log_level"] = "WARNING"
+    app = create_app(settings.model_copy(update=overrides))
 
     async def run() -> T:
         async with app.lifespan():
@@ -65,7 +83,7 @@ def run_worker() -> None:
         concurrency = app.state.settings.worker_concurrency
         await asyncio.gather(*(app.state.worker.run_forever() for _ in range(concurrency)))
 
-    _with_app(work)
+    _with_app(work, quiet=False)
 
 
 def rotate_keys() -> None:
@@ -80,9 +98,18 @@ def rotate_keys() -> None:
 
 def create_admin_user(email: str) -> None:
     """Creates an admin; the password comes from ADMIN_PASSWORD or a prompt, never an argument."""
-    from iam.admin import AdminError, create_admin
+    from iam.admin import PASSWORD_MIN_LENGTH, AdminError, create_admin
 
-    password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password (12+ characters): ")
+    password = os.environ.get("ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print(
+                f"error: set ADMIN_PASSWORD (at least {PASSWORD_MIN_LENGTH} characters),"
+                " or run this in a terminal to be asked for it",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        password = getpass.getpass(f"Password ({PASSWORD_MIN_LENGTH}+ characters): ")
 
     async def create(app: Litestar) -> str:
         try:
@@ -113,8 +140,10 @@ def dead_letters(replay: int | None) -> None:
     print("\n".join(_with_app(show)))
 
 
-def dev(port: int) -> None:
-    sandbox_urls = {name: f"http://127.0.0.1:{sandbox_port}" for name, sandbox_port in SANDBOX_PORTS.items()}
+def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: bool) -> None:
+    sandbox_urls = {
+        name: f"http://127.0.0.1:{sandbox_base_port + offset}" for offset, name in enumerate(SANDBOX_NAMES)
+    }
     shopify = sandbox_urls["shopify"]
     app_url = f"http://127.0.0.1:{port}"
     os.environ.setdefault("APP_BASE_URL", app_url)
@@ -128,31 +157,122 @@ def dev(port: int) -> None:
     os.environ.setdefault("STRIPE_API_KEY", "sk_test_sandbox")
     os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_sandbox")
     os.environ.setdefault("LOG_JSON", "false")
-    load_settings()  # fail before starting anything when a setting is wrong
+    settings = load_settings()  # fail before starting anything when a setting is wrong
     migrate()
+    # SIGTERM's default action ends the process on the spot, skipping the `finally` that stops
+    # the sandboxes; as an exception it unwinds like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     sandboxes = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "sandbox.launcher",
-            *(arg for name, port in SANDBOX_PORTS.items() for arg in (f"--{name}", str(port))),
+            *(arg for name, url in sandbox_urls.items() for arg in (f"--{name}", url.rsplit(":", 1)[1])),
             "--app-url",
             app_url,
             "--state-dir",
-            "var/sandbox",
-        ]
+            state_dir,
+        ],
+        preexec_fn=_stop_when_parent_dies,  # before any thread starts: preexec_fn is not thread-safe
     )
     try:
-        print(f"\n  App:              {app_url}/", flush=True)
-        print(f"  Start here (Shopify sandbox): {shopify}/", flush=True)
-        print(
-            f"  Stripe sandbox:   {sandbox_urls['stripe']}/ (billing with BILLING_PROVIDER=stripe)\n",
-            flush=True,
-        )
-        serve("127.0.0.1", port)
+        _wait_until_answering(sandbox_urls, sandboxes)
+        if stop_with_parent:
+            _stop_when_parent_stops()
+
+        def announce() -> None:
+            print(f"\n  App:              {app_url}/", flush=True)
+            print(f"  Start here (Shopify sandbox): {shopify}/", flush=True)
+            print(
+                f"  Stripe sandbox:   {sandbox_urls['stripe']}/ (billing with BILLING_PROVIDER=stripe)\n",
+                flush=True,
+            )
+
+        from onboarding.app import create_app
+
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+        _AnnouncingServer(config, announce).run()
     finally:
         sandboxes.terminate()
-        sandboxes.wait(timeout=10)
+        try:
+            sandboxes.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sandboxes.kill()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _wait_until_answering(urls: dict[str, str], process: subprocess.Popen[bytes]) -> None:
+    """Returns once every URL answers HTTP; exits naming the ones that do not."""
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    waiting = dict(urls)
+    with httpx.Client(timeout=1) as client:
+        while waiting:
+            if process.poll() is not None:
+                raise SystemExit(f"error: the sandboxes stopped while starting (exit {process.returncode})")
+            if time.monotonic() > deadline:
+                silent = ", ".join(waiting)
+                raise SystemExit(f"error: {silent} did not answer within {SANDBOX_START_SECONDS} s")
+            for name, url in list(waiting.items()):
+                with contextlib.suppress(httpx.TransportError):
+                    client.get(url)
+                    del waiting[name]
+            if waiting:
+                time.sleep(0.1)
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Calls `announce` once the app accepts connections, so the URLs printed all answer."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._announce()
+
+
+def _stop_when_parent_dies() -> None:
+    """Runs in the sandboxes' process before it starts: Linux ends it when `dev` dies, even by
+    SIGKILL, so no sandbox outlives the command that started it."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _stop_when_parent_stops() -> None:
+    """Stops `dev` like Ctrl-C does once the process that started it is stopping or gone.
+
+    For `make run`: GNU make does not pass SIGINT on to its recipe (a terminal sends it to the
+    whole process group anyway); it waits for the recipe inside its signal handler, so
+    `kill -INT <make>` alone would leave everything running. While make is in that handler, the
+    signal is blocked in its signal mask, which Linux shows in /proc/<pid>/status.
+    """
+    parent = os.getppid()
+    status = Path(f"/proc/{parent}/status")
+    if not status.exists():
+        return
+    stopping = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGHUP - 1))
+
+    def watch() -> None:
+        while True:
+            try:
+                blocked = next(
+                    int(line.split()[1], 16)
+                    for line in status.read_text().splitlines()
+                    if line.startswith("SigBlk:")
+                )
+            except (OSError, StopIteration):
+                blocked = stopping  # the parent is gone
+            if blocked & stopping or os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     letters_parser.add_argument("--replay", type=int, metavar="JOB_ID")
     dev_parser = commands.add_parser("dev", help="migrations, sandboxes and the app for development")
     dev_parser.add_argument("--port", type=int, default=8000)
+    dev_parser.add_argument("--sandbox-base-port", type=int, default=8101, metavar="PORT")
+    dev_parser.add_argument("--state-dir", default="var/sandbox", help="where the sandboxes keep their state")
+    dev_parser.add_argument(
+        "--stop-with-parent", action="store_true", help="stop when the starting process (make) is told to"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
@@ -191,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "new-vault-key":
             print(f"{time.strftime('%Y%m%d')}:{generate_key()}")
         else:
-            dev(args.port)
+            dev(args.port, args.sandbox_base_port, args.state_dir, args.stop_with_parent)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

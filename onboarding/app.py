@@ -24,6 +24,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.router import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController
+from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
 from funnels.controllers.sync_health import FunnelSyncHealthController
@@ -209,6 +210,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelWizardController,
             FunnelSettingsController,
             FunnelPublishingController,
+            FunnelLifecycleController,
             FunnelSyncHealthController,
             admin_router(admin_session_config),
             BillingController,

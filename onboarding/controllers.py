@@ -8,7 +8,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.response import Template
 
-from billing.services import payment_notice
+from billing.services import entitlements, payment_notice
 from funnels.services import list_funnels
 from iam.controllers import ShopDomain, current_shop
 from iam.provisioning import setup_progress
@@ -72,5 +72,6 @@ class DashboardController(Controller):
                 "setup_done": all(item.status == AccountStatus.READY for item in progress),
                 "funnels": await list_funnels(shop_domain),
                 "payment_notice": await payment_notice(shop_domain),
+                "limits": await entitlements(shop_domain),
             },
         )

@@ -179,7 +179,8 @@ class FunnelPublishingController(Controller):
     async def publishing_progress(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Template:
         draft = await load_draft(shop_domain, funnel_id)
         return Template(
-            template_name="funnels/_publish_progress.html", context=await _progress_context(draft)
+            template_name="funnels/_publish_progress.html",
+            context={**await _progress_context(draft), "fragment": True},
         )
 
     @post("/{funnel_id:int}/publishing/retry", status_code=303)
@@ -216,11 +217,9 @@ async def _subdomain_taken(clients: Clients, shop_domain: str, name: str) -> str
         return "We could not check that subdomain just now. Try again in a moment"
     if check.available or check.reason == "yours":  # this merchant's own site holds it
         return None
-    return (
-        f"{name} is already taken ({check.reason}). Try another"
-        if check.reason
-        else f"{name} is already taken. Try another"
-    )
+    if check.reason == "reserved":
+        return f"{name} is reserved by the page service. Try another"
+    return f"{name} is already taken. Try another"
 
 
 async def _processors(clients: Clients, shop_domain: str) -> tuple[list[PaymentProcessor], str | None]:

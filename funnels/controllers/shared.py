@@ -10,6 +10,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
 from funnels.services import FunnelDraft, load_draft
+from funnels.tables import FunnelStatus
 from funnels.validation import COUNTRIES, CURRENCIES, DISCOUNT_TYPES, Errors
 from funnels.wizard import STEP_SLUGS, STEPS, title_of
 
@@ -56,6 +57,8 @@ def wizard_page(
 async def open_step(shop_domain: str, funnel_id: int, slug: str) -> FunnelDraft | Redirect:
     """The draft when the step may be shown; otherwise a redirect to the first unfinished step."""
     draft = await load_draft(shop_domain, funnel_id)
+    if draft.funnel["status"] == FunnelStatus.ARCHIVED:  # kept for its history, no longer edited
+        return Redirect(f"/funnels/{funnel_id}/archive")
     if not draft.can_open(slug):
         return Redirect(step_url(funnel_id, draft.next_step))
     return draft

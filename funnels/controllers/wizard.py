@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from billing.services import entitlements
 from connectors.errors import ExternalServiceError
 from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
 from funnels.controllers.shared import AnyRequest, Form, form_field, open_step, step_url, wizard_page
-from funnels.services import load_draft
+from funnels.services import FunnelDraft, load_draft
+from funnels.tables import FunnelStatus
 from funnels.validation import campaign_errors
 from iam.controllers import Clients, ShopDomain, current_shop
 from iam.tokens import ShopNotConnected
@@ -43,6 +47,8 @@ class FunnelWizardController(Controller):
     async def resume(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Redirect:
         """Leaving and coming back lands on the first unfinished step."""
         draft = await load_draft(shop_domain, funnel_id)
+        if draft.funnel["status"] == FunnelStatus.ARCHIVED:
+            return Redirect(f"/funnels/{funnel_id}/archive")
         return Redirect(step_url(funnel_id, draft.next_step))
 
     # 1. Campaign information
@@ -168,7 +174,9 @@ class FunnelWizardController(Controller):
         values["discount_type"] = values["discount_type"] or "percentage"
         # Searching costs Shopify query points: the upsell list loads without one until asked.
         results, search_error = await _search(clients, shop_domain, q, None) if q else (None, None)
-        return wizard_page(draft, "upsells", values=values, q=q, results=results, search_error=search_error)
+        return await _upsells_page(
+            draft, shop_domain, values=values, q=q, results=results, search_error=search_error
+        )
 
     @post("/{funnel_id:int}/upsells", status_code=303)
     async def add_upsell(
@@ -189,9 +197,9 @@ class FunnelWizardController(Controller):
             q = form_field(data, "q")
             results, search_error = await _search(clients, shop_domain, q, None) if q else (None, None)
             draft = await load_draft(shop_domain, funnel_id)
-            return wizard_page(
+            return await _upsells_page(
                 draft,
-                "upsells",
+                shop_domain,
                 errors=errors,
                 values=values,
                 q=q,
@@ -206,6 +214,9 @@ class FunnelWizardController(Controller):
     async def remove_upsell(
         self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int]
     ) -> Redirect:
+        draft = await open_step(shop_domain, funnel_id, "upsells")
+        if isinstance(draft, Redirect):
+            return draft
         await services.remove_upsell(shop_domain, funnel_id, upsell_id)
         return Redirect(step_url(funnel_id, "upsells"), status_code=303)
 
@@ -213,6 +224,9 @@ class FunnelWizardController(Controller):
     async def move_upsell(
         self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int], data: Form
     ) -> Redirect:
+        draft = await open_step(shop_domain, funnel_id, "upsells")
+        if isinstance(draft, Redirect):
+            return draft
         direction = "up" if form_field(data, "direction") == "up" else "down"
         await services.move_upsell(shop_domain, funnel_id, upsell_id, direction)
         return Redirect(step_url(funnel_id, "upsells"), status_code=303)
@@ -226,9 +240,9 @@ class FunnelWizardController(Controller):
             return draft
         errors = await services.confirm_upsells(shop_domain, funnel_id)
         if errors:
-            return wizard_page(
+            return await _upsells_page(
                 draft,
-                "upsells",
+                shop_domain,
                 errors=errors,
                 values={"discount_type": "percentage"},
                 q="",
@@ -237,6 +251,14 @@ class FunnelWizardController(Controller):
                 status_code=400,
             )
         return Redirect(step_url(funnel_id, "template"), status_code=303)
+
+
+async def _upsells_page(draft: FunnelDraft, shop_domain: str, **context: Any) -> Template:
+    """The upsells step, with the plan's limit shown while the merchant builds, not only at publish."""
+    limits = await entitlements(shop_domain)
+    return wizard_page(
+        draft, "upsells", plan_name=limits.plan_name, upsells_allowed=limits.upsells_per_funnel, **context
+    )
 
 
 async def search_fragment(

@@ -306,6 +306,19 @@ def _campaign_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         await sandbox.save()
         return campaign.as_json()
 
+    @post("/api/v1/campaigns/{campaign_id:str}/deactivate", status_code=200)
+    async def deactivate_campaign(
+        request: Request[Any, Any, Any], campaign_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """Stops the campaign taking orders; again on an inactive one changes nothing."""
+        owner = sandbox.authenticate_member(request, CAMPAIGNS_WRITE)
+        campaign = owned_campaign(owner, campaign_id)
+        if campaign.active:
+            campaign.active = False
+            campaign.updated_at = sandbox.now()
+            await sandbox.save()
+        return campaign.as_json()
+
     @get("/api/v1/payment-processors")
     async def list_processors(request: Request[Any, Any, Any]) -> dict[str, Any]:
         owner = sandbox.authenticate_member(request, PROCESSORS_READ)
@@ -357,6 +370,7 @@ def _campaign_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]:
         list_campaigns,
         get_campaign,
         update_campaign,
+        deactivate_campaign,
         list_processors,
         get_links,
         put_links,

@@ -142,6 +142,8 @@ class Campaign:
     updated_at: float
     # Linked payment processors, in the order they were given.
     processor_ids: list[str] = field(default_factory=list)
+    # A deactivated campaign takes no new orders; it and its orders stay for the records.
+    active: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +153,7 @@ class Campaign:
             "description": self.description,
             "currency": self.currency,
             "country": self.country,
+            "status": "active" if self.active else "inactive",
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }

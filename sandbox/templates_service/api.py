@@ -278,6 +278,18 @@ def api_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
             await sandbox.save()
         return site_json(site, base())
 
+    @post("/api/v1/sites/{site_id:str}/unpublish", status_code=200)
+    async def unpublish_site(request: Request[Any, Any, Any], site_id: FromPath[str]) -> dict[str, Any]:
+        """Takes the site's page offline; it keeps its host, content and template, and publishing
+        again brings it back. Unpublishing an unpublished site changes nothing."""
+        owner = sandbox.authenticate_member(request, SITES_WRITE)
+        site = owned_site(owner, site_id)
+        if site.published is not None:
+            site.published = None
+            site.updated_at = sandbox.now()
+            await sandbox.save()
+        return site_json(site, base())
+
     return [
         list_templates,
         get_template,
@@ -288,6 +300,7 @@ def api_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
         get_site,
         update_site,
         publish_site,
+        unpublish_site,
     ]
 
 

@@ -111,6 +111,11 @@ def run_wizard(
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_role("link", name=re.compile("already taken"))).to_be_visible()
     page.get_by_label("Subdomain", exact=True).fill(subdomain)
+    if js:  # the inline check finds the new name free: the summary no longer says it is taken
+        expect(page.get_by_text(f"{subdomain}.", exact=False).first).to_be_visible()
+        expect(page.locator(".error-summary")).to_have_count(0)
+        expect(page.locator("#subdomain-error")).to_have_count(0)
+        expect(page.get_by_label("Subdomain", exact=True)).not_to_have_attribute("aria-invalid", "true")
     check_step(page, screenshots, "5-hosting", problems)
     page.get_by_role("button", name="Save and continue").click()
 
@@ -128,8 +133,9 @@ def run_wizard(
     expect(page.get_by_text("Stripe")).to_be_visible()
     page.get_by_role("button", name="Publish funnel").click()
 
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Publishing Summer launch")
     expect(page.get_by_text("Your funnel is live at")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer launch is live")
+    expect(page).to_have_title("Summer launch is live · FunnelSync")
     check_step(page, screenshots, "7-published", problems)
     page.locator(f'a[href$="/p/{subdomain}/"]').first.click()
     expect(page.get_by_text("Summer launch").first).to_be_visible()

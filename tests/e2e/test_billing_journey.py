@@ -29,12 +29,12 @@ def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
     page.get_by_role("button", name="New plan").click()
     page.get_by_label("Code").fill("growth")
     page.get_by_label("Name").fill("Growth")
-    page.get_by_label("Price").fill("49.00")
+    page.get_by_label("Price").fill("59.00")
     page.get_by_label("Live funnels").fill("20")
     page.get_by_label("Upsells per funnel").fill("4")
     page.get_by_label("Synced orders a month").fill("20000")
     page.get_by_role("button", name="Save plan").click()
-    expect(page.get_by_text("49.00 USD / month")).to_be_visible()
+    expect(page.get_by_text("59.00 USD / month")).to_be_visible()
 
 
 def test_merchant_upgrades_through_shopify_billing(
@@ -48,7 +48,7 @@ def test_merchant_upgrades_through_shopify_billing(
     screenshots.take(page, "1-billing-free")
     page.get_by_role("button", name="Choose Growth").click()
 
-    expect(page.get_by_text("49.00")).to_be_visible()  # Shopify's confirmation page
+    expect(page.get_by_text("59.00")).to_be_visible()  # Shopify's confirmation page
     screenshots.take(page, "2-shopify-confirmation")
     page.get_by_role("button", name="Approve").click()
 

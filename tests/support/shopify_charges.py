@@ -23,13 +23,16 @@ PRO = PlanForm.from_data(
 )
 
 
-async def subscribe_and_decide(stack: Stack, plan: str, decision: str) -> str:
+async def subscribe_and_decide(
+    stack: Stack, plan: str, decision: str, expect: tuple[str, str] = ("Pro", "29.00")
+) -> str:
+    """Subscribes to `plan` and decides on Shopify's confirmation page, which must show `expect`
+    (the plan's name and price); returns where the app sends the merchant back to."""
     started = await post_form(stack, "/billing/subscribe", {"plan": plan})
     assert started.status_code == 303, started.text  # type: ignore[attr-defined]
     confirmation = urlsplit(started.headers["location"])  # type: ignore[attr-defined]
     page = await stack.shopify.get(confirmation.path)
-    assert "Pro" in page.text
-    assert "29.00" in page.text
+    assert all(text in page.text for text in expect), page.text
     decided = await stack.shopify.post(confirmation.path.replace("/confirm", f"/{decision}"))
     assert decided.status_code == 302
     back = urlsplit(decided.headers["location"])

@@ -49,6 +49,18 @@ async def test_approved_charge_activates_the_plan_and_lifts_the_limits(stack: St
     assert await Funnel.count().where(Funnel.status == "live") == 2
 
 
+async def test_a_fresh_install_upgrades_to_a_plan_seeded_by_the_migrations(stack: Stack) -> None:
+    page = await stack.client.get("/billing/")
+    assert "Choose Launch" in page.text
+    assert "Choose Scale" in page.text
+
+    outcome = await subscribe_and_decide(stack, "launch", "approve", expect=("Launch", "19.00"))
+
+    assert outcome == "/billing/?outcome=active"
+    limits = await entitlements(SHOP)
+    assert (limits.plan_code, limits.live_funnels, limits.upsells_per_funnel) == ("launch", 3, 3)
+
+
 async def test_declined_charge_keeps_the_free_plan(stack: Stack) -> None:
     outcome = await subscribe_and_decide(stack, "pro", "decline")
     assert outcome == "/billing/?outcome=declined"

@@ -9,6 +9,7 @@ import pytest
 
 from onboarding.app import create_app
 from tests.support.app import asgi_client, lifespan_of, make_settings
+from tests.support.funnel_wizard import accounts_ready_and_signed_in
 
 
 @pytest.mark.postgres
@@ -49,3 +50,12 @@ async def test_home_page_serves_vendored_htmx_with_integrity(client: httpx.Async
     script = await client.get(match.group(1))
     assert script.status_code == 200
     assert "htmx" in script.text
+
+
+async def test_dashboard_shows_our_plan_apart_from_the_shopify_plan(database_url: str) -> None:
+    async with accounts_ready_and_signed_in(database_url) as stack:
+        page = await stack.client.get("/app/")
+
+    assert "Your plan: <strong>Free (shared CRM)</strong>" in page.text
+    assert re.search(r"· Shopify [A-Z]", page.text), page.text
+    assert not re.search(r"\w plan\s", page.text.split("Your plan:")[0])  # Shopify's tier is not "our plan"

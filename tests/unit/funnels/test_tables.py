@@ -24,7 +24,7 @@ from tests.support.enum_columns import assert_choices_hold
 
 # Each column, the enum it declares (choices=), and the strings its rows hold.
 STORED: list[tuple[Column, type[StrEnum], list[str]]] = [
-    (Funnel.status, FunnelStatus, ["draft", "publishing", "live", "failed"]),
+    (Funnel.status, FunnelStatus, ["draft", "publishing", "live", "failed", "archived"]),
     (Funnel.host_kind, HostKind, ["subdomain", "custom_domain"]),
     (Upsell.discount_type, DiscountType, ["none", "percentage", "fixed_amount"]),
     (PublishStep.status, PublishStepStatus, ["pending", "running", "done", "failed"]),

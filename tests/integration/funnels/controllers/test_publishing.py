@@ -7,7 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from funnels.tables import Funnel
-from tests.support.funnel_wizard import accounts_ready_and_signed_in, complete_wizard, post_form
+from tests.support.funnel_wizard import (
+    accounts_ready_and_signed_in,
+    add_payment_processor,
+    complete_wizard,
+    post_form,
+)
 from tests.support.stack import Stack
 
 
@@ -21,8 +26,8 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
     ("data", "message"),
     [
         ({"host_kind": "subdomain", "subdomain": "Bad_Name!"}, "lowercase letters"),
-        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "already taken"),
-        ({"host_kind": "subdomain", "subdomain": "www"}, "already taken"),
+        ({"host_kind": "subdomain", "subdomain": "taken-shop"}, "taken-shop is already taken. Try another"),
+        ({"host_kind": "subdomain", "subdomain": "www"}, "www is reserved by the page service. Try another"),
         ({"host_kind": "custom_domain", "custom_domain": "https://offers.example.com"}, "without https://"),
         ({"host_kind": "custom_domain", "custom_domain": "not a domain"}, "like offers.example.com"),
         ({"host_kind": "moon"}, "Choose where your funnel is hosted"),
@@ -41,3 +46,21 @@ async def test_forged_template_id_is_refused(stack: Stack) -> None:
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "Choose one of the templates" in response.text  # type: ignore[attr-defined]
     assert (await Funnel.select(Funnel.template_id).first()) == {"template_id": "tpl_classic_sales"}
+
+
+async def test_publishing_page_says_live_once_live_also_in_the_part_htmx_swaps(stack: Stack) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    publishing = await stack.client.get(f"/funnels/{funnel_id}/publishing")
+    assert "<h1>Publishing Summer launch…</h1>" in publishing.text
+
+    await stack.drain()
+
+    page = await stack.client.get(f"/funnels/{funnel_id}/publishing")
+    assert "<title>Summer launch is live · FunnelSync</title>" in page.text
+    assert "<h1>Summer launch is live</h1>" in page.text
+    swapped = await stack.client.get(f"/funnels/{funnel_id}/publishing/progress")
+    assert "<title>Summer launch is live · FunnelSync</title>" in swapped.text
+    assert "<h1>Summer launch is live</h1>" in swapped.text
+    assert "hx-trigger" not in swapped.text  # polling stops

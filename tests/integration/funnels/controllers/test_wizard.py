@@ -154,6 +154,22 @@ async def test_upsells_are_added_reordered_removed_and_confirmed(stack: Stack) -
     assert confirmed.headers["location"] == f"/funnels/{funnel_id}/template"  # type: ignore[attr-defined]
 
 
+async def test_upsells_step_shows_the_plan_limit_and_warns_once_past_it(stack: Stack) -> None:
+    """The free plan publishes one upsell: the merchant learns it while adding, not at publish."""
+    funnel_id = await ready_for_upsells(stack)
+    empty = await stack.client.get(f"/funnels/{funnel_id}/upsells")
+    assert "Your Free (shared CRM) plan publishes funnels with up to 1 upsell." in empty.text
+    await post_form(stack, f"/funnels/{funnel_id}/upsells", {**UPSELL, "headline": "First offer"})
+    one = await stack.client.get(f"/funnels/{funnel_id}/upsells")
+    assert "more than your plan publishes" not in one.text
+
+    await post_form(stack, f"/funnels/{funnel_id}/upsells", {**UPSELL, "headline": "Second offer"})
+
+    page = await stack.client.get(f"/funnels/{funnel_id}/upsells")
+    assert "This funnel has 2 upsells, more than your plan publishes. Remove 1" in page.text
+    assert 'href="/billing/">choose a bigger plan</a>' in page.text
+
+
 async def test_another_shops_funnel_cannot_be_read_or_changed(stack: Stack) -> None:
     funnel_id = await new_funnel(stack)
     await post_form(stack, f"/funnels/{funnel_id}/campaign", CAMPAIGN)

@@ -1,0 +1,75 @@
+"""A funnel's end: archiving a published one (page offline, CRM campaign inactive, history
+kept) and deleting a draft that never reached the page service or the CRM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from funnels.services import load_draft
+from funnels.tables import Funnel, FunnelStatus, PublishStep
+from iam.clients import ShopClients
+from lib.clock import utcnow
+
+# A failed publish may have made a campaign and a site already: those are archived too.
+ARCHIVABLE = frozenset({FunnelStatus.LIVE, FunnelStatus.FAILED})
+
+
+class LifecycleRefused(Exception):
+    """The funnel's status does not allow this; the message says why, for the merchant."""
+
+
+def can_archive(funnel: dict[str, Any]) -> bool:
+    return funnel["status"] in ARCHIVABLE
+
+
+def can_delete(funnel: dict[str, Any]) -> bool:
+    return bool(funnel["status"] == FunnelStatus.DRAFT and funnel["published_at"] is None)
+
+
+async def archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> None:
+    """Takes the page offline, stops the campaign taking orders, then marks the funnel archived.
+
+    Both remote calls are idempotent and the status changes last, so a failure part-way
+    leaves the funnel as it was (perhaps with its page already offline) and trying again
+    finishes the job. Raises ExternalServiceError when a service does not answer.
+    """
+    draft = await load_draft(shop_domain, funnel_id)
+    if draft.funnel["status"] == FunnelStatus.ARCHIVED:
+        return
+    if not can_archive(draft.funnel):
+        raise LifecycleRefused("Only a live funnel can be archived. Wait until publishing has finished.")
+    remote = await _remote_ids(funnel_id)
+    if "site_id" in remote:
+        await (await clients.templates_for(shop_domain)).unpublish_site(remote["site_id"])
+    if "campaign_id" in remote:
+        await (await clients.crm_for(shop_domain)).deactivate_campaign(remote["campaign_id"])
+    now = utcnow()
+    await Funnel.update(
+        {Funnel.status: FunnelStatus.ARCHIVED, Funnel.archived_at: now, Funnel.updated_at: now}
+    ).where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
+
+
+async def delete_draft(shop_domain: str, funnel_id: int) -> None:
+    """Deletes a draft with its upsells. A funnel that was ever published is archived instead:
+    its campaign and orders live on in the CRM and its history here."""
+    draft = await load_draft(shop_domain, funnel_id)
+    if not can_delete(draft.funnel) or await PublishStep.exists().where(PublishStep.funnel == funnel_id):
+        raise LifecycleRefused(
+            "Only a draft that was never published can be deleted. Archive this one instead."
+        )
+    await Funnel.delete().where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
+
+
+async def _remote_ids(funnel_id: int) -> dict[str, str]:
+    """The campaign and site the publish saga made, from its steps' results."""
+    ids: dict[str, str] = {}
+    steps = (
+        await PublishStep.select(PublishStep.result)
+        .where(PublishStep.funnel == funnel_id)
+        .output(load_json=True)
+    )
+    for step in steps:
+        for key in ("campaign_id", "site_id"):
+            if isinstance(step["result"], dict) and step["result"].get(key):
+                ids[key] = str(step["result"][key])
+    return ids
