@@ -28,12 +28,16 @@ class Link:
         return self.content_hash == content_hash(canonical)
 
     def seen(self, shopify_updated_at: datetime | None) -> bool:
-        """True when Shopify's entity as of `shopify_updated_at` is no newer than the one last
-        synced: a webhook about it (a repeat, late, or our own write) tells nothing new."""
+        """True when Shopify's entity as of `shopify_updated_at` is older than the one last
+        synced: a webhook about it (a repeat or a late copy) tells nothing new.
+
+        Shopify's times have whole seconds, so an edit in the same second as the last sync has
+        the same time: equal is not proof of nothing new, and the caller looks closer.
+        """
         return (
             shopify_updated_at is not None
             and self.shopify_updated_at is not None
-            and shopify_updated_at <= self.shopify_updated_at
+            and shopify_updated_at < self.shopify_updated_at
         )
 
 
