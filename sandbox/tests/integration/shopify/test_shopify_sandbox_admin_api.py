@@ -399,3 +399,18 @@ async def test_a_collections_products_come_in_its_own_order_unless_a_sort_key_sa
     # ProductSortKeys belong to `products`, not to a collection's: Shopify's schema refuses them.
     body = await admin.graphql(COLLECTION_PRODUCTS.replace("ProductCollectionSortKeys", "ProductSortKeys"))
     assert body["errors"]
+
+
+async def test_a_product_create_or_update_without_its_input_answers_user_errors(admin: AdminApi) -> None:
+    # Shopify's schema lets `product` be left out of both: the answer is a userError, not a crash.
+    body = await admin.graphql(
+        "mutation { productCreate { product { id } userErrors { field message } }"
+        " productUpdate { product { id } userErrors { field message } } }"
+    )
+    assert "errors" not in body
+    assert body["data"]["productCreate"] == {
+        "product": None,
+        "userErrors": [{"field": ["title"], "message": "Title can't be blank"}],
+    }
+    assert body["data"]["productUpdate"]["product"] is None
+    assert body["data"]["productUpdate"]["userErrors"]
