@@ -78,7 +78,9 @@ def shopify_documents_checked(
         # Which documents a run made the app send (coverage of the check): one JSON line each.
         with open(log, "a", encoding="utf-8") as file:
             file.writelines(
-                json.dumps({"test": request.node.nodeid, "document": d.document}) + "\n" for d in sent
+                json.dumps({"test": request.node.nodeid, "document": d.document, "variables": d.variables})
+                + "\n"
+                for d in sent
             )
     if request.node.get_closest_marker("shopify_schema_unchecked"):
         return

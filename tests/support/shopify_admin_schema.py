@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
     StringValueNode,
@@ -35,6 +39,85 @@ SCHEMA_FILE = PROJECT_DIR / "tests" / "fixtures" / "shopify_admin_schema" / f"ad
 NESTED_DOCUMENT_ARGUMENTS = {("bulkOperationRunQuery", "query")}
 
 
+def _string(value: Any, scalar: str) -> str:
+    if not isinstance(value, str):
+        raise GraphQLError(f"{scalar} must be a string, not {value!r}")
+    return value
+
+
+def _decimal(value: Any, scalar: str) -> str:
+    text = _string(value, scalar)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise GraphQLError(f"{scalar} must be a decimal number, not {value!r}") from None
+    if not number.is_finite():
+        raise GraphQLError(f"{scalar} must be a decimal number, not {value!r}")
+    return text
+
+
+def _date_time(value: Any, scalar: str) -> str:
+    text = _string(value, scalar)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise GraphQLError(f"{scalar} must be an ISO 8601 date and time, not {value!r}") from None
+    return text
+
+
+def _date(value: Any, scalar: str) -> str:
+    text = _string(value, scalar)
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise GraphQLError(f"{scalar} must be an ISO 8601 date, not {value!r}") from None
+    return text
+
+
+def _url(value: Any, scalar: str) -> str:
+    parts = urlsplit(_string(value, scalar))
+    if not parts.scheme or not parts.netloc:
+        raise GraphQLError(f"{scalar} must be an absolute URL with a scheme and a host, not {value!r}")
+    return parts.geturl()
+
+
+def _unsigned_int64(value: Any, scalar: str) -> str:
+    text = _string(value, scalar)
+    if not text.isdigit() or int(text) >= 2**64:
+        raise GraphQLError(f"{scalar} must be a string of base-10 digits below 2^64, not {value!r}")
+    return text
+
+
+# What Shopify's schema says of these scalars' values (each one's description); a schema built
+# from an introspection result takes any value for a custom scalar otherwise.
+SCALAR_VALUES: dict[str, Callable[[Any, str], str]] = {
+    "Date": _date,
+    "DateTime": _date_time,
+    "Decimal": _decimal,
+    "Money": _decimal,
+    "URL": _url,
+    "UnsignedInt64": _unsigned_int64,
+    "HTML": _string,
+}
+
+
+def _coercion(check: Callable[[Any, str], str], name: str) -> Callable[[Any], str]:
+    def coerce(value: Any) -> str:
+        return check(value, name)
+
+    return coerce
+
+
+def _check_scalar_values(schema: GraphQLSchema) -> None:
+    for name, check in SCALAR_VALUES.items():
+        scalar = schema.get_type(name)
+        assert isinstance(scalar, GraphQLScalarType), name
+        coerce = _coercion(check, name)
+        # graphql-core 3.3 coerces variables through coerce_input_value, older code paths parse_value.
+        scalar.parse_value = coerce  # type: ignore[method-assign, assignment]
+        scalar.coerce_input_value = coerce
+
+
 @cache
 def shopify_admin_schema() -> GraphQLSchema:
     """Built once per process (about a second and a half), assumed valid: graphql-core 3.3 calls
@@ -42,7 +125,9 @@ def shopify_admin_schema() -> GraphQLSchema:
     says nothing about the documents it judges, and `validate` would refuse to use it otherwise."""
     with gzip.open(SCHEMA_FILE, "rt", encoding="utf-8") as file:
         introspection = json.load(file)
-    return build_client_schema(introspection["data"], assume_valid=True)
+    schema = build_client_schema(introspection["data"], assume_valid=True)
+    _check_scalar_values(schema)
+    return schema
 
 
 @dataclass(frozen=True)

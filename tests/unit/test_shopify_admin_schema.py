@@ -152,3 +152,62 @@ async def test_what_the_shopify_client_sends_is_recorded_with_its_variables(
     assert shopify_documents_checked == [SentDocument(API_VERSION, document, {"id": "gid://shopify/Shop/1"})]
     (error,) = sent_document_errors(shopify_documents_checked[0])
     assert error.startswith("Cannot query field 'nameOfShop' on type 'Shop'.")
+
+
+@pytest.mark.parametrize(
+    ("scalar_value", "refused"),
+    [
+        ({"processedAt": "07/12/2026"}, "ISO 8601"),
+        (
+            {
+                "lineItems": [
+                    {
+                        "quantity": 1,
+                        "title": "X",
+                        "priceSet": {"shopMoney": {"amount": 5, "currencyCode": "USD"}},
+                    }
+                ]
+            },
+            "string",
+        ),
+        (
+            {
+                "lineItems": [
+                    {
+                        "quantity": 1,
+                        "title": "X",
+                        "priceSet": {"shopMoney": {"amount": "5,00", "currencyCode": "USD"}},
+                    }
+                ]
+            },
+            "decimal",
+        ),
+        ({"sourceUrl": "/checkout"}, "absolute URL"),
+    ],
+)
+def test_scalar_values_are_held_to_what_shopifys_schema_says_of_them(
+    scalar_value: dict[str, Any], refused: str
+) -> None:
+    create = (
+        "mutation ($order: OrderCreateOrderInput!) { orderCreate(order: $order) { userErrors { message } } }"
+    )
+    (error,) = sent_document_errors(SentDocument(API_VERSION, create, {"order": scalar_value}))
+    assert refused in error
+
+
+def test_scalar_values_as_shopify_writes_them_are_taken() -> None:
+    create = (
+        "mutation ($order: OrderCreateOrderInput!) { orderCreate(order: $order) { userErrors { message } } }"
+    )
+    order = {
+        "processedAt": "2026-12-07T15:50:00Z",
+        "sourceUrl": "https://example.myshopify.com/checkout",
+        "lineItems": [
+            {
+                "quantity": 1,
+                "title": "X",
+                "priceSet": {"shopMoney": {"amount": "5.00", "currencyCode": "USD"}},
+            }
+        ],
+    }
+    assert sent_document_errors(SentDocument(API_VERSION, create, {"order": order})) == []
