@@ -7,11 +7,14 @@ the helpers they use are in tests/support/, where test modules import them from.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,6 +22,7 @@ import pytest
 import structlog
 from litestar import Litestar
 
+from connectors.shopify import GraphQLResult, ShopifyClient
 from onboarding.app import create_app
 from onboarding.settings import Settings
 from tests.support.app import asgi_client, lifespan_of, make_settings
@@ -29,6 +33,7 @@ from tests.support.databases import (
     run_migrations,
 )
 from tests.support.environment import require
+from tests.support.shopify_admin_schema import SentDocument, sent_document_errors
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +48,47 @@ def logging_put_back() -> Iterator[None]:
     structlog.configure(**config)
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def shopify_documents_checked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[SentDocument]]:
+    """Every GraphQL request the app sends to Shopify in any test, document and variables, is
+    checked against Shopify's published Admin schema (tests/support/shopify_admin_schema.py).
+
+    They are taken where the one Shopify client posts them (`ShopifyClient._graphql_once`), so a
+    document built at run time is checked as much as a constant, with the variables the real code
+    built. A request Shopify's schema refuses fails the test that made the app send it, when the test
+    ends: the app may have caught the sandbox's answer, never the schema's. A test that sends a
+    document Shopify would refuse on purpose says so with `@pytest.mark.shopify_schema_unchecked`.
+    """
+    sent: list[SentDocument] = []
+    send = ShopifyClient._graphql_once
+
+    async def recorded(
+        client: ShopifyClient, shop: str, access_token: str, query: str, variables: dict[str, Any] | None
+    ) -> GraphQLResult:
+        sent.append(SentDocument(client.api_version, query, dict(variables or {})))
+        return await send(client, shop, access_token, query, variables)
+
+    monkeypatch.setattr(ShopifyClient, "_graphql_once", recorded)
+    yield sent
+    if log := os.environ.get("SHOPIFY_DOCUMENTS_LOG"):
+        # Which documents a run made the app send (coverage of the check): one JSON line each.
+        with open(log, "a", encoding="utf-8") as file:
+            file.writelines(
+                json.dumps({"test": request.node.nodeid, "document": d.document, "variables": d.variables})
+                + "\n"
+                for d in sent
+            )
+    if request.node.get_closest_marker("shopify_schema_unchecked"):
+        return
+    refused = {
+        f"{document.operation_name}: {error}" for document in sent for error in sent_document_errors(document)
+    }
+    if refused:
+        pytest.fail("Shopify's Admin schema refuses what the app sent:\n" + "\n".join(sorted(refused)))
 
 
 @pytest.fixture(scope="session")

@@ -218,7 +218,7 @@ def _checkout_input(shop: Shop, body: Mapping[str, Any]) -> tuple[dict[str, Any]
             "lastName": pick("lastName") or (shipping or {}).get("lastName"),
         }
         if shipping:
-            new_customer["addresses"] = [shipping]
+            new_customer["addresses"] = [_customer_address(shipping)]
         if email and body.get("acceptsMarketing"):
             new_customer["emailMarketingConsent"] = {
                 "marketingState": "SUBSCRIBED",
@@ -226,6 +226,18 @@ def _checkout_input(shop: Shop, body: Mapping[str, Any]) -> tuple[dict[str, Any]
             }
         order_in["customer"] = {"toUpsert": {k: v for k, v in new_customer.items() if v is not None}}
     return {k: v for k, v in order_in.items() if v is not None}, errors
+
+
+def _customer_address(address: dict[str, Any]) -> dict[str, Any]:
+    """A MailingAddressInput as an OrderCreateCustomerAddressInput, which Shopify's schema gives
+    `country` and `province` (a name or a code) but no `countryCode` or `provinceCode`."""
+    plain = ("address1", "address2", "city", "company", "firstName", "lastName", "phone", "zip")
+    customer_address = {key: address.get(key) for key in plain}
+    # A name, where the shopper gave one, else the code: Shopify's address takes either.
+    customer_address["country"] = address.get("country") or address.get("countryCode")
+    customer_address["province"] = address.get("province") or address.get("provinceCode")
+    customer_address = {key: value for key, value in customer_address.items() if value is not None}
+    return customer_address
 
 
 @post("/_sandbox/shops/{shop_domain:str}/orders", status_code=201)

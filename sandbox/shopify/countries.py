@@ -1,9 +1,11 @@
 """Countries and provinces as Shopify names them: the `CountryCode` enum and address names.
 
 Shopify's CountryCode is ISO 3166-1 alpha-2 plus a few of its own (AC Ascension Island,
-TA Tristan da Cunha, XK Kosovo, ZZ unknown region). An address carries both the code and
-the country's English name; for countries with zones (the US, Canada, Australia) the
-province code and the province name go together too.
+TA Tristan da Cunha, XK Kosovo, ZZ unknown region), without some ISO codes: Antarctica (AQ)
+and the US territories and freely associated states (AS, FM, GU, MH, MP, PR, PW, VI) are no
+countries in its Admin schema. An address carries both the code and the country's English
+name; for countries with zones (the US, Canada, Australia) the province code and the province
+name go together too.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ COUNTRIES: dict[str, str] = {
     "AM": "Armenia",
     "AN": "Netherlands Antilles",
     "AO": "Angola",
-    "AQ": "Antarctica",
     "AR": "Argentina",
-    "AS": "American Samoa",
     "AT": "Austria",
     "AU": "Australia",
     "AW": "Aruba",
@@ -83,7 +83,6 @@ COUNTRIES: dict[str, str] = {
     "FI": "Finland",
     "FJ": "Fiji",
     "FK": "Falkland Islands",
-    "FM": "Micronesia",
     "FO": "Faroe Islands",
     "FR": "France",
     "GA": "Gabon",
@@ -102,7 +101,6 @@ COUNTRIES: dict[str, str] = {
     "GR": "Greece",
     "GS": "South Georgia & South Sandwich Islands",
     "GT": "Guatemala",
-    "GU": "Guam",
     "GW": "Guinea-Bissau",
     "GY": "Guyana",
     "HK": "Hong Kong SAR",
@@ -153,13 +151,11 @@ COUNTRIES: dict[str, str] = {
     "ME": "Montenegro",
     "MF": "St. Martin",
     "MG": "Madagascar",
-    "MH": "Marshall Islands",
     "MK": "North Macedonia",
     "ML": "Mali",
     "MM": "Myanmar (Burma)",
     "MN": "Mongolia",
     "MO": "Macao SAR",
-    "MP": "Northern Mariana Islands",
     "MQ": "Martinique",
     "MR": "Mauritania",
     "MS": "Montserrat",
@@ -192,10 +188,8 @@ COUNTRIES: dict[str, str] = {
     "PL": "Poland",
     "PM": "St. Pierre & Miquelon",
     "PN": "Pitcairn Islands",
-    "PR": "Puerto Rico",
     "PS": "Palestinian Territories",
     "PT": "Portugal",
-    "PW": "Palau",
     "PY": "Paraguay",
     "QA": "Qatar",
     "RE": "Réunion",
@@ -251,7 +245,6 @@ COUNTRIES: dict[str, str] = {
     "VC": "St. Vincent & Grenadines",
     "VE": "Venezuela",
     "VG": "British Virgin Islands",
-    "VI": "U.S. Virgin Islands",
     "VN": "Vietnam",
     "VU": "Vanuatu",
     "WF": "Wallis & Futuna",

@@ -70,6 +70,8 @@ CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"
 
 
 def order_error(field: Sequence[str] | None, message: str, code: str = "INVALID") -> UserError:
+    # Shopify's OrderCreateUserErrorCode has no BLANK, NOT_FOUND or TAKEN: a blank, unknown or
+    # taken value is INVALID there, the message saying which.
     return user_error(field, message, code)
 
 
@@ -143,7 +145,7 @@ def _customer_plan(
             found = find_by_email(shop, associate.get("email"))
             field_path = [*base, "toAssociate", "email"]
         if found is None:
-            return [order_error(field_path, "Customer does not exist", "NOT_FOUND")], _CustomerPlan()
+            return [order_error(field_path, "Customer does not exist")], _CustomerPlan()
         return [], _CustomerPlan(existing=found)
     if upsert is None:
         return [], _CustomerPlan()
@@ -156,9 +158,7 @@ def _customer_plan(
         numeric = _numeric(upsert["id"], "Customer")
         existing = shop.customers.get(numeric) if numeric is not None else None
         if existing is None:
-            return [
-                order_error([*upsert_base, "id"], "Customer does not exist", "NOT_FOUND")
-            ], _CustomerPlan()
+            return [order_error([*upsert_base, "id"], "Customer does not exist")], _CustomerPlan()
     else:
         existing = find_by_email(shop, fields.get("email")) or (
             find_by_phone(shop, fields.get("phone")) if _blank(fields.get("email")) else None
@@ -166,7 +166,7 @@ def _customer_plan(
     # An upsert never clears what it does not mention: drop nulls.
     fields = {k: v for k, v in fields.items() if v is not None}
     errors = [
-        {**e, "code": "TAKEN" if "taken" in e["message"] else "INVALID"}
+        {**e, "code": "INVALID"}
         for e in validate_customer(shop, fields, customer=existing, prefix=upsert_base)
     ]
     if existing is None:
@@ -209,12 +209,12 @@ def _line_item_errors(
         numeric = _numeric(raw["variantId"], "ProductVariant")
         found = store.find_variant(shop, numeric) if numeric is not None else None
         if found is None:
-            errors.append(order_error([*base, "variantId"], "Product variant does not exist", "NOT_FOUND"))
+            errors.append(order_error([*base, "variantId"], "Product variant does not exist"))
     else:
         if _blank(raw.get("title")):
-            errors.append(order_error([*base, "title"], "Title can't be blank", "BLANK"))
+            errors.append(order_error([*base, "title"], "Title can't be blank"))
         if raw.get("priceSet") is None:
-            errors.append(order_error([*base, "priceSet"], "Price set can't be blank", "BLANK"))
+            errors.append(order_error([*base, "priceSet"], "Price set can't be blank"))
     if raw.get("priceSet") is not None:
         amount, given_currency = _money_input(raw["priceSet"])
         if amount is None:
@@ -273,7 +273,7 @@ def validate_order_create(
         errors.append(order_error([*base, "financialStatus"], "Financial status is invalid"))
     line_items = order_in.get("lineItems") or []
     if not line_items:
-        errors.append(order_error([*base, "lineItems"], "Line items can't be blank", "BLANK"))
+        errors.append(order_error([*base, "lineItems"], "Line items can't be blank"))
     for i, raw in enumerate(line_items):
         if not isinstance(raw, Mapping):
             errors.append(order_error([*base, "lineItems", str(i)], "Line item must be an object"))
@@ -304,8 +304,11 @@ def _line_item(store: Store, shop: Shop, raw: Mapping[str, Any]) -> LineItem:
             variant_title=None if variant.title == "Default Title" else variant.title,
             sku=str(raw["sku"]) if raw.get("sku") is not None else (variant.sku or None),
             vendor=str(raw.get("vendor") or product.vendor),
-            requires_shipping=raw.get("requiresShipping") is not False,
-            taxable=variant.taxable if raw.get("taxable") is None else bool(raw["taxable"]),
+            # Shopify's schema defaults requiresShipping to false and taxable to true, so an
+            # input cannot tell "not given" from those: a variant's line ships and is taxed as
+            # the variant is (the sandbox's variants are physical goods).
+            requires_shipping=True,
+            taxable=variant.taxable,
             grams=variant.grams,
         )
     return LineItem(

@@ -236,7 +236,9 @@ class Root(CommerceRoot):
             return None, [user_error(field, "Product does not exist")]
         return product, []
 
-    def product_create(self, product: dict[str, Any]) -> dict[str, Any]:
+    def product_create(self, product: dict[str, Any] | None = None) -> dict[str, Any]:
+        # Shopify's schema lets `product` be null: nothing given is a product without a title.
+        product = product or {}
         self._require("productCreate", "write_products")
         errors = validate_product(self._shop, product, product_id=None, creating=True)
         if errors:
@@ -245,7 +247,8 @@ class Root(CommerceRoot):
         self._ctx.product_changed("products/create", created)
         return {"product": ProductView(self._ctx, created), "userErrors": []}
 
-    def product_update(self, product: dict[str, Any]) -> dict[str, Any]:
+    def product_update(self, product: dict[str, Any] | None = None) -> dict[str, Any]:
+        product = product or {}  # null in Shopify's schema too: no id, so no product to update
         self._require("productUpdate", "write_products")
         target, errors = self._product_for(product.get("id"), ["id"])
         if target is None:

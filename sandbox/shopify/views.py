@@ -486,10 +486,24 @@ class CollectionView:
         last: int | None = None,
         before: str | None = None,
         reverse: bool = False,
-        sort_key: str = "ID",
+        sort_key: str = "COLLECTION_DEFAULT",
     ) -> dict[str, Any]:
-        return product_connection(
-            self._ctx, self._members(), PageArgs(first, after, last, before, reverse), sort_key
+        # Shopify's ProductCollectionSortKeys: the collection's own order unless a key says
+        # otherwise (the sandbox keeps no sales, so BEST_SELLING is that order too).
+        members = self._members()
+        position = {product.id: index for index, product in enumerate(members)}
+        by_key: dict[str, Callable[[Product], object]] = {
+            "ID": lambda p: p.id,
+            "TITLE": lambda p: p.title,
+            "CREATED": lambda p: p.created_at,
+            "PRICE": lambda p: min((float(v.price) for v in p.variants), default=0.0),
+        }
+        return connection(
+            members,
+            PageArgs(first, after, last, before, reverse),
+            record_id=lambda p: p.id,
+            sort_value=by_key.get(sort_key, lambda p: position[p.id]),
+            view=lambda p: ProductView(self._ctx, p),
         )
 
 

@@ -81,12 +81,27 @@ async def test_a_fresh_shopify_token_refused_as_well_is_not_tried_a_third_time()
     assert tokens.refused == ["token-1"]
 
 
+# Documents Shopify's Admin schema takes (the autouse check in tests/conftest.py holds every test to it).
+CUSTOMER_UPDATE = """
+mutation ($input: CustomerInput!) {
+  customerUpdate(input: $input) { customer { id } userErrors { field message } }
+}
+"""
+CUSTOMER_CREATE = """
+mutation ($input: CustomerInput!) {
+  customerCreate(input: $input) { customer { id } userErrors { field message } }
+}
+"""
+
+
 async def test_a_mutation_refused_on_401_is_sent_again_with_the_fresh_token() -> None:
     payload: dict[str, Any] = {
         "customerUpdate": {"customer": {"id": "gid://shopify/Customer/1"}, "userErrors": []}
     }
     service, tokens = Service(refused(), graphql_answer(payload)), Tokens()
-    answer = await admin_with(service, tokens).mutate("mutation { x }", {}, "customerUpdate")
+    answer = await admin_with(service, tokens).mutate(
+        CUSTOMER_UPDATE, {"input": {"id": "gid://shopify/Customer/1"}}, "customerUpdate"
+    )
     assert answer == payload["customerUpdate"]
     assert service.credentials == ["token-1", "token-2"]
 
@@ -99,7 +114,9 @@ async def test_a_mutations_user_errors_are_one_error_type_and_not_retried() -> N
     service = Service(graphql_answer({"customerCreate": {"customer": None, "userErrors": errors}}))
     tokens = Tokens()
     with pytest.raises(UserErrors) as refused_by_shop:
-        await admin_with(service, tokens).mutate("mutation { x }", {}, "customerCreate")
+        await admin_with(service, tokens).mutate(
+            CUSTOMER_CREATE, {"input": {"email": "ada@example.com"}}, "customerCreate"
+        )
     error = refused_by_shop.value
     assert isinstance(error, Rejected)
     assert error.code == "user_errors"

@@ -367,3 +367,50 @@ async def test_body_without_query_is_400(client: httpx.AsyncClient, admin: Admin
         admin.url, json={"variables": {}}, headers={"X-Shopify-Access-Token": admin.token}
     )
     assert response.status_code == 400
+
+
+COLLECTION_PRODUCTS = """
+query CollectionProducts($sortKey: ProductCollectionSortKeys) {
+  collections(first: 1) {
+    nodes { legacyResourceId products(first: 250, sortKey: $sortKey) { nodes { legacyResourceId title } } }
+  }
+}
+"""
+
+
+async def test_a_collections_products_come_in_its_own_order_unless_a_sort_key_says_otherwise(
+    admin: AdminApi,
+) -> None:
+    async def products_by(sort_key: str | None) -> list[dict[str, Any]]:
+        body = await admin.graphql(COLLECTION_PRODUCTS, {"sortKey": sort_key} if sort_key else {})
+        (collection,) = body["data"]["collections"]["nodes"]
+        assert collection["legacyResourceId"].isdigit()  # UnsignedInt64, a string of digits
+        nodes: list[dict[str, Any]] = collection["products"]["nodes"]
+        return nodes
+
+    default = await products_by(None)
+    assert len(default) > 1
+    assert await products_by("COLLECTION_DEFAULT") == default
+    assert await products_by("MANUAL") == default
+    titles = [product["title"] for product in await products_by("TITLE")]
+    assert titles == sorted(titles)
+    ids = [int(product["legacyResourceId"]) for product in await products_by("ID")]
+    assert ids == sorted(ids)
+    # ProductSortKeys belong to `products`, not to a collection's: Shopify's schema refuses them.
+    body = await admin.graphql(COLLECTION_PRODUCTS.replace("ProductCollectionSortKeys", "ProductSortKeys"))
+    assert body["errors"]
+
+
+async def test_a_product_create_or_update_without_its_input_answers_user_errors(admin: AdminApi) -> None:
+    # Shopify's schema lets `product` be left out of both: the answer is a userError, not a crash.
+    body = await admin.graphql(
+        "mutation { productCreate { product { id } userErrors { field message } }"
+        " productUpdate { product { id } userErrors { field message } } }"
+    )
+    assert "errors" not in body
+    assert body["data"]["productCreate"] == {
+        "product": None,
+        "userErrors": [{"field": ["title"], "message": "Title can't be blank"}],
+    }
+    assert body["data"]["productUpdate"]["product"] is None
+    assert body["data"]["productUpdate"]["userErrors"]

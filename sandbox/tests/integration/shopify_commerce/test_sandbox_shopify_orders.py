@@ -176,7 +176,7 @@ async def test_to_associate_needs_an_existing_customer(admin: AdminApi) -> None:
         {
             "field": ["order", "customer", "toAssociate", "id"],
             "message": "Customer does not exist",
-            "code": "NOT_FOUND",
+            "code": "INVALID",
         }
     ]
 
@@ -213,7 +213,7 @@ async def test_order_create_user_errors_change_nothing(admin: AdminApi, client: 
     ]
     no_items = await create(admin, {"email": "a@example.com"})
     assert no_items["userErrors"] == [
-        {"field": ["order", "lineItems"], "message": "Line items can't be blank", "code": "BLANK"}
+        {"field": ["order", "lineItems"], "message": "Line items can't be blank", "code": "INVALID"}
     ]
     listed = await admin.graphql("{ orders(first: 5) { nodes { id } } }")
     assert listed["data"]["orders"]["nodes"] == []
