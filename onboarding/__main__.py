@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import uvicorn
 from litestar import Litestar
 
 from iam.vault import generate_key
@@ -40,9 +39,10 @@ def migrate() -> None:
 
 def serve(host: str, port: int) -> None:
     from onboarding.app import create_app
+    from onboarding.server import serve_app
 
     settings = load_settings()  # raises SettingsError before anything starts
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    serve_app(create_app(settings), settings, host, port)
 
 
 def _with_app(work: Callable[[Litestar], Awaitable[T]]) -> T:
