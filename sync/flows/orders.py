@@ -128,6 +128,13 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
     if funnel is None:
         return
     order_gid = gid_of("Order", order)
+    # Shopify signs every shop's deliveries with the one app secret and not the shop header:
+    # another shop's captured order re-sent under this shop's domain would pass the intake.
+    # Only an order this shop holds is synced.
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    if not (await shopify.graphql(ORDER_QUERY, {"id": order_gid})).data.get("order"):
+        log.warning("order_event_ignored", shop=shop_domain, order=order_gid, reason="not in this shop")
+        return
     await _claim_or_hold(shop_domain, SyncDirection.TO_CRM, order_gid, order_gid, now or utcnow())
     crm = await ctx.clients.crm_for(shop_domain)
     customer_gid, customer = _order_customer(order)
