@@ -20,6 +20,11 @@ from sync.tables import SyncDirection, SyncEntity, SyncOutcome
 
 ORDER_NOT_SYNCED_YET_SECONDS = 30.0
 
+ORDER_OF_SHOP = """
+query SyncFulfilledOrder($id: ID!) {
+  order(id: $id) { id }
+}
+"""
 OPEN_FULFILLMENT_ORDERS = """
 query SyncFulfillmentOrders($id: ID!) {
   order(id: $id) { id fulfillmentOrders(first: 10) { nodes { id status } } }
@@ -44,6 +49,11 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
     order_gid = gid("Order", fulfillment.get("order_id"))
     order_link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
     if order_link is None or order_link.crm_id is None:
+        # Another shop's captured fulfillment re-sent under this shop's domain (one app secret
+        # signs every shop's deliveries) names an order this shop never had: nothing to wait for.
+        shopify = await ctx.clients.shopify_for(shop_domain)
+        if not (await shopify.graphql(ORDER_OF_SHOP, {"id": order_gid})).data.get("order"):
+            return
         raise RetryLater(ORDER_NOT_SYNCED_YET_SECONDS, "the order has not reached the CRM yet")
     crm = await ctx.clients.crm_for(shop_domain)
     crm_order = await crm.get(f"/api/v1/orders/{order_link.crm_id}") or {}

@@ -2,10 +2,11 @@
 shop re-sent under this shop's domain.
 
 Shopify signs every shop's deliveries with the app's one secret and does not sign the shop
-header, so for topics whose body names no shop (products/*, customers/*, orders/*) another
-shop's genuine delivery passes the intake for this shop. The flows re-read by id from the shop
-the header names, where another shop's ids are not found, and act only on that shop's funnels
-and links: nothing changes.
+header, so for topics whose body names no shop (products/*, customers/*, orders/*,
+fulfillments/*) another shop's genuine delivery passes the intake for this shop. The flows
+re-read by id from the shop the header names, where another shop's ids are not found (an order
+to fulfil included: nothing to wait for), and act only on that shop's funnels and links:
+nothing changes.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ async def other_shops_deliveries(stack: Stack) -> dict[str, dict[str, Any]]:
         },
     )
     assert order.status_code == 201, order.text
+    fulfilled = await stack.shopify.post(
+        f"{shop}/orders/{order.json()['id']}/fulfillments", json={"trackingNumber": "1Z999"}
+    )
+    assert fulfilled.status_code == 201, fulfilled.text
     return {
         "products/update": edited.json(),
         "products/delete": edited.json(),
@@ -67,6 +72,8 @@ async def other_shops_deliveries(stack: Stack) -> dict[str, dict[str, Any]]:
         "customers/delete": customer.json(),
         "orders/create": order.json(),
         "orders/updated": order.json(),
+        "fulfillments/create": fulfilled.json(),
+        "fulfillments/update": fulfilled.json(),
     }
 
 
