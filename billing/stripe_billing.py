@@ -343,6 +343,9 @@ class StripeBilling:
         metadata = {"shop_domain": shop_domain, "plan_price_id": str(price["id"])}
         params: CheckoutSessionCreateParams = {
             "mode": "subscription",
+            # Named, not left to the default: `url` below exists only for the hosted page
+            # (`hosted_page` since API version 2026-10-28.endive, `hosted` before it).
+            "ui_mode": "hosted_page",
             "customer": customer,
             "line_items": [{"price": price_id, "quantity": 1}],
             "success_url": f"{self.app_base_url}/billing/checkout/return?session_id={{CHECKOUT_SESSION_ID}}",

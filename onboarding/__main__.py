@@ -12,7 +12,6 @@ import ctypes
 import getpass
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-import uvicorn
 from litestar import Litestar
 
 from iam.vault import generate_key
@@ -50,9 +48,10 @@ def migrate() -> None:
 
 def serve(host: str, port: int) -> None:
     from onboarding.app import create_app
+    from onboarding.server import serve_app
 
     settings = load_settings()  # raises SettingsError before anything starts
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    serve_app(create_app(settings), settings, host, port)
 
 
 def _with_app(work: Callable[[Litestar], Awaitable[T]], *, quiet: bool = True) -> T:
@@ -189,9 +188,9 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
             )
 
         from onboarding.app import create_app
+        from onboarding.server import serve_app
 
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-        _AnnouncingServer(config, announce).run()
+        serve_app(create_app(settings), settings, "127.0.0.1", port, on_started=announce)
     finally:
         sandboxes.terminate()
         try:
@@ -221,19 +220,6 @@ def _wait_until_answering(urls: dict[str, str], process: subprocess.Popen[bytes]
                     del waiting[name]
             if waiting:
                 time.sleep(0.1)
-
-
-class _AnnouncingServer(uvicorn.Server):
-    """Calls `announce` once the app accepts connections, so the URLs printed all answer."""
-
-    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._announce = announce
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self._announce()
 
 
 def _stop_when_parent_dies() -> None:

@@ -73,7 +73,14 @@ error_log = structlog.get_logger("funnelsync.errors")
 
 HOUSEKEEPING_INTERVAL_SECONDS = 15 * 60
 CSRF_COOKIE = "csrftoken"
-CSRF_COOKIE_HTTPS = "__Host-csrftoken"
+SESSION_COOKIE = "funnelsync_session"
+
+
+def host_bound(cookie_name: str, settings: Settings) -> str:
+    """Under https the `__Host-` prefix binds a cookie to this host: browsers take it only with
+    Secure, Path=/ and no Domain, so a sibling subdomain can neither plant nor overwrite it
+    (a planted session or CSRF token). Over plain http browsers refuse the prefix."""
+    return f"__Host-{cookie_name}" if settings.secure_cookies else cookie_name
 
 
 async def sweep_periodically() -> None:
@@ -181,7 +188,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         jinja.engine.globals.update(template_globals())
 
     session_config = RotatingSessionConfig(
-        key="funnelsync_session",
+        key=host_bound(SESSION_COOKIE, settings),
         max_age=settings.session_max_age_seconds,
         secure=settings.secure_cookies,
         httponly=True,
@@ -189,7 +196,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         exclude=["/static/", "/healthz", "/readyz", "/admin"],
     )
     admin_session_config = RotatingSessionConfig(
-        key=ADMIN_SESSION_COOKIE,
+        key=host_bound(ADMIN_SESSION_COOKIE, settings),
         store="admin_sessions",
         max_age=60 * 60 * 8,
         secure=settings.secure_cookies,
@@ -238,9 +245,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            # Under https the __Host- prefix binds the cookie to this host (Secure, Path=/, no
-            # Domain): a sibling subdomain cannot plant a token for us.
-            cookie_name=CSRF_COOKIE_HTTPS if settings.secure_cookies else CSRF_COOKIE,
+            cookie_name=host_bound(CSRF_COOKIE, settings),
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
             # Machines (webhooks, probes) and static files never submit our forms: no token

@@ -98,6 +98,18 @@ class Settings(BaseSettings):
         10.0, gt=0, le=60, description="Timeout of each call to Shopify, the CRM and the template service"
     )
     run_worker: bool = Field(True, description="Run the job worker inside the app process")
+    request_head_max_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers the server reads (431 beyond)",
+    )
+    request_head_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's line and headers (408, closed, beyond)",
+    )
     worker_concurrency: int = Field(
         4,
         ge=1,

@@ -368,6 +368,21 @@ def list_customers(sb: StripeSandbox, p: Params) -> Result:
 # -- checkout and portal -------------------------------------------------------------------
 
 
+# The Checkout UI modes of API version 2026-10-28.endive, as the Stripe SDK pinned to it types
+# them (stripe-python 16.1, `stripe/checkout/_session.py`); earlier versions said `hosted`.
+CHECKOUT_UI_MODES = ("elements", "embedded_page", "form", "hosted_page")
+
+
+def checkout_ui_mode(p: Params) -> str:
+    ui_mode = text(p, "ui_mode") or "hosted_page"
+    if ui_mode not in CHECKOUT_UI_MODES:
+        choices = ", ".join(CHECKOUT_UI_MODES[:-1]) + f", or {CHECKOUT_UI_MODES[-1]}"
+        raise invalid(f"Invalid ui_mode: must be one of {choices}", param="ui_mode")
+    if ui_mode != "hosted_page":
+        raise invalid(f"The sandbox only emulates ui_mode=hosted_page (got {ui_mode}).", param="ui_mode")
+    return ui_mode
+
+
 def create_checkout_session(sb: StripeSandbox, p: Params) -> Result:
     check_known(
         p,
@@ -380,6 +395,7 @@ def create_checkout_session(sb: StripeSandbox, p: Params) -> Result:
     mode = text(p, "mode", required=True)
     if mode != "subscription":
         raise invalid(f"The sandbox only emulates mode=subscription (got {mode}).", param="mode")
+    ui_mode = checkout_ui_mode(p)
     success_url = text(p, "success_url", required=True)
     customer = text(p, "customer")
     if customer is not None:
@@ -458,7 +474,7 @@ def create_checkout_session(sb: StripeSandbox, p: Params) -> Result:
             "status": "open",
             "subscription": None,
             "success_url": success_url,
-            "ui_mode": "hosted",
+            "ui_mode": ui_mode,
             "url": f"{sb.config.public_base}/checkout/{session_id}",
         }
     )

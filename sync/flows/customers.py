@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from connectors.crm import CrmUser
 from connectors.errors import Rejected
 from connectors.shopify import ShopifyAdmin
@@ -52,6 +54,8 @@ query SyncFindCustomers($query: String!) {{
   customers(first: 5, query: $query) {{ nodes {{ {GRAPHQL_CUSTOMER_FIELDS} }} }}
 }}
 """
+
+log = structlog.get_logger("sync.flows.customers")
 
 
 # Customers holding an email, each with its id and canonical form, as one side lists them.
@@ -242,6 +246,14 @@ async def delete_customer_in_crm(ctx: SyncContext, event: InboxEventData) -> Non
     customer_gid = gid_of("Customer", event.payload)
     link = await links.by_shopify_id(shop_domain, SyncEntity.CUSTOMER, customer_gid)
     if link is None or link.crm_id is None:
+        return
+    # The HMAC covers the body, not the topic header: a captured customers/update re-sent as
+    # customers/delete passes the intake. Only a customer Shopify no longer holds was deleted.
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    if any((await shopify.graphql(CUSTOMERS_QUERY, {"ids": [customer_gid]})).data.get("nodes") or []):
+        log.warning(
+            "customer_delete_ignored", shop=shop_domain, customer=customer_gid, reason="still in Shopify"
+        )
         return
     crm = await ctx.clients.crm_for(shop_domain)
     try:

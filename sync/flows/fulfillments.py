@@ -57,6 +57,11 @@ async def _wait_for_order(
     )
 
 
+ORDER_OF_SHOP = """
+query SyncFulfilledOrder($id: ID!) {
+  order(id: $id) { id }
+}
+"""
 OPEN_FULFILLMENT_ORDERS = """
 query SyncFulfillmentOrders($id: ID!) {
   order(id: $id) { id fulfillmentOrders(first: 10) { nodes { id status } } }
@@ -81,6 +86,13 @@ async def sync_fulfillment_to_crm(ctx: SyncContext, event: InboxEventData) -> No
     order_gid = gid("Order", fulfillment.get("order_id"))
     order_link = await links.by_shopify_id(shop_domain, SyncEntity.ORDER, order_gid)
     if order_link is None or order_link.crm_id is None:
+        # Another shop's captured fulfillment re-sent under this shop's domain (one app secret
+        # signs every shop's deliveries) names an order this shop never had: nothing to wait
+        # for. Asked once, before the wait starts.
+        if event.waiting_since is None:
+            shopify = await ctx.clients.shopify_for(shop_domain)
+            if not (await shopify.graphql(ORDER_OF_SHOP, {"id": order_gid})).data.get("order"):
+                return
         why = "the order has not reached the CRM yet"
         await _wait_for_order(shop_domain, SyncDirection.TO_CRM, fulfillment_gid, event, why)
         return

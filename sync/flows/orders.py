@@ -162,9 +162,9 @@ def _order_customer(order: dict[str, Any], current: dict[str, Any]) -> tuple[str
     return customer_gid, customer_from_shopify(customer, delivery), missing
 
 
-async def _current_order(ctx: SyncContext, shop_domain: str, order_gid: str) -> dict[str, Any]:
-    """The order's customer and delivery address as Shopify holds them now (empty when the
-    order is gone, or when Shopify denies the app its customer's protected data)."""
+async def _current_order(ctx: SyncContext, shop_domain: str, order_gid: str) -> dict[str, Any] | None:
+    """The order's customer and delivery address as Shopify holds them now: None when this shop
+    has no such order, empty when Shopify denies the app its customer's protected data."""
     shopify = await ctx.clients.shopify_for(shop_domain)
     try:
         found = await shopify.graphql(ORDER_CUSTOMER_QUERY, {"id": order_gid})
@@ -172,7 +172,7 @@ async def _current_order(ctx: SyncContext, shop_domain: str, order_gid: str) -> 
         if "ACCESS_DENIED" not in refused.code:
             raise
         return {}
-    order: dict[str, Any] = found.data.get("order") or {}
+    order: dict[str, Any] | None = found.data.get("order")
     return order
 
 
@@ -196,6 +196,12 @@ async def sync_order_to_crm(ctx: SyncContext, event: InboxEventData, now: dateti
         return
     order_gid = gid_of("Order", order)
     current = await _current_order(ctx, shop_domain, order_gid)
+    if current is None:
+        # Shopify signs every shop's deliveries with the one app secret and not the shop header:
+        # another shop's captured order re-sent under this shop's domain would pass the intake.
+        # Only an order this shop holds is synced.
+        log.warning("order_event_ignored", shop=shop_domain, order=order_gid, reason="not in this shop")
+        return
     customer_gid, customer, missing = _order_customer(order, current)
     if missing:
         await activity.record(

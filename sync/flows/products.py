@@ -120,13 +120,30 @@ async def _sync_variants_to_crm(
         )
 
 
+PRODUCT_STILL_THERE = """
+query SyncProductStillThere($id: ID!) {
+  product(id: $id) { id }
+}
+"""
+
+
 async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) -> None:
     """A product deleted in Shopify: its funnel variants' CRM products stop being sold."""
     shop_domain = event.shop_domain
     if not shop_domain:
         return
     funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
+    if not funnels:
+        return
     product_gid = gid_of("Product", event.payload)
+    # The HMAC covers the body, not the topic header: a captured products/update re-sent as
+    # products/delete passes the intake. Only what Shopify no longer holds was deleted.
+    shopify = await ctx.clients.shopify_for(shop_domain)
+    if (await shopify.graphql(PRODUCT_STILL_THERE, {"id": product_gid})).data.get("product"):
+        log.warning(
+            "product_delete_ignored", shop=shop_domain, product=product_gid, reason="still in Shopify"
+        )
+        return
     crm: CrmUser | None = None
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)

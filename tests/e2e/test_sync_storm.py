@@ -20,6 +20,13 @@ Then both sides must agree exactly (each price at its last edit, each customer o
 side with the same email and name, each checkout one CRM order, each funnel order one
 Shopify order), nothing may be refused or given up, and the create counters of both
 sandboxes must have moved by exactly what the storm asked for: no effect happened twice.
+
+Last, a captured delivery is replayed: Shopify's HMAC covers the body, not the topic, shop or
+webhook id headers, so a products/update and a customers/update that a subscription of the
+app also sent to a listener of the test are re-sent with a new webhook id under another topic,
+for another shop, and both. Each is refused and nothing stored, or (a delete topic, whose shape
+an update body has; a topic whose body names no shop) stored and nothing changed on either side
+of either shop.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -37,6 +45,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urljoin
@@ -56,6 +65,7 @@ from tests.support.environment import LOGS_DIR, PROJECT_DIR, require
 from tests.support.processes import free_port, stop_process, wait_until_healthy
 
 SHOP = "demo-store.myshopify.com"
+OTHER_SHOP = "demo-advanced.myshopify.com"  # a seeded shop of the sandbox, never installed here
 API = "2026-10"
 T_SHIRT_PRODUCT, T_SHIRT_VARIANT = str(FIRST_ID + 2), str(FIRST_ID + 8)
 T_SHIRT = f"gid://shopify/ProductVariant/{T_SHIRT_VARIANT}"  # Classic Cotton T-Shirt, S / White
@@ -810,3 +820,163 @@ def test_a_storm_of_changes_through_faults_and_killed_workers_ends_in_agreement(
         "CRM: timed out",
         "CRM: rate limited, retry after …",
     } <= met, errors
+
+    # -- a captured delivery replayed under another topic, another shop, or both changes nothing
+    check_captured_deliveries_replayed_change_nothing(storm)
+
+
+# -- a captured delivery, replayed -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    headers: dict[str, str]  # lowercase names
+    body: bytes
+
+
+class Listener:
+    """An endpoint of the test's that a webhook subscription of the app's also sends to: it
+    holds each delivery exactly as Shopify sent it, signature included, as a copy captured on
+    the way would be."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        deliveries = self.deliveries
+
+        class Receive(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                deliveries.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Receive)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/captured"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def of_topic(self, topic: str) -> Delivery | None:
+        return next((d for d in self.deliveries if d.headers.get("x-shopify-topic") == topic), None)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+SUBSCRIBE = """
+mutation($topic: WebhookSubscriptionTopic!, $url: URL!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
+    webhookSubscription { id }
+    userErrors { field message }
+  }
+}
+"""
+
+# What each replay is (captured topic, topic and shop it is re-sent under) and whether the
+# intake takes it: an update body has the shape of its entity's delete, and a body that names
+# no shop is believed for any shop; the flows then re-read from the named shop and change
+# nothing. Every other combination fails the topic's shape or the body's shop: refused.
+REPLAYS = [
+    ("products/update", "products/delete", SHOP, True),
+    ("customers/update", "customers/delete", SHOP, True),
+    ("products/update", "orders/create", SHOP, False),
+    ("products/update", "app/uninstalled", SHOP, False),
+    ("customers/update", "shop/redact", SHOP, False),
+    ("products/update", "products/update", OTHER_SHOP, True),
+    ("customers/update", "customers/update", OTHER_SHOP, True),
+    ("products/update", "fulfillments/create", OTHER_SHOP, False),
+    ("customers/update", "customers/redact", OTHER_SHOP, False),
+    ("products/update", "app/uninstalled", OTHER_SHOP, False),
+]
+
+
+def capture_updates(storm: Storm, listener: Listener) -> dict[str, Delivery]:
+    """A products/update and a customers/update of SHOP, as Shopify sent them."""
+    for topic in ("PRODUCTS_UPDATE", "CUSTOMERS_UPDATE"):
+        created = storm.shopify_graphql(SUBSCRIBE, {"topic": topic, "url": listener.url})
+        assert created["webhookSubscriptionCreate"]["userErrors"] == [], created
+    ok(
+        storm.shopify.put(
+            f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}/variants/{T_SHIRT_VARIANT}",
+            json={"price": "24.00"},
+        )
+    )
+    customers = storm.shopify_graphql(CUSTOMERS)["customers"]["nodes"]
+    shopper = next(node for node in customers if node["email"] == f"shopper0@{DOMAIN}")
+    ok(
+        storm.shopify.put(
+            f"/_sandbox/shops/{SHOP}/customers/{shopper['id'].rsplit('/', 1)[-1]}", json={"lastName": "Wu"}
+        )
+    )
+
+    def both_captured() -> dict[str, Delivery] | None:
+        found = {topic: listener.of_topic(topic) for topic in ("products/update", "customers/update")}
+        return {topic: d for topic, d in found.items() if d is not None} if all(found.values()) else None
+
+    captured = wait_for("the listener to capture both updates", both_captured)
+    wait_until_quiet(storm)  # the app has synced both edits: the replays find nothing new
+    return captured
+
+
+def replay(storm: Storm, delivery: Delivery, topic: str, shop: str) -> tuple[str, int]:
+    """The captured body and signature under `topic` and `shop`, with a new webhook id."""
+    webhook_id = str(uuid.uuid4())
+    headers = {
+        **{name: value for name, value in delivery.headers.items() if name.startswith("x-shopify-")},
+        "content-type": "application/json",
+        "x-shopify-topic": topic,
+        "x-shopify-shop-domain": shop,
+        "x-shopify-webhook-id": webhook_id,
+        "x-shopify-event-id": str(uuid.uuid4()),
+    }
+    response = httpx.post(f"{storm.systems.app_url}/webhooks/shopify", content=delivery.body, headers=headers)
+    return webhook_id, response.status_code
+
+
+def both_sides(storm: Storm) -> dict[str, Any]:
+    """What the replays must leave as it was, on both sides of both shops."""
+    users = storm.crm.get("/_sandbox/users").json()["data"]
+    return {
+        "crm products": storm.crm_products(),
+        "crm customers": storm.crm_customers(),
+        "crm orders": storm.crm_orders(),
+        "crm writes": storm.crm_writes(),
+        "shopify writes": storm.shopify_writes(),
+        "other shop's shopify writes": storm.shopify.get(f"/_sandbox/shops/{OTHER_SHOP}/writes").json(),
+        "other shop's crm users": [user for user in users if user["shop_domain"] == OTHER_SHOP],
+    }
+
+
+def check_captured_deliveries_replayed_change_nothing(storm: Storm) -> None:
+    listener = Listener()
+    try:
+        captured = capture_updates(storm, listener)
+    finally:
+        listener.close()
+    before = both_sides(storm)
+    outcomes = {
+        (captured_topic, topic, shop): replay(storm, captured[captured_topic], topic, shop)
+        for captured_topic, topic, shop, _ in REPLAYS
+    }
+    wait_until_quiet(storm)
+
+    for captured_topic, topic, shop, taken in REPLAYS:
+        webhook_id, status = outcomes[(captured_topic, topic, shop)]
+        stored = (
+            InboxEvent.select(InboxEvent.status)
+            .where(InboxEvent.delivery_key.like(f"%{webhook_id}"))
+            .run_sync()
+        )
+        what = f"{captured_topic} replayed as {topic} for {shop}"
+        if taken:
+            assert (status, stored) == (200, [{"status": "processed"}]), (what, status, stored)
+        else:
+            assert status in (400, 401), (what, status)
+            assert stored == [], (what, stored)
+    assert both_sides(storm) == before
+    assert Job.count().where(Job.status == "dead").run_sync() == 0

@@ -84,10 +84,11 @@ async def post_webhook(
 
 
 async def csrf_token(client: httpx.AsyncClient) -> str:
-    """The CSRF token a browser would hold after loading any page."""
-    if "csrftoken" not in client.cookies:
+    """The CSRF token a browser would hold after loading any page (`__Host-` bound under https)."""
+    names = ("csrftoken", "__Host-csrftoken")
+    if not any(name in client.cookies for name in names):
         await client.get("/")
-    return str(client.cookies["csrftoken"])
+    return str(next(client.cookies[name] for name in names if name in client.cookies))
 
 
 async def make_queued_jobs_due() -> None:

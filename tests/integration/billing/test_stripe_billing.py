@@ -392,6 +392,7 @@ async def test_leaving_the_checkout_changes_nothing(stripe_stack: StripeStack) -
     started = await post_form(stripe_stack.stack, "/billing/subscribe", {"plan": "pro"})
     assert started.status_code == 303  # type: ignore[attr-defined]
     [session] = stripe_stack.objects("checkout.session")
+    assert session["ui_mode"] == "hosted_page"  # what billing asks for, as the pinned API names it
     checkout = await stripe_stack.http.get(httpx.URL(session["url"]).path)
     assert f'href="{session["cancel_url"]}"' in checkout.text  # "Cancel and go back"
     back = httpx.URL(session["cancel_url"])

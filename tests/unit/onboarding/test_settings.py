@@ -29,6 +29,8 @@ PRODUCTION_KEYS = f"prod1:{generate_key()}"
             "SHOPIFY_API_SECRET",
         ),
         ({"vault_keys": "k:not-32-bytes"}, "VAULT_KEYS"),
+        ({"request_head_max_bytes": 100}, "REQUEST_HEAD_MAX_BYTES"),
+        ({"request_head_timeout_seconds": 0}, "REQUEST_HEAD_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_setting_is_named_in_one_line(overrides: dict[str, object], named: str) -> None:

@@ -277,3 +277,25 @@ async def test_checkout_requires_recurring_active_price(harness: Harness) -> Non
             },
         )
     assert caught.value.param == "line_items[0][price]"
+
+
+async def test_checkout_ui_mode_is_hosted_page_as_the_pinned_api_version_names_it(harness: Harness) -> None:
+    # The SDK pinned to 2026-10-28.endive types ui_mode as elements | embedded_page | form |
+    # hosted_page; the sandbox's hosted page is `hosted_page`, the default.
+    client = harness.client()
+    _, price = await harness.plan(amount=900)
+    base = {"mode": "subscription", "line_items": [{"price": price.id}], "success_url": "http://a.test"}
+    by_default = await harness.sdk(client.v1.checkout.sessions.create, params=base)
+    named = await harness.sdk(client.v1.checkout.sessions.create, params={**base, "ui_mode": "hosted_page"})
+    assert (by_default.ui_mode, named.ui_mode) == ("hosted_page", "hosted_page")
+    assert named.url == f"{harness.url}/checkout/{named.id}"
+    retrieved = await harness.sdk(client.v1.checkout.sessions.retrieve, named.id)
+    assert retrieved.ui_mode == "hosted_page"
+
+    with pytest.raises(stripe.InvalidRequestError) as old_name:
+        await harness.sdk(client.v1.checkout.sessions.create, params={**base, "ui_mode": "hosted"})
+    assert old_name.value.param == "ui_mode"
+    assert "hosted_page" in str(old_name.value.user_message)
+    with pytest.raises(stripe.InvalidRequestError) as not_emulated:
+        await harness.sdk(client.v1.checkout.sessions.create, params={**base, "ui_mode": "embedded_page"})
+    assert not_emulated.value.param == "ui_mode"

@@ -405,3 +405,24 @@ async def test_another_shopify_customer_with_the_email_stays_refused(database: N
     with pytest.raises(Rejected):
         await customer_flows.shopify_customer(context(ShopifyRefusingTheEmail([other])), SHOP, CRM_ANN)
     assert await links.by_crm_id(SHOP, SyncEntity.CUSTOMER, "cus_1") is None
+
+
+async def test_a_customers_delete_for_a_customer_shopify_still_holds_deletes_nothing(stack: Stack) -> None:
+    """The HMAC covers the body only: a captured customers/update re-sent as customers/delete
+    passes the intake, and must not delete the customer in the CRM while Shopify holds them."""
+    created = await shopify_customer(
+        stack, {"firstName": "Lin", "lastName": "Wu", "email": "lin@example.com", "addresses": [ADDRESS]}
+    )
+    before, writes = await crm_customers(stack), await crm_writes(stack)
+    assert [customer["email"] for customer in before] == ["lin@example.com"]
+    replayed = await post_webhook(
+        stack.client, "customers/delete", created, shop_domain=SHOP, webhook_id="replayed-as-delete"
+    )
+    assert replayed.status_code == 200, replayed.text
+    await settle(stack)
+    handled = await InboxEvent.select(InboxEvent.status).where(
+        InboxEvent.delivery_key.like("%replayed-as-delete")
+    )
+    assert handled == [{"status": "processed"}]
+    assert await crm_customers(stack) == before
+    assert await crm_writes(stack) == writes

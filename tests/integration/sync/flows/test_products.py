@@ -267,3 +267,32 @@ async def test_a_crm_product_deleted_that_was_never_synced_changes_nothing(stack
 
     page = (await stack.client.get(f"/funnels/{stack.funnel_id}/sync/")).text  # type: ignore[attr-defined]
     assert "Deleted in the CRM" not in page
+
+
+# -- A product deleted in Shopify is deactivated in the CRM; a products/delete for a product
+#    Shopify still holds (a captured products/update re-sent under that topic: the HMAC covers
+#    the body only) deactivates nothing.
+
+
+async def test_a_product_deleted_in_shopify_is_deactivated_in_the_crm(stack: Stack) -> None:
+    assert (await crm_product(stack))["active"] is True
+    deleted = await stack.shopify.delete(f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}")
+    assert deleted.status_code == 204, deleted.text
+    await settle(stack)
+    assert (await crm_product(stack))["active"] is False
+
+
+async def test_a_products_delete_for_a_product_shopify_still_holds_deactivates_nothing(stack: Stack) -> None:
+    before, writes = await crm_product(stack), await crm_writes(stack)
+    update_body = {"id": int(T_SHIRT_PRODUCT), "title": "Classic Cotton T-Shirt", "variants": []}
+    replayed = await post_webhook(
+        stack.client, "products/delete", update_body, shop_domain=SHOP, webhook_id="replayed-as-delete"
+    )
+    assert replayed.status_code == 200, replayed.text
+    await settle(stack)
+    handled = await InboxEvent.select(InboxEvent.topic, InboxEvent.status).where(
+        InboxEvent.delivery_key.like("%replayed-as-delete")
+    )
+    assert handled == [{"topic": "products/delete", "status": "processed"}]
+    assert await crm_product(stack) == before
+    assert await crm_writes(stack) == writes
