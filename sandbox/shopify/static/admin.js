@@ -3,15 +3,15 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("admin-config").textContent);
-  var frame = document.getElementById("app-frame");
-  var toasts = document.getElementById("app-toasts");
+  // Looked up when a message comes: this script runs in the head, before they exist.
+  function frame() { return document.getElementById("app-frame"); }
   // Shopify's own parameters never show in the admin's address bar.
   var EMBEDDED = ["embedded", "hmac", "host", "id_token", "locale", "session", "shop",
     "timestamp", "protocol", "appLoadId", "shopify-reload"];
 
   function reply(message) {
     message.source = "sandbox-admin";
-    frame.contentWindow.postMessage(message, config.appOrigin);
+    frame().contentWindow.postMessage(message, config.appOrigin);
   }
 
   function idToken(request) {
@@ -28,7 +28,7 @@
     var item = document.createElement("div");
     item.className = "toast" + (request.isError ? " error" : "");
     item.textContent = String(request.message || "");
-    toasts.appendChild(item);
+    document.getElementById("app-toasts").appendChild(item);
     var duration = Number(request.duration) > 0 ? Number(request.duration) : 5000;
     setTimeout(function () { item.remove(); }, duration);
   }
@@ -61,7 +61,8 @@
   }
 
   window.addEventListener("message", function (event) {
-    if (event.source !== frame.contentWindow || event.origin !== config.appOrigin) return;
+    var app = frame();
+    if (!app || event.source !== app.contentWindow || event.origin !== config.appOrigin) return;
     var request = event.data;
     if (!request || request.source !== "sandbox-app-bridge") return;
     if (request.type === "idToken") idToken(request);
