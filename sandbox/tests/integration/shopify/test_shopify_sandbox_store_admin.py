@@ -13,6 +13,7 @@ import pytest
 from shopify_app.types import RequestInput
 
 from sandbox.shopify.config import DEFAULT_APP_SCOPES
+from sandbox.shopify.state import Store
 from sandbox.tests.integration.shopify.shopify_embedded_support import (
     APP_URL,
     PATCH_ID_TOKEN_PATH,
@@ -66,6 +67,13 @@ async def test_installing_from_the_listing_grants_the_toml_scopes_without_oauth_
     assert shop is not None
     assert shop.installed_scopes == list(DEFAULT_APP_SCOPES)
     assert (served.sandbox.oauth.codes, shop.tokens) == ({}, {})
+
+
+async def test_the_installation_survives_a_restart_through_the_state_file(served: Served) -> None:
+    await install_from_listing(served)
+    restored = Store.from_json(served.sandbox.store.to_json()).shop(MAIN_SHOP)
+    assert restored is not None
+    assert restored.installed_scopes == list(DEFAULT_APP_SCOPES)
 
 
 async def test_the_admin_opens_the_app_in_an_iframe_with_shopifys_parameters_signed(served: Served) -> None:
