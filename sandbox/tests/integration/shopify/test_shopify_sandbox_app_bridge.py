@@ -1,7 +1,8 @@
 """The store admin and the App Bridge stand-in in Chromium, with an embedded app whose every
 request Shopify's official package verifies (sandbox/tests/.../shopify_embedded_app_support.py).
 
-The admin and the app are two origins (two ports), as admin.shopify.com and the app are.
+The admin and the app are two sites (`localhost` and `127.0.0.1`), as admin.shopify.com and
+the app are.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ async def browser() -> AsyncIterator[Browser]:
 async def stack(browser: Browser) -> AsyncIterator[Stack]:
     app_socket = free_socket()
     app_url = f"http://127.0.0.1:{app_socket.getsockname()[1]}"
-    async with served_shopify(app_url=app_url) as shopify:
+    # The admin on `localhost`, the app on `127.0.0.1`: two sites, as admin.shopify.com and
+    # the app are, so the app's cookies are third-party cookies in the iframe here too.
+    async with served_shopify(host_name="localhost", app_url=app_url) as shopify:
         embedded = EmbeddedTestApp(client_id=CLIENT_ID, client_secret=SECRET, sandbox_url=shopify.url)
         async with serve(embedded.app(), app_socket):
             context = await browser.new_context(viewport={"width": 1100, "height": 900})
