@@ -186,3 +186,18 @@ async def test_the_app_bridge_stand_in_is_served_as_javascript(served: Served) -
 async def test_the_start_page_leads_to_each_store_admin(served: Served) -> None:
     start = await served.http.get("/")
     assert f'href="{ADMIN}/apps"' in start.text
+
+
+async def test_the_control_api_gives_the_iframe_url_for_tests_without_a_browser(served: Served) -> None:
+    refused = await served.http.get(f"/_sandbox/shops/{MAIN_SHOP}/app-home-url")
+    assert refused.status_code == 409
+
+    await install_from_listing(served)
+    response = await served.http.get(
+        f"/_sandbox/shops/{MAIN_SHOP}/app-home-url", params={"path": "funnels/3"}
+    )
+
+    url = response.json()["url"]
+    assert url.startswith(f"{APP_URL}/funnels/3?")
+    assert query_signature_ok(url, SECRET)
+    assert served.shopify.verify_app_home_req(document_request(url), PATCH_ID_TOKEN_PATH).ok
