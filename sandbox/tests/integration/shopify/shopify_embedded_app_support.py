@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar import Litestar, MediaType, Request, Response, get, post, route
 from shopify_app import ShopifyApp
 from shopify_app.types import RequestInput, Res
 
@@ -33,6 +33,7 @@ HOME = """<!doctype html>
 <button id="navigate" onclick="history.pushState({{}}, '', '/funnels/7?tab=offers')">Navigate</button>
 <button id="open-top" onclick="window.open('{sandbox}/admin/store/{shop}/apps', '_top')">Apps</button>
 <a id="leave" href="/leave">Leave by the package's parent redirect</a>
+<button id="fetch-leave" onclick="fetch('/leave', {{ method: 'POST' }})">Leave from a fetch</button>
 <a id="top-link" target="_top" href="{sandbox}/">Start page</a>
 <a id="no-token" href="/?shop={shop}.myshopify.com&embedded=1">Reload without a token</a>
 <script>
@@ -97,8 +98,10 @@ class EmbeddedTestApp:
                 self.shopify.app_home_patch_id_token(await self._as_package_request(request)).response
             )
 
-        @get("/leave")
+        @route("/leave", http_method=["GET", "POST"])
         async def leave(request: Request[Any, Any, Any]) -> Response[str]:
+            # A document gets the package's page that opens the URL at the top; a fetch
+            # (it has Authorization) gets 401 with the reauthorize URL header.
             result = self.shopify.app_home_parent_redirect(
                 await self._as_package_request(request),
                 f"{self.sandbox_url}/admin/store/demo-store/apps",

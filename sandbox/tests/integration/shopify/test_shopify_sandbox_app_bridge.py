@@ -123,6 +123,12 @@ async def test_the_packages_parent_redirect_leaves_the_iframe(stack: Stack) -> N
     await expect(stack.page).to_have_url(f"{stack.sandbox_url}/admin/store/demo-store/apps")
 
 
+async def test_a_fetch_answered_with_the_packages_reauthorize_url_leaves_the_iframe(stack: Stack) -> None:
+    frame = await install_and_open(stack)
+    await frame.locator("#fetch-leave").click()
+    await expect(stack.page).to_have_url(f"{stack.sandbox_url}/admin/store/demo-store/apps")
+
+
 async def test_window_open_top_and_top_links_navigate_the_admin_window(stack: Stack) -> None:
     frame = await install_and_open(stack)
     await frame.locator("#open-top").click()
