@@ -258,7 +258,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     intake = WebhookIntake(
         inbox,
         worker.wake,
-        shopify_secrets=settings.shopify_webhook_secrets,
+        shopify_app=iam.shopify_app,
         crm_secrets=(settings.crm_client_secret,),
         shop_of_crm_account=shop_of_crm_account,
         # Stripe's events are checked by billing (the SDK) and only with a signing secret: without

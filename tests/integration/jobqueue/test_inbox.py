@@ -14,7 +14,6 @@ import pytest
 from litestar import Litestar
 from piccolo.engine.sqlite import SQLiteEngine
 
-from connectors.shopify_auth import webhook_signature
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, InboxWriter, IncomingEvent, _Delivery, _SQLiteIntake
 from jobqueue.jobs import new_job
 from jobqueue.tables import InboxEvent, InboxStatus, Job
@@ -23,6 +22,7 @@ from lib.clock import utcnow
 from onboarding.settings import Settings
 from tests.support.app import lifespan_of
 from tests.support.shops import post_webhook
+from tests.support.signatures import webhook_signature
 
 SHOP = "lean.myshopify.com"
 
