@@ -24,6 +24,21 @@ DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (60, 120, 300, 900, 1800, 36
 ACCESS_TOKEN_TTL = 3600
 REFRESH_TOKEN_TTL = 90 * 24 * 3600
 AUTHORIZATION_CODE_TTL = 600
+# Shopify's session tokens (ID tokens) live one minute; App Bridge fetches a fresh one
+# for every request.
+ID_TOKEN_TTL = 60
+
+# The scopes in the app's shopify.app.toml, which a managed installation grants. The
+# sandbox reads no product file, so they are configured here (the product's
+# iam/scopes.py lists the same).
+DEFAULT_APP_SCOPES: tuple[str, ...] = (
+    "write_products",
+    "write_customers",
+    "write_orders",
+    "write_fulfillments",
+    "write_merchant_managed_fulfillment_orders",
+    "read_discounts",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,13 @@ class ShopifySandboxConfig:
     app_url: str = "http://127.0.0.1:8000"
     # The sandbox's base URL, used in links, image URLs and the start page.
     public_url: str = "http://127.0.0.1:8001"
+    # The toml's `access_scopes.scopes`: what a managed installation (the app listing's
+    # Install button in the sandbox admin) grants, and what token exchange hands out.
+    app_scopes: tuple[str, ...] = DEFAULT_APP_SCOPES
+    # The toml's `application_url`: what the admin loads in its iframe. None: `{app_url}/`.
+    application_url: str | None = None
+    # Lifetime of the ID tokens the admin mints (seconds).
+    id_token_ttl: int = ID_TOKEN_TTL
     # Monotonic clock for the leaky buckets; tests inject a fake one to move time.
     clock: Callable[[], float] = time.monotonic
     # Epoch seconds for OAuth codes, token expiry and install-link timestamps; tests inject
@@ -79,6 +101,10 @@ class ShopifySandboxConfig:
     @property
     def app_base(self) -> str:
         return self.app_url.rstrip("/")
+
+    @property
+    def app_home_url(self) -> str:
+        return self.application_url or f"{self.app_base}/"
 
     @property
     def compliance_webhook_url(self) -> str:

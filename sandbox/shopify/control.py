@@ -28,6 +28,7 @@ from sandbox.shopify.catalog import (
 )
 from sandbox.shopify.config import LATEST_API_VERSION
 from sandbox.shopify.faults import ANY_SHOP, FaultKind, PathKind
+from sandbox.shopify.id_tokens import id_token_claims, sign
 from sandbox.shopify.models import Collection, PlanTier, Product, Shop, utcnow
 from sandbox.shopify.payloads import (
     COMPLIANCE_TOPICS,
@@ -90,6 +91,8 @@ def shop_summary(sandbox: SandboxDep, shop: Shop) -> dict[str, Any]:
         "baseUrl": base_url,
         "graphqlUrl": f"{base_url}/admin/api/{LATEST_API_VERSION}/graphql.json",
         "installUrl": sandbox.install_url(shop),
+        # The app's installation (OAuth or managed): its scopes, null while not installed.
+        "installedScopes": shop.installed_scopes,
         "installRoute": f"{base_url}/admin/apps/install",
         "throttleStatus": bucket.status().as_json(),
         # Not Shopify's: the points the shop's queries actually cost since its bucket was made,
@@ -141,6 +144,51 @@ async def mint_token(
     token = sandbox.store.mint_token(shop, scopes)
     await sandbox.save()
     return {"access_token": token.token, "scope": ",".join(token.scopes)}
+
+
+@post("/_sandbox/shops/{shop_domain:str}/app-installation", status_code=200)
+async def managed_install(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, Any]:
+    """Shopify-managed installation without the browser: what the Install button on the
+    admin's app listing does (the toml's scopes granted, no OAuth, no token yet)."""
+    shop = _shop(sandbox, shop_domain)
+    scopes = sandbox.install_managed(shop)
+    await sandbox.save()
+    return {"installed": True, "scopes": scopes}
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ClientException(detail=f"{name} must be an integer")
+    return value
+
+
+@post("/_sandbox/shops/{shop_domain:str}/id-tokens", status_code=201)
+async def mint_id_token(
+    shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
+) -> dict[str, Any]:
+    """An ID token as the admin would give the app now, for the app's tests.
+
+    Body (all optional, to make refusable ones): `ttl` seconds (negative: already
+    expired), `aud` (another app's client id), `userId`, `secret` (sign with another).
+    """
+    shop = _shop(sandbox, shop_domain)
+    body = await _body(request)
+    audience, secret = body.get("aud"), body.get("secret")
+    if audience is not None and not isinstance(audience, str):
+        raise ClientException(detail="aud must be a string")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise ClientException(detail="secret must be a non-empty string")
+    config = sandbox.config
+    claims = id_token_claims(
+        config,
+        shop,
+        now=config.epoch_clock(),
+        user_id=_optional_int(body, "userId"),
+        audience=audience,
+        ttl=_optional_int(body, "ttl"),
+    )
+    return {"idToken": sign(claims, secret or config.api_secret), "claims": claims}
 
 
 @post("/_sandbox/shops/{shop_domain:str}/tokens/expire", status_code=200)
@@ -548,6 +596,8 @@ CONTROL_HANDLERS = [
     show_shop,
     install_link,
     mint_token,
+    managed_install,
+    mint_id_token,
     expire_tokens,
     set_granted_scopes,
     list_token_requests,

@@ -476,6 +476,9 @@ class Shop:
     # Set through the control API: what the next OAuth approvals grant at most
     # (None: exactly what the app asks for).
     granted_scopes: list[str] | None = None
+    # The app's installation in this shop: the scopes granted (by OAuth consent or a
+    # managed installation), None while the app is not installed. Token exchange needs it.
+    installed_scopes: list[str] | None = None
     # Billing API charges of the app in this shop, by numeric id (the `charge_id`).
     app_subscriptions: dict[int, AppSubscription] = field(default_factory=dict)
     customers: dict[int, Customer] = field(default_factory=dict)

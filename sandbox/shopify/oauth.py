@@ -5,7 +5,9 @@
 - `POST` to the same path (the page's form): approve; 302 to `redirect_uri` with
   `code`, `hmac`, `host`, `shop`, `state`, `timestamp`, signed like the install request.
 - `POST /shops/{shop}/admin/oauth/access_token`: code exchange (`expiring=1` for
-  expiring offline tokens) and `grant_type=refresh_token`; form-encoded, JSON or query.
+  expiring offline tokens), token exchange (an embedded app's ID token, grant type
+  `urn:ietf:params:oauth:grant-type:token-exchange`) and `grant_type=refresh_token`;
+  form-encoded, JSON or query.
 - `GET /shops/{shop}/admin/apps/install`: what the admin does when the merchant clicks
   "Install": a 302 to a freshly signed `{app_url}/shopify/install?...`.
 
@@ -30,6 +32,7 @@ from sandbox.shopify.install import host_param, query_hmac
 from sandbox.shopify.models import Shop
 from sandbox.shopify.runtime import SandboxDep, ShopifySandbox
 from sandbox.shopify.tokens import (
+    TOKEN_EXCHANGE_GRANT,
     OAuthError,
     describe_scope,
     granted_scopes,
@@ -268,6 +271,16 @@ async def access_token(
             _required(params, "code")
             body = sandbox.oauth.exchange_code(
                 shop, params["code"], client_id=params["client_id"], expiring=expiring
+            )
+        elif grant_type == TOKEN_EXCHANGE_GRANT:
+            _required(params, "subject_token", "subject_token_type", "requested_token_type")
+            body = sandbox.oauth.exchange_id_token(
+                shop,
+                client_id=params["client_id"],
+                subject_token=params["subject_token"],
+                subject_token_type=params["subject_token_type"],
+                requested_token_type=params["requested_token_type"],
+                expiring=expiring,
             )
         else:
             raise OAuthError(400, "unsupported_grant_type", f"The grant type {grant_type} is not supported")

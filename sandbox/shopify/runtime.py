@@ -181,10 +181,19 @@ class ShopifySandbox:
         self.dispatcher.enqueue(event)
         return event
 
+    def install_managed(self, shop: Shop) -> list[str]:
+        """Shopify-managed installation: the merchant clicked Install on the app listing.
+        The toml's scopes are granted at once; no OAuth redirect, no code, no token: the
+        app gets its token by token exchange when the admin first loads it."""
+        if shop.installed_scopes is None:
+            shop.installed_scopes = list(self.config.app_scopes)
+        return shop.installed_scopes
+
     def uninstall(self, shop: Shop) -> tuple[int, list[WebhookEvent]]:
         """The merchant removes the app: tokens die, `app/uninstalled` goes out, and the
         app's webhook subscriptions are deleted, as on Shopify."""
         revoked = self.oauth.revoke_all(shop)
+        shop.installed_scopes = None
         events = self.emit(shop, "app/uninstalled", shop_payload(shop))
         # Uninstalling ends the app's charges (no app_subscriptions/update is sent here).
         for charge in shop.app_subscriptions.values():

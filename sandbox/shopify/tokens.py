@@ -7,7 +7,10 @@ No HTTP here (sandbox/shopify/oauth.py serves it), so the rules can be tested di
 - `expiring=1` gives an access token living `access_token_ttl` (1 h) and a refresh token
   living `refresh_token_ttl` (90 days); without it, a legacy token that never expires;
 - a refresh token works once: using it revokes the access token issued with it and
-  returns a new pair; a second use is `invalid_grant`.
+  returns a new pair; a second use is `invalid_grant`;
+- token exchange (an embedded app's ID token for an offline access token) grants the
+  scopes of the app's installation in the shop; a token the admin could not have minted
+  for this app and shop, now, is `invalid_subject_token`.
 
 Times are epoch seconds from `config.epoch_clock`, so tests move time instead of waiting.
 """
@@ -25,9 +28,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sandbox.shopify.config import ShopifySandboxConfig
+from sandbox.shopify.id_tokens import InvalidIdToken, read_id_token
 from sandbox.shopify.models import AccessToken, RefreshToken, Shop, utcnow
 
 INVALID_CODE = "The authorization code was not found or was already used"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+OFFLINE_ACCESS_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
+ONLINE_ACCESS_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"
 MAX_RECORDED_REQUESTS = 1000
 _SCOPE = re.compile(r"(unauthenticated_)?(read|write)_[a-z][a-z0-9_]*")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -206,7 +214,40 @@ class OAuthServer:
         del self.codes[code]  # single use, whatever happens next
         if entry.expires_at <= self.now():
             raise OAuthError(400, "invalid_request", INVALID_CODE)
+        shop.installed_scopes = list(entry.scopes)  # the install completes with the token
         return self._issue(shop, client_id, entry.scopes, expiring=expiring)
+
+    def exchange_id_token(
+        self,
+        shop: Shop,
+        *,
+        client_id: str,
+        subject_token: str,
+        subject_token_type: str,
+        requested_token_type: str,
+        expiring: bool,
+    ) -> dict[str, Any]:
+        """Token exchange: the app's ID token for an offline access token of the shop."""
+        if subject_token_type != ID_TOKEN_TYPE:
+            raise OAuthError(400, "invalid_request", f"subject_token_type must be {ID_TOKEN_TYPE}")
+        if requested_token_type == ONLINE_ACCESS_TOKEN_TYPE:
+            raise OAuthError(
+                400,
+                "invalid_request",
+                "Online access tokens are not emulated by this sandbox; ask for " + OFFLINE_ACCESS_TOKEN_TYPE,
+            )
+        if requested_token_type != OFFLINE_ACCESS_TOKEN_TYPE:
+            raise OAuthError(
+                400, "invalid_request", f"requested_token_type must be {OFFLINE_ACCESS_TOKEN_TYPE}"
+            )
+        try:
+            read_id_token(self.config, subject_token, shop=shop, client_id=client_id)
+        except InvalidIdToken as exc:
+            raise OAuthError(400, "invalid_subject_token", f"The subject token is invalid: {exc}") from exc
+        if shop.installed_scopes is None:
+            # An ID token outlives an uninstall by up to a minute; the app must reinstall.
+            raise OAuthError(401, "invalid_client", "The app is not installed on this shop")
+        return self._issue(shop, client_id, shop.installed_scopes, expiring=expiring)
 
     def refresh(self, shop: Shop, refresh_token: str, *, client_id: str) -> dict[str, Any]:
         entry = shop.refresh_tokens.get(refresh_token)
