@@ -151,7 +151,9 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
                 raise ShopNotConnected(shop_domain)
             if code in UNREACHABLE:
                 raise ExternalServiceError(SYSTEM, f"token refresh failed ({code})")
-            raise Rejected(SYSTEM, f"token refresh refused ({code})")
+            # Shopify's status, for callers that tell a revoked app (400/401) from other refusals.
+            status = result.http_logs[-1].res.status if result.http_logs else None
+            raise Rejected(SYSTEM, f"token refresh refused ({code})", status_code=status)
         if result.access_token is None:
             return current  # someone refreshed while we waited
         grant = grant_of(result.access_token)

@@ -84,6 +84,8 @@ def build_iam_context(settings: Settings, key: ECKey, transports: Transports) ->
         app_base_url=settings.app_base_url.rstrip("/"),
         shopify_secrets=settings.shopify_webhook_secrets,
         shopify_app=shopify_app_of(settings),
+        app_bridge_url=settings.shopify_app_bridge_url,
+        admin_origin=settings.shopify_admin_origin,
         on_installed=(subscriptions.start_shopify_sync,),
         on_crm_account_ready=(subscriptions.start_crm_sync,),
     )
