@@ -44,6 +44,7 @@ from iam.provisioning import retry_failed_setup, setup_progress
 from iam.sessions import SESSION_SHOP_KEY, rotate_session_id
 from iam.signing import jwks
 from iam.tables import AccountStatus, Shop
+from iam.tokens import ShopNotConnected, shop_access_token
 
 log = structlog.get_logger("funnelsync.install")
 
@@ -125,6 +126,15 @@ async def current_shop(request: AnyRequest, iam: Iam) -> str:
     return shop_domain
 
 
+async def has_working_token(iam: IamContext, shop_domain: str) -> bool:
+    """Whether the shop is installed with a token that works (refreshed first if due)."""
+    try:
+        await shop_access_token(iam, shop_domain)
+    except (ShopNotConnected, ExternalServiceError):
+        return False
+    return True
+
+
 def start_merchant_session(request: AnyRequest, shop_domain: str) -> None:
     rotate_session_id(request.scope)
     request.clear_session()
@@ -147,6 +157,12 @@ class ShopifyInstallController(Controller):
         if problem:
             log.warning("install_refused", reason=problem)
             return _install_refused(f"We could not verify this install request: {problem}.", START_AGAIN)
+        if await has_working_token(iam, shop_domain):
+            # Opened again from the admin (a signed request), already installed: sign the
+            # merchant in, no consent screen and no setup again.
+            start_merchant_session(request, shop_domain)
+            log.info("merchant_signed_in", shop=shop_domain)
+            return Redirect("/app/")
         browser_secret = secrets.token_urlsafe(32)
         authorize_url = await begin_install(iam, shop_domain, browser_secret)
         return Redirect(
