@@ -39,6 +39,9 @@ class SandboxOptions:
     public_url: str
     app_url: str = DEFAULT_APP_URL
     state_dir: Path | None = None
+    # The app's application URL (shopify.app.toml), which the Shopify sandbox's store admin
+    # loads in its iframe; None: `{app_url}/`.
+    shopify_application_url: str | None = None
 
     def state_file(self, name: str) -> Path | None:
         return self.state_dir / f"{name}.json" if self.state_dir is not None else None
@@ -56,6 +59,7 @@ def _shopify(options: SandboxOptions) -> Litestar:
     return create_shopify_sandbox(
         ShopifySandboxConfig(
             app_url=options.app_url,
+            application_url=options.shopify_application_url,
             public_url=options.public_url,
             state_file=options.state_file("shopify"),
         )
@@ -135,6 +139,7 @@ async def serve(
     host: str = DEFAULT_HOST,
     app_url: str = DEFAULT_APP_URL,
     state_dir: Path | None = None,
+    shopify_application_url: str | None = None,
 ) -> None:
     """Serve the named sandboxes until SIGINT/SIGTERM; prints one line per sandbox."""
     servers: list[tuple[_Server, socket.socket]] = []
@@ -144,7 +149,7 @@ async def serve(
         actual_port = sock.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
         public_url = f"http://{url_host}:{actual_port}"
-        app = build_sandbox(name, SandboxOptions(public_url, app_url, state_dir))
+        app = build_sandbox(name, SandboxOptions(public_url, app_url, state_dir, shopify_application_url))
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         servers.append((_Server(config), sock))
         urls.append((name, public_url))
@@ -187,6 +192,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default %(default)s)")
     parser.add_argument("--app-url", default=DEFAULT_APP_URL, help="the app's base URL")
     parser.add_argument(
+        "--shopify-application-url",
+        default=None,
+        help="the app's application URL, opened in the Shopify store admin's iframe (default: {app-url}/)",
+    )
+    parser.add_argument(
         "--state-dir", type=Path, default=None, help="keep sandbox state here across restarts"
     )
     args = parser.parse_args(argv)
@@ -199,7 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     ports = {name: getattr(args, name) for name in SANDBOXES if getattr(args, name) is not None}
     try:
-        asyncio.run(serve(ports, host=args.host, app_url=args.app_url, state_dir=args.state_dir))
+        asyncio.run(
+            serve(
+                ports,
+                host=args.host,
+                app_url=args.app_url,
+                state_dir=args.state_dir,
+                shopify_application_url=args.shopify_application_url,
+            )
+        )
     except OSError as exc:  # typically: the port is taken
         print(f"sandbox launcher: {exc}", file=sys.stderr)
         return 1

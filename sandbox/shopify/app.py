@@ -21,6 +21,7 @@ from sandbox.shopify.control import CONTROL_HANDLERS
 from sandbox.shopify.oauth import OAUTH_HANDLERS
 from sandbox.shopify.pages import PAGE_HANDLERS
 from sandbox.shopify.runtime import ShopifySandbox
+from sandbox.shopify.store_admin import STORE_ADMIN_HANDLERS
 
 HERE = Path(__file__).parent
 STATE_KEY = "shopify_sandbox"
@@ -49,6 +50,7 @@ def create_shopify_sandbox(config: ShopifySandboxConfig | None = None) -> Litest
             *CONTROL_HANDLERS,
             *COMMERCE_CONTROL_HANDLERS,
             *PAGE_HANDLERS,
+            *STORE_ADMIN_HANDLERS,
             create_static_files_router(path="/_sandbox/static", directories=[HERE / "static"]),
         ],
         dependencies={"sandbox": Provide(provide_sandbox, sync_to_thread=False)},

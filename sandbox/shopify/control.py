@@ -42,6 +42,7 @@ from sandbox.shopify.payloads import (
 )
 from sandbox.shopify.runtime import SandboxDep
 from sandbox.shopify.seed import handleize
+from sandbox.shopify.store_admin import app_home_url
 from sandbox.shopify.tokens import malformed_scopes, parse_scopes
 
 
@@ -189,6 +190,18 @@ async def mint_id_token(
         ttl=_optional_int(body, "ttl"),
     )
     return {"idToken": sign(claims, secret or config.api_secret), "claims": claims}
+
+
+@get("/_sandbox/shops/{shop_domain:str}/app-home-url")
+async def show_app_home_url(
+    shop_domain: FromPath[str], sandbox: SandboxDep, path: FromQuery[str] = ""
+) -> dict[str, str]:
+    """The URL the store admin would load in its iframe now (fresh ID token, signed), for
+    the app's tests that open the app as the admin does without a browser."""
+    shop = _shop(sandbox, shop_domain)
+    if shop.installed_scopes is None:
+        raise ClientException(status_code=409, detail=f"The app is not installed on {shop.domain}")
+    return {"url": app_home_url(sandbox.config, shop, app_path=path)}
 
 
 @post("/_sandbox/shops/{shop_domain:str}/tokens/expire", status_code=200)
@@ -598,6 +611,7 @@ CONTROL_HANDLERS = [
     mint_token,
     managed_install,
     mint_id_token,
+    show_app_home_url,
     expire_tokens,
     set_granted_scopes,
     list_token_requests,

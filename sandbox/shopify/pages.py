@@ -29,6 +29,9 @@ async def start_page(sandbox: SandboxDep) -> Template:
             "variants": shop.variant_count,
             # Signed at click time by the admin route, so it never goes stale on the page.
             "install_url": f"/shops/{shop.domain}/admin/apps/install",
+            # The embedded way: the store admin, where the app is installed from its
+            # listing (managed installation) and opened in an iframe.
+            "admin_url": f"/admin/store/{shop.domain.removesuffix('.myshopify.com')}/apps",
             "graphql_url": f"{config.shop_base_url(shop.domain)}/admin/api/{LATEST_API_VERSION}/graphql.json",
         }
         for shop in sandbox.store.shops.values()

@@ -92,17 +92,19 @@ async def serve(app: Litestar, sock: socket.socket) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def served_shopify(**overrides: Any) -> AsyncIterator[Served]:
+async def served_shopify(*, host_name: str = "127.0.0.1", **overrides: Any) -> AsyncIterator[Served]:
     """The sandbox on a free 127.0.0.1 port, on real wall-clock time: the package checks
-    `exp` against the real clock, so the sandbox must mint on it."""
+    `exp` against the real clock, so the sandbox must mint on it. `host_name` is the name
+    the sandbox is known by (`localhost` makes it another site than an app on 127.0.0.1)."""
     sock = free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    port = sock.getsockname()[1]
+    url = f"http://{host_name}:{port}"
     settings: dict[str, Any] = {"api_secret": SECRET, "public_url": url, "app_url": APP_URL}
     settings.update(overrides)
     app = create_shopify_sandbox(ShopifySandboxConfig(**settings))
     async with (
         serve(app, sock),
-        httpx.AsyncClient(base_url=url) as http,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
         httpx.AsyncClient(transport=ShopOriginTransport(url)) as shopify_http,
     ):
         yield Served(

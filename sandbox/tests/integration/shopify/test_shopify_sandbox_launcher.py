@@ -15,6 +15,7 @@ from litestar import Litestar
 
 from sandbox.crm import crm_sandbox_of
 from sandbox.launcher import SANDBOXES, SandboxOptions, build_sandbox, parse_args
+from sandbox.shopify.app import sandbox_of as shopify_sandbox_of
 from sandbox.templates_service import templates_sandbox_of
 
 # The directory that holds the sandbox package: `python -m sandbox.launcher` runs from there.
@@ -24,6 +25,20 @@ PROJECT_DIR = Path(__file__).resolve().parents[4]
 def test_build_sandbox_makes_the_named_app() -> None:
     app = build_sandbox("shopify", SandboxOptions(public_url="http://127.0.0.1:9"))
     assert isinstance(app, Litestar)
+
+
+def test_the_shopify_application_url_reaches_the_store_admin() -> None:
+    args = parse_args(["--shopify=0", "--shopify-application-url", "http://127.0.0.1:8000/app"])
+    assert args.shopify_application_url == "http://127.0.0.1:8000/app"
+    options = SandboxOptions(
+        public_url="http://127.0.0.1:9", shopify_application_url=args.shopify_application_url
+    )
+    assert (
+        shopify_sandbox_of(build_sandbox("shopify", options)).config.app_home_url
+        == "http://127.0.0.1:8000/app"
+    )
+    default = shopify_sandbox_of(build_sandbox("shopify", SandboxOptions(public_url="http://127.0.0.1:9")))
+    assert default.config.app_home_url == "http://127.0.0.1:8000/"
 
 
 def test_build_sandbox_refuses_unknown_names() -> None:
