@@ -180,10 +180,11 @@ class WebhookIntake:
     async def shopify(self, request: WebhookRequest) -> Answer:
         headers = request.headers
         try:
-            # The package signs the body as text; a body that is not UTF-8 is no JSON event.
+            # The package checks the signature over the body as UTF-8 text, which is what JSON
+            # between systems must be (RFC 8259 section 8.1) and what Shopify sends.
             body = request.body.decode()
         except UnicodeDecodeError:
-            return 400, {"error": "missing webhook id, topic or JSON body"}
+            return 400, {"error": "the body is not UTF-8 JSON"}
         # The package's request shape, built from what the intake already holds: the headers are
         # already a plain dict, and the URL is not part of a webhook's signature.
         try:
