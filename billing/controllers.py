@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -27,7 +27,7 @@ from billing.services import (
 from billing.tables import ProviderName, SubscriptionStatus
 from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
-from iam.controllers import ShopDomain, current_shop
+from iam.controllers import AnyRequest, Iam, ShopDomain, current_shop, redirect_out
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
@@ -116,7 +116,9 @@ class BillingController(Controller):
         return await self._page(shop_domain, state, message=OUTCOMES.get(outcome or ""))
 
     @post("/subscribe", status_code=303)
-    async def subscribe(self, shop_domain: ShopDomain, state: State, data: Form) -> Redirect | Template:
+    async def subscribe(
+        self, request: AnyRequest, iam: Iam, shop_domain: ShopDomain, state: State, data: Form
+    ) -> Response[Any]:
         billing = billing_of(state)
         provider = billing.for_new_subscriptions()
         current = await current_subscription(shop_domain)
@@ -136,7 +138,7 @@ class BillingController(Controller):
             return await self._page(shop_domain, state, problem=problem, status_code=400)
         except ExternalServiceError as exc:
             return await self._unavailable(shop_domain, state, provider, str(exc))
-        return Redirect(next_url, status_code=303)
+        return redirect_out(request, iam, next_url)
 
     async def _returned(
         self, shop_domain: str, state: State, provider_name: str, query: dict[str, str]
@@ -165,7 +167,9 @@ class BillingController(Controller):
         return await self._returned(shop_domain, state, ProviderName.STRIPE, {"session_id": session_id})
 
     @post("/cancel", status_code=303)
-    async def cancel(self, shop_domain: ShopDomain, state: State, data: Form) -> Redirect | Template:
+    async def cancel(
+        self, request: AnyRequest, iam: Iam, shop_domain: ShopDomain, state: State, data: Form
+    ) -> Response[Any]:
         subscription = await self._named_subscription(shop_domain, data)
         if subscription is None:
             return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400)
@@ -178,10 +182,12 @@ class BillingController(Controller):
             return await self._page(shop_domain, state, problem=str(refused), status_code=400)
         except ExternalServiceError as exc:
             return await self._unavailable(shop_domain, state, provider, str(exc))
-        return Redirect(next_url or "/billing/", status_code=303)
+        return redirect_out(request, iam, next_url or "/billing/")
 
     @get("/manage")
-    async def manage(self, shop_domain: ShopDomain, state: State) -> Redirect | Template:
+    async def manage(
+        self, request: AnyRequest, iam: Iam, shop_domain: ShopDomain, state: State
+    ) -> Response[Any]:
         """To the provider's page for the payment method (Stripe's portal, Shopify's billing)."""
         subscription = await current_subscription(shop_domain)
         billing = billing_of(state)
@@ -192,4 +198,4 @@ class BillingController(Controller):
             url = await provider.manage_url(shop_domain, subscription)
         except ExternalServiceError as exc:
             return await self._unavailable(shop_domain, state, provider, str(exc))
-        return Redirect(url or "/billing/")
+        return redirect_out(request, iam, url or "/billing/", status_code=302)

@@ -1,4 +1,7 @@
-"""Shopify: OAuth token exchange/refresh and the Admin GraphQL API."""
+"""Shopify: the authorization-code grant (standalone installs) and the Admin GraphQL API.
+
+Token exchange and refresh are Shopify's package's (iam/tokens.py, iam/app_home.py), over this
+connector's HTTP client."""
 
 from __future__ import annotations
 
@@ -66,6 +69,40 @@ class UserErrors(Rejected):
         self.messages = [str(error["message"]) for error in errors]
 
 
+class ShopHostTransport(httpx.AsyncBaseTransport):
+    """Sends what is addressed to `https://{shop}.myshopify.com` to where shops live here.
+
+    Shopify's package builds its own URLs (`https://{shop}.myshopify.com/admin/oauth/...`);
+    in development and tests shops live at the sandbox (`SHOPIFY_SHOP_BASE_URL`), so the one
+    client both the connector and the package use maps those hosts there.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, shop_base_url: str) -> None:
+        self.inner = inner
+        self.shop_base_url = shop_base_url
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if request.url.scheme == "https" and host.endswith(".myshopify.com"):
+            target = httpx.URL(self.shop_base_url.format(shop=host) + request.url.raw_path.decode("ascii"))
+            request.url = target
+            request.headers["Host"] = target.netloc.decode("ascii")
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def shopify_http_client(
+    shop_base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The connector's HTTP client; it reaches shops where SHOPIFY_SHOP_BASE_URL says they are."""
+    inner = transport or httpx.AsyncHTTPTransport()
+    if shop_base_url != "https://{shop}":
+        inner = ShopHostTransport(inner, shop_base_url)
+    return httpx.AsyncClient(transport=inner, timeout=timeout)
+
+
 class ShopifyClient:
     def __init__(
         self,
@@ -113,12 +150,6 @@ class ShopifyClient:
     async def exchange_code(self, shop: str, code: str, now: datetime) -> TokenGrant:
         """Trades an install's authorization code for an expiring offline token."""
         return await self._token_request(shop, {"code": code, "expiring": "1"}, now)
-
-    async def refresh(self, shop: str, refresh_token: str, now: datetime) -> TokenGrant:
-        """Each refresh token works once; the answer carries the next pair."""
-        return await self._token_request(
-            shop, {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
-        )
 
     async def graphql(
         self,

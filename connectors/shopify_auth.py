@@ -1,8 +1,10 @@
-"""Shopify's request signatures and shop names: pure checks, no I/O."""
+"""Shopify's install-link signatures and shop names: pure checks, no I/O.
+
+Webhooks and app-home requests are verified by Shopify's package (`shopify_app`).
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -42,14 +44,3 @@ def verify_query(params: Mapping[str, str], secrets: Iterable[str], now: float) 
     if abs(now - timestamp) > TIMESTAMP_WINDOW_SECONDS:
         return "the request is too old"
     return None
-
-
-def webhook_signature(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def verify_webhook(body: bytes, received: str | None, secrets: Iterable[str]) -> bool:
-    """Base64 HMAC-SHA256 of the raw body; during a rotation the previous secret passes too."""
-    if not received:
-        return False
-    return any(hmac.compare_digest(webhook_signature(body, secret), received) for secret in secrets)

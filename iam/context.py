@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from shopify_app import ShopifyApp
+
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient
 from connectors.templates import TemplatesClient
@@ -25,9 +27,15 @@ class IamContext:
     app_base_url: str
     # The current Shopify app secret first; the previous one during a rotation.
     shopify_secrets: tuple[str, ...]
+    # Shopify's package (`shopifyapp`): app-home requests, token exchange and refresh.
+    shopify_app: ShopifyApp
     # Concurrent refreshes of one shop's token inside this process wait for each other;
     # the database row lock does the same across processes.
     # Iam sits below the domains that act on these moments; onboarding wires them in.
+    # App Bridge's script and the admin that frames the app home: Shopify's in production,
+    # the sandbox's stand-ins in development and tests.
+    app_bridge_url: str = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+    admin_origin: str = "https://admin.shopify.com"
     on_installed: tuple[ShopHook, ...] = ()
     on_crm_account_ready: tuple[ShopHook, ...] = ()
     refresh_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))

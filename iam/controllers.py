@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 
 import structlog
-from litestar import Controller, MediaType, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
+from shopify_app import Res
 
 from connectors.errors import ExternalServiceError, Rejected, Unauthorized
 from connectors.shopify_auth import valid_shop_domain, verify_query
+from iam.app_home import (
+    APP_HOME_STATE_KEY,
+    PATCH_ID_TOKEN_PATH,
+    AppHomeVisit,
+    ensure_connected,
+    for_here,
+    is_app_home_request,
+    package_request,
+    verify_app_home,
+)
 from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.deep_link import crm_login_url
@@ -33,6 +44,7 @@ from iam.provisioning import retry_failed_setup, setup_progress
 from iam.sessions import SESSION_SHOP_KEY, rotate_session_id
 from iam.signing import jwks
 from iam.tables import AccountStatus, Shop
+from iam.tokens import ShopNotConnected, shop_access_token
 
 log = structlog.get_logger("funnelsync.install")
 
@@ -55,8 +67,55 @@ def _install_refused(
     )
 
 
-async def current_shop(request: AnyRequest) -> str:
-    """The signed-in merchant's shop; every merchant query is scoped by it."""
+def package_response(iam: IamContext, response: Res) -> Response[str]:
+    """A response Shopify's package made, returned as it made it (see iam.app_home.for_here)."""
+    made = for_here(response, iam.app_bridge_url, iam.admin_origin)
+    return Response(
+        content=made.body, status_code=made.status, headers=made.headers, media_type=MediaType.HTML
+    )
+
+
+def redirect_out(
+    request: AnyRequest,
+    iam: IamContext,
+    url: str,
+    *,
+    status_code: Literal[302, 303] = 303,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """A redirect to another site (Shopify's charge confirmation, the CRM, Stripe). Inside the
+    admin's iframe it must leave the iframe: the package's parent redirect does that."""
+    visit = request.scope.get("state", {}).get(APP_HOME_STATE_KEY)
+    if isinstance(visit, AppHomeVisit) and url.startswith(("https://", "http://")):
+        result = iam.shopify_app.app_home_parent_redirect(
+            visit.request, redirect_url=url, shop=visit.shop_name
+        )
+        return package_response(iam, result.response)
+    return Redirect(url, status_code=status_code, headers=headers)
+
+
+async def app_home_visit(request: AnyRequest, iam: IamContext) -> AppHomeVisit:
+    """Verifies a request from inside the admin's iframe by its ID token (Shopify's package)."""
+    query = request.scope["query_string"].decode("latin-1")
+    # The URL the browser asked for, on the app's public address (a proxy may hide the scheme).
+    url = f"{iam.app_base_url}{request.url.path}" + (f"?{query}" if query else "")
+    body = (await request.body()).decode("utf-8", "replace")
+    visit = verify_app_home(iam, package_request(request.method, request.headers, url, body))
+    request.scope.setdefault("state", {})[APP_HOME_STATE_KEY] = visit
+    return visit
+
+
+async def current_shop(request: AnyRequest, iam: Iam) -> str:
+    """The merchant's shop; every merchant query is scoped by it.
+
+    Inside the Shopify admin it is the shop the request's ID token names (verified by Shopify's
+    package; a shop without a token yet is installed by token exchange first). Outside it
+    (standalone: custom distribution, the custom-app token connection) it is the session's.
+    """
+    if is_app_home_request(request.headers, request.query_params):
+        visit = await app_home_visit(request, iam)
+        await ensure_connected(iam, visit)
+        return visit.shop_domain
     shop_domain = request.session.get(SESSION_SHOP_KEY) if request.session else None
     if not isinstance(shop_domain, str):
         raise NotAuthorizedException("no merchant session")
@@ -65,6 +124,15 @@ async def current_shop(request: AnyRequest) -> str:
         request.clear_session()
         raise NotAuthorizedException("shop not installed")
     return shop_domain
+
+
+async def has_working_token(iam: IamContext, shop_domain: str) -> bool:
+    """Whether the shop is installed with a token that works (refreshed first if due)."""
+    try:
+        await shop_access_token(iam, shop_domain)
+    except (ShopNotConnected, ExternalServiceError):
+        return False
+    return True
 
 
 def start_merchant_session(request: AnyRequest, shop_domain: str) -> None:
@@ -89,6 +157,12 @@ class ShopifyInstallController(Controller):
         if problem:
             log.warning("install_refused", reason=problem)
             return _install_refused(f"We could not verify this install request: {problem}.", START_AGAIN)
+        if await has_working_token(iam, shop_domain):
+            # Opened again from the admin (a signed request), already installed: sign the
+            # merchant in, no consent screen and no setup again.
+            start_merchant_session(request, shop_domain)
+            log.info("merchant_signed_in", shop=shop_domain)
+            return Redirect("/app/")
         browser_secret = secrets.token_urlsafe(32)
         authorize_url = await begin_install(iam, shop_domain, browser_secret)
         return Redirect(
@@ -218,14 +292,19 @@ class CrmSignInController(Controller):
 
     @post("/open", status_code=303)
     async def open_crm(
-        self, shop_domain: ShopDomain, clients: Clients, data: URLEncodedBody[dict[str, str]]
-    ) -> Redirect:
+        self,
+        request: AnyRequest,
+        iam: Iam,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
         # Only a path inside the CRM: never an address elsewhere (no open redirect).
         wanted = str(data.get("redirect_path", ""))
         redirect_path = wanted if wanted.startswith("/") and not wanted.startswith("//") else None
         url = await crm_login_url(clients, shop_domain, redirect_path)
         # A 303 to a one-time URL: nothing caches it, and it never appears in our pages or logs.
-        return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"})
+        return redirect_out(request, iam, url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 class SignOutController(Controller):
@@ -238,6 +317,20 @@ class SignOutController(Controller):
     @get("/signed-out", sync_to_thread=False)
     def signed_out(self) -> Template:
         return Template(template_name="signed_out.html")
+
+
+class AppHomeTokenController(Controller):
+    """The package's patch-ID-token page: App Bridge brings a fresh ID token to a page load that
+    arrived without one (a link followed inside the iframe) and loads it again."""
+
+    opt = {"skip_session": True}
+
+    @get(PATCH_ID_TOKEN_PATH)
+    async def patch_id_token(self, request: AnyRequest, iam: Iam) -> Response[str]:
+        result = iam.shopify_app.app_home_patch_id_token(
+            package_request(request.method, request.headers, str(request.url), "")
+        )
+        return package_response(iam, result.response)
 
 
 class JwksController(Controller):

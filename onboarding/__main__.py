@@ -148,6 +148,9 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
     os.environ.setdefault("APP_BASE_URL", app_url)
     os.environ.setdefault("SHOPIFY_SHOP_BASE_URL", f"{shopify}/shops/{{shop}}")
     os.environ.setdefault("SHOPIFY_SANDBOX_URL", f"{shopify}/")
+    # Inside the sandbox's store admin: its App Bridge stand-in, and its origin frames the app.
+    os.environ.setdefault("SHOPIFY_APP_BRIDGE_URL", f"{shopify}/cdn/app-bridge.js")
+    os.environ.setdefault("SHOPIFY_ADMIN_ORIGIN", shopify)
     os.environ.setdefault("CRM_BASE_URL", sandbox_urls["crm"])
     os.environ.setdefault("TEMPLATES_BASE_URL", sandbox_urls["templates"])
     # The Stripe sandbox's key and the webhook secret the launcher registers its endpoint with;

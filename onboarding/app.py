@@ -15,6 +15,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -30,9 +31,11 @@ from funnels.controllers.settings import FunnelSettingsController
 from funnels.controllers.sync_health import FunnelSyncHealthController
 from funnels.controllers.wizard import FunnelWizardController
 from funnels.usage import funnel_usage
+from iam.app_home import APP_HOME_STATE_KEY
 from iam.clients import ShopClients
 from iam.controllers import (
     AccountSetupController,
+    AppHomeTokenController,
     ConnectController,
     CrmSignInController,
     JwksController,
@@ -59,7 +62,7 @@ from onboarding.database import app_registry, bind_tables, engine_from_url, expe
 from onboarding.errors import EXCEPTION_HANDLERS, error_body
 from onboarding.observability import RequestContext, configure_logging, current_request_id
 from onboarding.privacy import prune_kept_records
-from onboarding.security import SecurityHeaders
+from onboarding.security import CsrfUnlessIdToken, SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
 from sync.activity import prune_history
@@ -186,6 +189,12 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
 
     def add_template_globals(jinja: JinjaTemplateEngine) -> None:
         jinja.engine.globals.update(template_globals())
+        # App-home pages load App Bridge with the app's client id (the `shopify-api-key` meta).
+        jinja.engine.globals.update(
+            shopify_api_key=settings.shopify_api_key,
+            app_bridge_url=settings.shopify_app_bridge_url,
+            app_home_state_key=APP_HOME_STATE_KEY,
+        )
 
     session_config = RotatingSessionConfig(
         key=host_bound(SESSION_COOKIE, settings),
@@ -203,6 +212,15 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         httponly=True,
         samesite="strict",
     )
+    csrf_config = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=host_bound(CSRF_COOKIE, settings),
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        # Machines (webhooks, probes) and static files never submit our forms: no token
+        # cookie to mint for them on every request.
+        exclude=["/webhooks/", "/static/", "/healthz", "/readyz"],
+    )
     app = Litestar(
         route_handlers=[
             HomeController,
@@ -211,6 +229,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             ShopifyInstallController,
             ConnectController,
             AccountSetupController,
+            AppHomeTokenController,
             CrmSignInController,
             JwksController,
             SignOutController,
@@ -241,17 +260,10 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             "clients": Provide(lambda: clients, use_cache=True, sync_to_thread=False),
         },
         lifespan=[database_pool, background_worker],
-        middleware=[session_config.middleware],
+        # Litestar's CSRF check, skipped only for requests an ID token authenticates (see
+        # CsrfUnlessIdToken); so it is listed here rather than given as the app's csrf_config.
+        middleware=[session_config.middleware, DefineMiddleware(CsrfUnlessIdToken, config=csrf_config)],
         stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name=host_bound(CSRF_COOKIE, settings),
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="lax",
-            # Machines (webhooks, probes) and static files never submit our forms: no token
-            # cookie to mint for them on every request.
-            exclude=["/webhooks/", "/static/", "/healthz", "/readyz"],
-        ),
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,
             engine=JinjaTemplateEngine,
@@ -265,7 +277,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     intake = WebhookIntake(
         inbox,
         worker.wake,
-        shopify_secrets=settings.shopify_webhook_secrets,
+        shopify_app=iam.shopify_app,
         crm_secrets=(settings.crm_client_secret,),
         shop_of_crm_account=shop_of_crm_account,
         # Stripe's events are checked by billing (the SDK) and only with a signing secret: without
@@ -276,6 +288,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             else None
         ),
     )
+    # Read at sign-in, where the session's new id comes with a new CSRF token (iam/sessions.py).
+    app.csrf_config = csrf_config
     # Outermost layers, around routing itself, so 404/405 answers get them too.
     app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))
     return app

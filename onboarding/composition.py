@@ -8,11 +8,12 @@ from functools import partial
 
 import httpx
 from joserfc.jwk import ECKey
+from shopify_app import ShopifyApp
 
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
-from connectors.shopify import ShopifyClient
+from connectors.shopify import ShopifyClient, shopify_http_client
 from connectors.templates import TemplatesClient
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from funnels.sync_scope import live_funnels
@@ -42,9 +43,19 @@ def signing_key(settings: Settings) -> ECKey:
     )
 
 
+def shopify_app_of(settings: Settings) -> ShopifyApp:
+    """Shopify's package, configured once: it verifies app-home requests and webhooks, and
+    exchanges and refreshes tokens."""
+    return ShopifyApp(
+        client_id=settings.shopify_api_key,
+        client_secret=settings.shopify_api_secret,
+        old_client_secret=settings.shopify_api_secret_previous or None,
+    )
+
+
 def build_iam_context(settings: Settings, key: ECKey, transports: Transports) -> IamContext:
     timeout = settings.external_timeout_seconds
-    shopify_http = httpx.AsyncClient(transport=transports.get("shopify"), timeout=timeout)
+    shopify_http = shopify_http_client(settings.shopify_shop_base_url, timeout, transports.get("shopify"))
     return IamContext(
         vault=Vault(KeyRing.parse(settings.vault_keys)),
         shopify=ShopifyClient(
@@ -72,6 +83,9 @@ def build_iam_context(settings: Settings, key: ECKey, transports: Transports) ->
         ),
         app_base_url=settings.app_base_url.rstrip("/"),
         shopify_secrets=settings.shopify_webhook_secrets,
+        shopify_app=shopify_app_of(settings),
+        app_bridge_url=settings.shopify_app_bridge_url,
+        admin_origin=settings.shopify_admin_origin,
         on_installed=(subscriptions.start_shopify_sync,),
         on_crm_account_ready=(subscriptions.start_crm_sync,),
     )

@@ -10,7 +10,8 @@ from litestar.response import Template
 
 from billing.services import entitlements, payment_notice
 from funnels.services import list_funnels
-from iam.controllers import ShopDomain, current_shop
+from iam.app_home import APP_HOME_STATE_KEY, is_app_home_request
+from iam.controllers import AnyRequest, Iam, ShopDomain, current_shop, package_response
 from iam.provisioning import setup_progress
 from iam.tables import AccountStatus, AccountSystem, Shop
 from onboarding.database import database_status
@@ -39,8 +40,17 @@ class HealthController(Controller):
 
 
 class HomeController(Controller):
-    @get("/", sync_to_thread=False)
-    def home(self, state: State) -> Template:
+    @get("/")
+    async def home(self, request: AnyRequest, state: State, iam: Iam) -> Template | Response[str]:
+        if is_app_home_request(request.headers, request.query_params):
+            # The app's URL opened inside the Shopify admin: its home there is the dashboard,
+            # reached through the package's in-iframe redirect (it keeps the admin's parameters).
+            shop_domain = await current_shop(request, iam)
+            visit = request.scope["state"][APP_HOME_STATE_KEY]
+            moved = iam.shopify_app.app_home_redirect(
+                visit.request, "/app/", shop_domain.removesuffix(".myshopify.com")
+            )
+            return package_response(iam, moved.response)
         return Template(
             template_name="home.html",
             context={"shopify_sandbox_url": state.settings.shopify_sandbox_url},

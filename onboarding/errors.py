@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from litestar import MediaType, Request, Response
@@ -23,7 +24,10 @@ from litestar.types import ExceptionHandlersMap
 
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
 from funnels.services import FunnelNotFound
+from iam.app_home import AppHomeRefused, ConnectionFailed
+from iam.controllers import package_response
 from iam.errors import AccountNotReady
+from iam.install import InstallRefused, MissingScopes
 from iam.tokens import ShopNotConnected
 from onboarding.observability import current_request_id
 
@@ -198,6 +202,40 @@ def handle_external_failure(request: Request[Any, Any, Any], exc: ExternalServic
     return response
 
 
+def handle_app_home_refused(request: Request[Any, Any, Any], exc: AppHomeRefused) -> Response[Any]:
+    """Shopify's package refused the request or asked for a fresh ID token: its answer, as made."""
+    return package_response(request.app.state.iam, exc.response)
+
+
+def _without_id_token(request: Request[Any, Any, Any]) -> str:
+    # A retry loads the page again; inside the admin App Bridge brings a fresh ID token for it.
+    query = urlencode(
+        [(key, value) for key, value in request.query_params.multi_items() if key != "id_token"]
+    )
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def handle_connection_failed(request: Request[Any, Any, Any], exc: ConnectionFailed) -> Response[Any]:
+    """The token exchange of a shop's first load failed: what happened, and a retry (or, when
+    Shopify says the app is not installed, where to install it again)."""
+    if exc.reinstall:
+        return error_response(request, 403, title=str(exc), advice=exc.hint)
+    return error_response(
+        request,
+        502,
+        title=str(exc),
+        advice=exc.hint + " Nothing was saved.",
+        link=Link(_without_id_token(request), "Try again"),
+    )
+
+
+def handle_install_refused(request: Request[Any, Any, Any], exc: InstallRefused) -> Response[Any]:
+    advice = exc.hint
+    if isinstance(exc, MissingScopes):
+        advice = f"FunnelSync needs these permissions too: {', '.join(exc.missing)}. {exc.hint}"
+    return error_response(request, 403, title=str(exc), advice=advice)
+
+
 def handle_unexpected_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_exception", exc_type=type(exc).__name__)
     return error_response(request, 500)
@@ -207,6 +245,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
     **dict.fromkeys(NOT_FOUND, handle_not_found),
     AccountNotReady: handle_account_not_ready,
+    AppHomeRefused: handle_app_home_refused,
+    ConnectionFailed: handle_connection_failed,
+    InstallRefused: handle_install_refused,
     ShopNotConnected: handle_shop_not_connected,
     ExternalServiceError: handle_external_failure,
     Exception: handle_unexpected_exception,

@@ -9,8 +9,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from shopify_app import Res
 
+from iam.app_home import APP_HOME_STATE_KEY, AppHomeVisit, for_here
 from onboarding.settings import Settings
 
 
@@ -30,7 +33,7 @@ def stripe_page_origins(settings: Settings) -> list[str]:
     return ["https://checkout.stripe.com", "https://billing.stripe.com"]
 
 
-def content_security_policy(settings: Settings) -> str:
+def content_security_policy(settings: Settings, frame_ancestors: str = "'none'") -> str:
     # Product images come from the shop's CDN (https) or, in development, the sandbox.
     image_sources = ["'self'", "data:", "https:"]
     shop_origin = origin_of(settings.shopify_shop_base_url)
@@ -38,7 +41,8 @@ def content_security_policy(settings: Settings) -> str:
         image_sources.append(shop_origin)
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        # App Bridge, on the pages the Shopify admin frames, from Shopify's CDN (or its stand-in).
+        "script-src": ["'self'", origin_of(settings.shopify_app_bridge_url)],
         "style-src": ["'self'"],
         "img-src": image_sources,
         "connect-src": ["'self'"],
@@ -52,8 +56,9 @@ def content_security_policy(settings: Settings) -> str:
         ],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
-        # The app is not embedded in the Shopify admin, so nobody may frame it.
-        "frame-ancestors": ["'none'"],
+        # Standalone pages may not be framed at all; an app-home page only by the shop's admin
+        # (Shopify's package names it, per request: see SecurityHeaders).
+        "frame-ancestors": [frame_ancestors],
     }
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
@@ -77,18 +82,64 @@ class SecurityHeaders:
             headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
         # Encoded once: every response only appends these pairs.
         self._raw_headers = [(name.encode(), value.encode("latin-1")) for name, value in headers.items()]
+        self.settings = settings
+
+    def _app_home_headers(self, visit: AppHomeVisit) -> list[tuple[bytes, bytes]]:
+        """An app-home page's headers: ours, with the package's frame-ancestors for this shop
+        only, and its preloads (for here: iam.app_home.for_here)."""
+        made = for_here(
+            Res(status=200, body="", headers=visit.response_headers),
+            self.settings.shopify_app_bridge_url,
+            self.settings.shopify_admin_origin,
+        )
+        package = {name.lower(): value for name, value in made.headers.items()}
+        ancestors = package.get("content-security-policy", "").strip().rstrip(";")
+        ancestors = ancestors.removeprefix("frame-ancestors").strip() or "'none'"
+        policy = content_security_policy(self.settings, ancestors).encode("latin-1")
+        extra = [(b"content-security-policy", policy)]
+        if "link" in package:
+            extra.append((b"link", package["link"].encode("latin-1")))
+        return extra + [header for header in self._raw_headers if header[0] != b"content-security-policy"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
 
+        # Shared with the layers inside, which note a verified app-home request there.
+        state = scope.setdefault("state", {})
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(header for header in self._raw_headers if header[0] not in present)
+                visit = state.get(APP_HOME_STATE_KEY)
+                ours = (
+                    self._app_home_headers(visit)
+                    if isinstance(visit, AppHomeVisit) and visit.document
+                    else self._raw_headers
+                )
+                headers.extend(header for header in ours if header[0] not in present)
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class CsrfUnlessIdToken(CSRFMiddleware):
+    """Litestar's CSRF check, except for requests that carry an ID token.
+
+    Inside the Shopify admin's iframe the CSRF cookie never arrives (third-party cookies are
+    blocked), and it is not needed: such requests are authenticated by the ID token in their
+    `Authorization` header (verified by Shopify's package, iam.app_home), not by a cookie, and a
+    cross-site page cannot add that header without a CORS preflight, which the app never grants.
+    Everything else (forms with the cookie session, the admin area) is checked as before.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and any(
+            name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
+        ):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

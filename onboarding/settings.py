@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     shopify_api_secret_previous: str = Field(
         "", description="The previous client secret, accepted on webhooks while a rotation settles"
     )
+    shopify_app_bridge_url: str = Field(
+        "https://cdn.shopify.com/shopifycloud/app-bridge.js",
+        description="App Bridge's script; development and tests point it at the Shopify sandbox's stand-in",
+    )
+    shopify_admin_origin: str = Field(
+        "https://admin.shopify.com",
+        description="The Shopify admin origin framing the embedded app (the sandbox admin in development)",
+    )
     crm_base_url: str = Field("http://127.0.0.1:8102", description="The CRM's API and OAuth server")
     crm_client_id: str = Field("dev-crm-client", description="The app's OAuth client id at the CRM")
     crm_client_secret: str = Field(

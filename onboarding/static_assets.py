@@ -37,4 +37,5 @@ def template_globals() -> dict[str, object]:
         "pico_css": PICO_CSS,
         "app_css_url": "/static/css/app.css",
         "app_js_url": "/static/js/app.js",
+        "embedded_js_url": "/static/js/embedded.js",
     }

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from connectors.shopify_auth import webhook_signature
 from jobqueue.tables import InboxEvent
 from tests.bench.support import BenchReport
 from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
+from tests.support.signatures import webhook_signature
 
 REQUESTS_PER_ROUND = 4000
 ROUNDS = 3

@@ -34,6 +34,11 @@ def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         "DATABASE_URL": f"sqlite:///{database}",
         "SHOPIFY_SHOP_BASE_URL": f"{shopify_url}/shops/{{shop}}",
         "SHOPIFY_SANDBOX_URL": f"{shopify_url}/",
+        # The sandbox's store admin is opened on another host name than the app's (localhost, the
+        # app on 127.0.0.1), as admin.shopify.com frames an app on its own domain: it frames the
+        # app, and App Bridge's stand-in is served from its origin.
+        "SHOPIFY_APP_BRIDGE_URL": f"{shopify_url.replace('127.0.0.1', 'localhost')}/cdn/app-bridge.js",
+        "SHOPIFY_ADMIN_ORIGIN": shopify_url.replace("127.0.0.1", "localhost"),
         "CRM_BASE_URL": urls["crm"],
         "TEMPLATES_BASE_URL": urls["templates"],
         "SECRET_KEY": "e2e-secret-key-with-enough-length-0123456789",

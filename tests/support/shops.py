@@ -13,13 +13,13 @@ import httpx
 from litestar import Litestar
 
 from connectors.shopify import TokenGrant
-from connectors.shopify_auth import webhook_signature
 from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.install import save_connected_shop
 from iam.scopes import REQUIRED_SCOPES
 from iam.sessions import DatabaseSessionStore
 from jobqueue.tables import Job
+from tests.support.signatures import webhook_signature
 from tests.support.stack import Stack
 
 SESSION_COOKIE = "funnelsync_session"

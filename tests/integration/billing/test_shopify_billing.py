@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -20,6 +21,7 @@ from tests.support.funnel_wizard import (
     complete_wizard,
     post_form,
 )
+from tests.support.id_tokens import bearer, id_token
 from tests.support.shopify_charges import PRO, subscribe_and_decide
 from tests.support.shops import OTHER_SHOP, SHOP, install_shop, post_webhook, sign_in
 from tests.support.stack import SHOPIFY_URL, Stack
@@ -193,3 +195,18 @@ async def test_frozen_subscription_warns_then_falls_back_to_free_until_active_ag
         assert (await entitlements(SHOP)).plan_code == "pro"
         assert (await the_subscription())["payment_failed_at"] is None
         assert "Your last payment failed" not in (await stack.client.get("/app/")).text
+
+
+async def test_inside_the_admin_the_charge_confirmation_is_reached_by_leaving_the_iframe(
+    stack: Stack,
+) -> None:
+    # An htmx request from the app home (ID token, no cookie): the package's parent redirect,
+    # which App Bridge (embedded.js for htmx) turns into the admin's window going there.
+    started = await stack.client.post(
+        "/billing/subscribe", headers=bearer(id_token(SHOP)), data={"plan": "pro"}
+    )
+    assert started.status_code == 401, started.text
+    confirmation = started.headers["x-shopify-api-request-failure-reauthorize-url"]
+    assert confirmation.startswith(f"{SHOPIFY_URL}/shops/{SHOP}/admin/charges/")
+    page = await stack.shopify.get(urlsplit(confirmation).path)
+    assert "29.00" in page.text

@@ -63,12 +63,30 @@ async def test_reinstall_keeps_the_shop_and_registers_no_duplicate_webhooks(stac
     await install_through_shopify(stack)
     await stack.drain()
     first_id = (await Shop.select(Shop.id).first() or {})["id"]
+    # Uninstalled in between (what app/uninstalled leaves), so the admin's link installs again.
+    await Shop.update(
+        {Shop.access_token: None, Shop.refresh_token: None, Shop.uninstalled_at: utcnow()}, force=True
+    )
     await install_through_shopify(stack)
     await stack.drain()
     assert await Shop.count() == 1
     assert (await Shop.select(Shop.id).first() or {})["id"] == first_id
     assert sorted(await subscribed_topics(stack)) == sorted(SHOPIFY_WEBHOOK_TOPICS)
     assert len((await stack.crm.get("/_sandbox/users")).json()["data"]) == 1
+
+
+async def test_opening_the_app_again_signs_the_merchant_in_without_a_consent_screen(stack: Stack) -> None:
+    await install_through_shopify(stack)
+    states_before = await OAuthState.count()
+    stack.client.cookies.clear()  # another day, another browser session
+    link = (await stack.shopify.get(f"/_sandbox/shops/{SHOP}/install-link")).json()["url"]
+    opened = await stack.client.get(path_of(link))
+    assert opened.status_code == 302
+    assert opened.headers["location"] == "/app/"  # not Shopify's consent page, not the setup page
+    assert await OAuthState.count() == states_before
+    dashboard = await stack.client.get("/app/")
+    assert dashboard.status_code == 200
+    assert len((await stack.shopify.get("/_sandbox/oauth/requests")).json()["requests"]) == 1
 
 
 async def test_missing_scopes_are_shown_and_nothing_is_stored(stack: Stack) -> None:

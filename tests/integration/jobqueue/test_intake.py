@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
+from shopify_app import ShopifyApp
 
 from connectors.crm_webhooks import crm_signature
-from connectors.shopify_auth import webhook_signature
 from iam.provisioning import shop_of_crm_account
 from jobqueue.intake import WebhookIntake
 from jobqueue.tables import InboxEvent, Job
@@ -27,6 +27,7 @@ from onboarding.app import create_app
 from onboarding.settings import Settings
 from tests.support.app import asgi_client, lifespan_of, make_settings
 from tests.support.shops import post_webhook
+from tests.support.signatures import webhook_signature
 
 SHOP = "lean.myshopify.com"
 SECURITY_HEADERS = (
@@ -54,7 +55,7 @@ async def test_a_webhook_answer_carries_request_id_security_headers_and_one_acce
         )
         stored = await post_webhook(client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP)
 
-    assert kept.status_code == 401  # unsigned
+    assert kept.status_code == 400  # unsigned: Shopify's package answers 400 for a missing HMAC header
     assert kept.headers["x-request-id"] == "shopify-delivery-0001"
     assert stored.status_code == 200
     assert re.fullmatch(r"[0-9a-f]{32}", stored.headers["x-request-id"])
@@ -64,7 +65,7 @@ async def test_a_webhook_answer_carries_request_id_security_headers_and_one_acce
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("event") == "request"]
     assert [(line["request_id"], line["status"], line["path"]) for line in access] == [
-        ("shopify-delivery-0001", 401, "/webhooks/shopify"),
+        ("shopify-delivery-0001", 400, "/webhooks/shopify"),
         (stored.headers["x-request-id"], 200, "/webhooks/shopify"),
     ]
 
@@ -175,7 +176,7 @@ async def test_a_body_over_the_limit_is_413_and_not_stored(app: Litestar) -> Non
     intake = WebhookIntake(
         app.state.inbox,
         lambda: None,
-        shopify_secrets=["dev-shopify-secret"],
+        shopify_app=ShopifyApp("dev-shopify-key", "dev-shopify-secret"),
         crm_secrets=[],
         shop_of_crm_account=shop_of_crm_account,
         max_body_bytes=64,
@@ -195,8 +196,9 @@ async def test_bad_signature_is_401_and_nothing_is_stored(client: httpx.AsyncCli
         client, "products/update", {"id": 1, "title": "Tee"}, shop_domain=SHOP, secret="forged"
     )
     assert response.status_code == 401
+    assert (response.text, response.headers["content-type"]) == ("Unauthorized", "text/plain; charset=utf-8")
     unsigned = await client.post("/webhooks/shopify", content=b"{}", headers={"X-Shopify-Topic": "x"})
-    assert unsigned.status_code == 401
+    assert (unsigned.status_code, unsigned.text) == (400, "Bad Request")  # the package's answers, as made
     assert await InboxEvent.count() == 0
     assert await Job.count() == 0
 

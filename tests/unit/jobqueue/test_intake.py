@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from shopify_app import ShopifyApp
+
 from jobqueue.inbox import InboxWriter, IncomingEvent
 from jobqueue.intake import ShopsOfCrmAccounts, WebhookIntake, WebhookRequest
 
@@ -63,7 +65,7 @@ async def test_a_body_too_deep_for_the_senders_own_check_is_400() -> None:
     intake = WebhookIntake(
         InboxWriter(),
         lambda: None,
-        shopify_secrets=[],
+        shopify_app=ShopifyApp("k", "s"),
         crm_secrets=[],
         shop_of_crm_account=no_account,
         stripe_verifier=parses_with_json,

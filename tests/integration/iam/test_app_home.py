@@ -1,0 +1,249 @@
+"""The embedded app home (iam/app_home.py) through the app over HTTP, with the Shopify sandbox as
+Shopify: every request inside the admin's iframe verified by Shopify's package by its ID token,
+the first load of a shop installed the Shopify-managed way exchanging its ID token for an
+expiring offline token, and every forged, stale or misdirected token refused with the package's
+own answer and nothing stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from funnels.tables import Funnel
+from iam.tables import MerchantSession, Shop
+from jobqueue.tables import Job
+from tests.support.id_tokens import app_home_query, bearer, id_token
+from tests.support.shops import OTHER_SHOP, SHOP, installed
+from tests.support.stack import Stack, running_stack
+
+SANDBOX_ADMIN = "http://shopify.test"
+STAND_IN = "http://shopify.test/app-bridge.js"
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with running_stack(
+        database_url, shopify_app_bridge_url=STAND_IN, shopify_admin_origin=SANDBOX_ADMIN
+    ) as running:
+        yield running
+
+
+async def managed_install(stack: Stack, shop: str = SHOP) -> None:
+    """What the admin's Install button does: the toml's scopes granted, no OAuth, no token yet."""
+    answer = await stack.shopify.post(f"/_sandbox/shops/{shop}/app-installation")
+    assert answer.status_code == 200, answer.text
+
+
+async def sandbox_id_token(stack: Stack, shop: str = SHOP) -> str:
+    minted = await stack.shopify.post(f"/_sandbox/shops/{shop}/id-tokens", json={})
+    assert minted.status_code == 201, minted.text
+    return str(minted.json()["idToken"])
+
+
+async def token_exchanges(stack: Stack) -> list[dict[str, object]]:
+    answer = await stack.shopify.get(
+        "/_sandbox/oauth/requests",
+        params={"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"},
+    )
+    requests: list[dict[str, object]] = answer.json()["requests"]
+    return requests
+
+
+async def nothing_stored() -> None:
+    assert await Shop.count() == 0
+    assert await Job.count() == 0
+    assert await MerchantSession.count() == 0
+
+
+async def test_first_load_of_a_managed_install_exchanges_the_id_token_and_installs_the_shop(
+    stack: Stack,
+) -> None:
+    await managed_install(stack)
+    token = await sandbox_id_token(stack)
+    page = await stack.client.get("/app/", params=app_home_query(SHOP, token))
+
+    assert page.status_code == 200, page.text
+    assert '<meta name="shopify-api-key" content="dev-shopify-key">' in page.text
+    assert f'<script src="{STAND_IN}"></script>' in page.text
+    assert 'hx-boost="true"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert f"frame-ancestors https://{SHOP} {SANDBOX_ADMIN}" in policy  # this shop's admin only
+    assert "script-src 'self' http://shopify.test" in policy
+    assert "set-cookie" not in page.headers or "funnelsync_session" not in page.headers["set-cookie"]
+    assert len(await token_exchanges(stack)) == 1
+    shop = await Shop.select(Shop.access_token, Shop.refresh_token, Shop.access_token_expires_at).first()
+    assert shop is not None
+    assert shop["access_token"]
+    assert shop["refresh_token"]
+    assert shop["access_token_expires_at"] is not None  # an expiring offline token
+    assert not shop["access_token"].startswith("shpat_")  # encrypted in the vault
+    assert await Job.count() > 0  # what install runs: webhooks, CRM and page-service sign-ups
+    assert await MerchantSession.count() == 0  # nothing rests on a cookie inside the iframe
+
+    # The next load (and an htmx request) finds the token: no second exchange.
+    again = await stack.client.get("/app/", params=app_home_query(SHOP, await sandbox_id_token(stack)))
+    swapped = await stack.client.get("/setup/progress", headers=bearer(await sandbox_id_token(stack)))
+    assert (again.status_code, swapped.status_code) == (200, 200)
+    assert len(await token_exchanges(stack)) == 1
+
+
+async def test_the_apps_url_opened_in_the_admin_goes_to_the_dashboard_keeping_the_admins_parameters(
+    stack: Stack,
+) -> None:
+    await managed_install(stack)
+    query = app_home_query(SHOP, await sandbox_id_token(stack))
+    home = await stack.client.get("/", params=query)
+    assert home.status_code == 302
+    assert home.headers["location"].startswith("/app/?embedded=1&")
+    assert f"shop={SHOP}" in home.headers["location"]
+
+
+@pytest.mark.parametrize(
+    ("case", "make_token"),
+    [
+        ("expired", lambda: id_token(SHOP, ttl=-120)),
+        ("signed with another secret", lambda: id_token(SHOP, secret="not-our-secret")),
+        ("aud of another app", lambda: id_token(SHOP, aud="another-apps-client-id")),
+    ],
+)
+async def test_a_bad_id_token_is_refused_with_the_packages_answer_and_nothing_is_stored(
+    stack: Stack, case: str, make_token: object
+) -> None:
+    await managed_install(stack)
+    token = make_token()  # type: ignore[operator]
+    page = await stack.client.get("/app/", params=app_home_query(SHOP, token))
+    fetch = await stack.client.get("/setup/progress", headers=bearer(token))
+    posted = await stack.client.post("/funnels/", headers=bearer(token))
+
+    # A page load is sent for a fresh token (the patch page), the same address without the token.
+    if case == "aud of another app":
+        assert page.status_code == 401
+    else:
+        assert page.status_code == 302, case
+        location = page.headers["location"]
+        assert location.startswith("http://app.test/auth/patch-id-token?")
+        assert "id_token" not in location
+        assert "shopify-reload=%2Fapp%3Fembedded%3D1%26shop" in location
+    for answer in (fetch, posted):
+        assert answer.status_code == 401, case
+        assert answer.headers["x-shopify-retry-invalid-session-request"] == "1"
+        assert answer.text == "Unauthorized"
+        assert "Traceback" not in answer.text
+    assert await token_exchanges(stack) == []
+    await nothing_stored()
+
+
+async def test_a_missing_token_sends_a_page_load_to_the_patch_page_and_an_htmx_request_gets_401(
+    stack: Stack,
+) -> None:
+    # A link followed inside the iframe: the browser says it loads a frame, but no token came.
+    page = await stack.client.get(
+        "/funnels/1/campaign?shop=demo-store.myshopify.com", headers={"Sec-Fetch-Dest": "iframe"}
+    )
+    assert page.status_code == 302
+    assert page.headers["location"] == (
+        "http://app.test/auth/patch-id-token?shop=demo-store.myshopify.com"
+        "&shopify-reload=%2Ffunnels%2F1%2Fcampaign%3Fshop%3Ddemo-store.myshopify.com"
+    )
+    fetch = await stack.client.get(
+        "/setup/progress", headers={"Authorization": "Basic x", "HX-Request": "true"}
+    )
+    assert fetch.status_code == 401
+    assert fetch.headers["x-shopify-retry-invalid-session-request"] == "1"
+    await nothing_stored()
+
+
+async def test_the_patch_page_is_the_packages_with_app_bridge_framed_by_the_admin_only(stack: Stack) -> None:
+    page = await stack.client.get(
+        "/auth/patch-id-token", params={"shop": SHOP, "shopify-reload": "/app/?shop=" + SHOP}
+    )
+    assert page.status_code == 200
+    assert page.text == f'<script data-api-key="dev-shopify-key" src="{STAND_IN}"></script>'
+    assert page.headers["content-security-policy"] == f"frame-ancestors https://{SHOP} {SANDBOX_ADMIN};"
+    missing = await stack.client.get("/auth/patch-id-token", params={"shop": SHOP})
+    assert (missing.status_code, missing.text) == (400, "Bad Request")
+
+
+async def test_a_token_whose_dest_is_another_shop_is_refused_and_nothing_is_stored_for_either(
+    stack: Stack,
+) -> None:
+    # Signed with our secret, issued by SHOP's admin, but naming OTHER_SHOP as `dest` (where the
+    # app is not installed): the package names OTHER_SHOP, never the query's SHOP, and Shopify
+    # refuses to exchange it; the browser is sent for a fresh token (the package's answer).
+    token = id_token(SHOP, dest=f"https://{OTHER_SHOP}")
+    page = await stack.client.get("/app/", params=app_home_query(SHOP, token))
+    assert page.status_code == 302
+    assert page.headers["location"].startswith("http://app.test/auth/patch-id-token?")
+    exchanges = await token_exchanges(stack)
+    assert [request["shop"] for request in exchanges] == [OTHER_SHOP]
+    await nothing_stored()
+
+
+async def test_an_id_token_of_one_shop_never_reaches_another_shops_funnels(stack: Stack) -> None:
+    for shop in (SHOP, OTHER_SHOP):
+        await installed(stack, shop)
+    theirs = await Funnel.insert(Funnel(shop_domain=OTHER_SHOP, name="Their funnel")).returning(Funnel.id)
+    funnel_id = theirs[0]["id"]
+    token = id_token(SHOP)
+    for path in (f"/funnels/{funnel_id}/campaign", f"/funnels/{funnel_id}/settings/"):
+        page = await stack.client.get(path, params=app_home_query(OTHER_SHOP, token))
+        fetch = await stack.client.get(path, headers=bearer(id_token(SHOP)))
+        assert (page.status_code, fetch.status_code) == (404, 404), path
+    changed = await stack.client.post(
+        f"/funnels/{funnel_id}/campaign", headers=bearer(id_token(SHOP)), data={"name": "Hijacked"}
+    )
+    assert changed.status_code == 404
+    assert (await Funnel.select(Funnel.name).where(Funnel.id == funnel_id).first() or {})[
+        "name"
+    ] == "Their funnel"
+
+
+async def test_an_htmx_request_inside_the_iframe_needs_no_csrf_cookie_its_id_token_authenticates_it(
+    stack: Stack,
+) -> None:
+    await installed(stack, SHOP)
+    created = await stack.client.post("/funnels/", headers=bearer(id_token(SHOP)))
+    assert created.status_code == 303
+    assert await Funnel.count() == 1
+    # Without a token the same request is the cookie session's, and CSRF still guards it.
+    assert (await stack.client.post("/funnels/")).status_code == 403
+
+
+async def test_an_uninstalled_shops_id_token_installs_it_again(stack: Stack) -> None:
+    await installed(stack, SHOP)
+    await Shop.update(
+        {Shop.access_token: None, Shop.refresh_token: None, Shop.uninstalled_at: Shop.installed_at}
+    ).where(Shop.domain == SHOP)
+    await managed_install(stack)  # installed again from the admin's app listing
+    page = await stack.client.get("/app/", params=app_home_query(SHOP, await sandbox_id_token(stack)))
+    assert page.status_code == 200
+    row = await Shop.select(Shop.uninstalled_at, Shop.access_token).where(Shop.domain == SHOP).first()
+    assert row is not None
+    assert row["uninstalled_at"] is None
+    assert row["access_token"]
+    assert await Shop.count() == 1  # the same row: its funnels and accounts stay attached
+
+
+async def test_a_failed_token_exchange_says_what_happened_and_offers_a_retry(stack: Stack) -> None:
+    # Installed as far as the ID token goes, but Shopify's token endpoint fails.
+    await managed_install(stack)
+    fault = await stack.shopify.post(
+        "/_sandbox/faults", json={"path": "oauth", "kind": "http_500", "shop": SHOP, "count": 10}
+    )
+    assert fault.status_code == 201, fault.text
+    page = await stack.client.get("/app/", params=app_home_query(SHOP, await sandbox_id_token(stack)))
+    assert page.status_code == 502
+    assert "Shopify did not hand over access to your store" in page.text
+    assert 'href="/app?' in page.text
+    assert "Try again" in page.text
+    assert "id_token=" not in page.text
+    await nothing_stored()
+
+
+async def test_open_crm_and_billing_confirmation_leave_the_iframe_through_the_package(stack: Stack) -> None:
+    await installed(stack, SHOP)
+    await stack.drain()  # the CRM account
+    crm = await stack.client.post("/crm/open", headers=bearer(id_token(SHOP)), data={})
+    assert crm.status_code == 401, crm.text
+    assert crm.headers["x-shopify-api-request-failure-reauthorize-url"].startswith("http://crm.test/")
