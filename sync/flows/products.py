@@ -61,6 +61,10 @@ async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
         if body["external_id"] in variants
     }
     await _sync_variants_to_crm(ctx, shop_domain, touched, event.id)
+    if touched:
+        # Title, image and stock show on the live pages but may not change the CRM product;
+        # pages are rebuilt after the CRM has the new prices they read.
+        await ctx.products_changed(shop_domain, frozenset(touched))
 
 
 async def sync_collection_change_to_crm(ctx: SyncContext, event: InboxEventData) -> None:

@@ -75,7 +75,9 @@ def test_first_step_works_with_the_keyboard_alone(page: Page, live_stack: LiveSt
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Save and continue")).to_be_focused()
     page.keyboard.press("Enter")
-    # Nothing chosen for currency and country: the summary takes the focus and links to the fields.
+    # No name and no country (the currency starts as the store's): the summary takes the focus
+    # and links to the fields.
     expect(page.locator(".error-summary")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Choose the currency your funnel sells in")).to_be_focused()
+    expect(page.get_by_role("link", name="Enter a campaign name")).to_be_focused()
+    expect(page.get_by_label("Currency")).to_have_value("USD")
