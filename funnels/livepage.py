@@ -29,11 +29,23 @@ from iam.clients import ShopClients
 from iam.tokens import ShopNotConnected
 from jobqueue.jobs import JobContext, enqueue
 from lib.clock import utcnow
-from sync.shopify_documents import VARIANTS_QUERY
 
 log = structlog.get_logger("funnels.livepage")
 
 JOB_REFRESH_LIVE_PAGE = "funnels.refresh_live_page"
+# What the page shows of each variant. `availableForSale` is Shopify's own answer to "can it be
+# bought now" (stock, the variant's inventory policy and whether stock is tracked).
+PAGE_VARIANTS_QUERY = """
+query LivePageVariants($ids: [ID!]!) {
+  shop { currencyCode }
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id title price inventoryQuantity availableForSale image { url altText }
+      product { id title featuredImage { url altText } }
+    }
+  }
+}
+"""
 REFRESH_MAX_ATTEMPTS = 6
 HEADLINE_MAX = 300  # the page builder's limit
 BUY_MAIN = "Buy now"
@@ -71,16 +83,14 @@ def expected_offer_price(price: Decimal, discount_type: str, discount_value: str
 
 async def store_variants(shopify: ShopifyAdmin, variant_ids: list[str]) -> tuple[str, dict[str, Any]]:
     """The store's currency and the variants as Shopify holds them now (deleted ones absent)."""
-    current = await shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
+    current = await shopify.graphql(PAGE_VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
     return str((current.data.get("shop") or {}).get("currencyCode") or ""), nodes
 
 
 def _sold_out(variant: dict[str, Any] | None) -> bool:
-    if variant is None:
-        return True  # deleted from the store since
-    quantity = variant.get("inventoryQuantity")
-    return quantity is not None and int(quantity) <= 0
+    # A variant deleted from the store since cannot be bought either.
+    return variant is None or variant.get("availableForSale") is False
 
 
 def _block(
@@ -97,6 +107,7 @@ def _block(
     image = (variant or {}).get("image") or shop_product.get("featuredImage") or {}
     image_url = image.get("url") or snapshot.get("image_url")
     title = str(shop_product.get("title") or snapshot.get("title") or product.get("name") or "")
+    image_alt = str(image.get("altText") or snapshot.get("image_alt") or title)
     variant_title = str((variant or {}).get("title") or snapshot.get("variant_title") or "")
     available = not _sold_out(variant)
     return OfferBlock(
@@ -104,7 +115,7 @@ def _block(
         headline=headline,
         product_title=title,
         variant_title="" if variant_title == DEFAULT_VARIANT_TITLE else variant_title,
-        image=PageImage(str(image_url), title) if image_url else None,
+        image=PageImage(str(image_url), image_alt) if image_url else None,
         original_price=Decimal(str(product["price"])),
         price=Decimal(str(offer["price"])),
         available=available,

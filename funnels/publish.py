@@ -18,7 +18,7 @@ from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import TemplatesUser
-from funnels.livepage import page_content, store_variants
+from funnels.livepage import page_content
 from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
 from funnels.validation import Errors, currency_refusal
@@ -28,6 +28,7 @@ from lib.clock import utcnow
 from lib.db import write_transaction
 from sync import links
 from sync.mappers import crm_product_from_graphql, product_canonical
+from sync.shopify_documents import VARIANTS_QUERY
 from sync.tables import SyncEntity
 
 log = structlog.get_logger("funnels.publish")
@@ -69,7 +70,9 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
             [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
         )
     )
-    store_currency, nodes = await store_variants(saga.shopify, variant_ids)
+    current = await saga.shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
+    nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
+    store_currency = str((current.data.get("shop") or {}).get("currencyCode") or "")
     refusal = currency_refusal(saga.draft.funnel["currency"], store_currency)
     if refusal is not None:
         raise Rejected("Shopify", f"{refusal} (change it on the campaign step)")

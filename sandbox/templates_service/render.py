@@ -92,8 +92,10 @@ def render_offer(offer: Any, money: Money, *, css_class: str, default_button: st
         parts.append(f'<img src="{escape(url)}" alt="{alt}" width="320">')
     if name:
         parts.append(f"<h2>{name}</h2>")
-    if product and (product != name or variant):
-        parts.append(f'<p class="product">{product}' + (f" – {variant}" if variant else "") + "</p>")
+    # Under a headline the block names the product; under the product's own title, the variant.
+    product_line = " – ".join(part for part in (product if product != name else "", variant) if part)
+    if product_line:
+        parts.append(f'<p class="product">{product_line}</p>')
     currency = offer.get("currency")
     price = _amount(offer.get("price"))
     if price is not None:

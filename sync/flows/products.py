@@ -134,6 +134,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
     funnels = [f for f in await ctx.live_funnels(shop_domain) if f.keep_products_synced]
     product_gid = gid_of("Product", event.payload)
     crm: CrmUser | None = None
+    deactivated: list[str] = []
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
         if link is None or link.crm_id is None:
@@ -144,6 +145,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
             continue
         body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
         await crm.upsert_product(body)
+        deactivated.append(variant_id)
         await links.save(
             shop_domain,
             SyncEntity.PRODUCT,
@@ -159,6 +161,9 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
             SyncOutcome.SYNCED,
             "Deleted in Shopify: the CRM product was deactivated.",
         )
+    if deactivated:
+        # Live pages stop offering it: a deleted main product shows sold out, an upsell goes.
+        await ctx.products_changed(shop_domain, frozenset(deactivated))
 
 
 async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:

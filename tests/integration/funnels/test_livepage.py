@@ -100,11 +100,15 @@ def usd(amount: str) -> str:
     return format_currency(Decimal(amount), "USD", locale="en_US")
 
 
-async def edit_variant(stack: Stack, variant_gid: str, **changes: object) -> None:
+async def product_of(stack: Stack, variant_gid: str) -> str:
     data = await shopify_graphql(
         stack, "query($id: ID!) { productVariant(id: $id) { product { id } } }", {"id": variant_gid}
     )
-    product = data["productVariant"]["product"]["id"].rsplit("/", 1)[-1]
+    return str(data["productVariant"]["product"]["id"]).rsplit("/", 1)[-1]
+
+
+async def edit_variant(stack: Stack, variant_gid: str, **changes: object) -> None:
+    product = await product_of(stack, variant_gid)
     edited = await stack.shopify.patch(
         f"/_sandbox/shops/{SHOP}/products/{product}",
         json={"variants": [{"id": variant_gid.rsplit("/", 1)[-1], **changes}]},
@@ -169,6 +173,16 @@ async def test_a_sold_out_main_product_shows_sold_out_and_a_sold_out_upsell_is_l
     assert "Sold out" in main
     assert 'class="buy"' not in main
     assert "A second tee" not in html
+
+
+async def test_an_upsell_whose_product_is_deleted_in_shopify_leaves_the_page(stack: Stack) -> None:
+    await publish(stack)
+    deleted = await stack.shopify.delete(f"/_sandbox/shops/{SHOP}/products/{await product_of(stack, HOODIE)}")
+    assert deleted.status_code == 204
+    await settle(stack)
+    html = await page(stack)
+    assert "Add a hoodie" not in html
+    assert "A second tee" in html
 
 
 async def test_the_review_page_promises_the_address_the_page_builder_serves(stack: Stack) -> None:

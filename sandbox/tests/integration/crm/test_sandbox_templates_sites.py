@@ -185,9 +185,15 @@ async def test_offer_blocks_show_prices_in_the_pages_currency_and_locale(acme: M
 
 async def test_a_sold_out_offer_block_says_so_and_cannot_be_bought(acme: Merchant) -> None:
     html = await published_page(
-        acme, {"main_offer": offer_block(available=False, stock=0, call_to_action="Sold out"), "upsells": []}
+        acme,
+        {
+            "main_offer": offer_block(headline="", available=False, stock=0, call_to_action="Sold out"),
+            "upsells": [],
+        },
     )
     main = html.split('class="offer main-offer"', 1)[1]
+    assert "<h2>Saucer</h2>" in main
+    assert '<p class="product">Blue</p>' in main  # under the product's own title, the variant
     assert "Sold out" in main
     assert 'class="buy"' not in main
 
