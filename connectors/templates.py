@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -26,6 +27,77 @@ class SubdomainCheck:
     name: str
     available: bool
     reason: str | None
+    url: str | None = None  # the address the service gives a site on this subdomain
+
+
+@dataclass(frozen=True)
+class PageImage:
+    url: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class OfferBlock:
+    """One offer on a funnel page, as the page builder's offer block takes it.
+
+    Amounts are exact decimals in the page's currency; the page builder formats them in the
+    page's locale. `price` is what the CRM charges for the offer, `original_price` the
+    product's price before the offer's discount.
+    """
+
+    offer_id: str
+    headline: str
+    product_title: str
+    variant_title: str  # "" for a product without variants
+    image: PageImage | None
+    original_price: Decimal
+    price: Decimal
+    available: bool  # False: shown as sold out, without a way to buy
+    stock: int | None  # None: Shopify does not count it
+    call_to_action: str
+
+    @property
+    def saving(self) -> Decimal:
+        return max(self.original_price - self.price, Decimal(0))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "offer_id": self.offer_id,
+            "headline": self.headline,
+            "product_title": self.product_title,
+            "variant_title": self.variant_title,
+            "image": {"url": self.image.url, "alt": self.image.alt} if self.image else None,
+            "original_price": str(self.original_price),
+            "price": str(self.price),
+            "saving": str(self.saving),
+            "available": self.available,
+            "stock": self.stock,
+            "call_to_action": self.call_to_action,
+        }
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """A funnel page's content: the page builder renders it into the chosen template."""
+
+    title: str
+    headline: str  # at most 300 characters
+    currency: str  # ISO 4217, the CRM campaign's
+    locale: str  # BCP 47 (de-DE): how the page writes prices
+    crm_campaign_id: str
+    main_offer: OfferBlock
+    upsells: tuple[OfferBlock, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "headline": self.headline,
+            "currency": self.currency,
+            "locale": self.locale,
+            "crm_campaign_id": self.crm_campaign_id,
+            "main_offer": self.main_offer.as_json(),
+            "upsells": [upsell.as_json() for upsell in self.upsells],
+        }
 
 
 class TemplatesClient(AccountServiceClient):
@@ -56,10 +128,13 @@ class TemplatesClient(AccountServiceClient):
         body = await self.json("GET", f"/api/v1/hosts/subdomains/{name}", token=user_token, ok=(200, 422))
         if "available" not in body:
             return SubdomainCheck(name, False, "That is not a valid subdomain")
-        return SubdomainCheck(name, bool(body["available"]), body.get("reason"))
+        return SubdomainCheck(name, bool(body["available"]), body.get("reason"), body.get("url"))
 
     async def upsert_site(self, user_token: str, site: dict[str, Any]) -> dict[str, Any]:
         return await self.upsert("/api/v1/sites", site, token=user_token)
+
+    async def update_site(self, user_token: str, site_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return await self.json("PUT", f"/api/v1/sites/{site_id}", token=user_token, json=changes)
 
     async def publish_site(self, user_token: str, site_id: str) -> dict[str, Any]:
         return await self.json("POST", f"/api/v1/sites/{site_id}/publish", token=user_token)
@@ -103,6 +178,9 @@ class TemplatesUser(UserClient[TemplatesClient]):
 
     async def upsert_site(self, site: dict[str, Any]) -> dict[str, Any]:
         return await with_token(self._tokens, self.client.upsert_site, site)
+
+    async def update_site(self, site_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return await with_token(self._tokens, self.client.update_site, site_id, changes)
 
     async def publish_site(self, site_id: str) -> dict[str, Any]:
         return await with_token(self._tokens, self.client.publish_site, site_id)

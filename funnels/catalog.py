@@ -33,6 +33,7 @@ query CatalogSearch($query: String, $after: String) {{
   }}
 }}
 """
+STORE_CURRENCY_QUERY = "query StoreCurrency { shop { currencyCode } }"
 VARIANT_QUERY = f"""
 query CatalogVariant($id: ID!) {{ productVariant(id: $id) {{ {VARIANT_FIELDS} }} }}
 """
@@ -120,3 +121,10 @@ async def find_variant(clients: ShopClients, shop_domain: str, variant_id: str) 
     result = await shopify.graphql(VARIANT_QUERY, {"id": variant_id})
     variant = result.data.get("productVariant")
     return _choice(variant, variant["product"]) if variant else None
+
+
+async def store_currency(clients: ShopClients, shop_domain: str) -> str:
+    """The currency the store's prices are in (Shopify's `shop.currencyCode`)."""
+    shopify = await clients.shopify_for(shop_domain)
+    result = await shopify.graphql(STORE_CURRENCY_QUERY, {}, max_wait_seconds=INTERACTIVE_WAIT_SECONDS)
+    return str(result.data["shop"]["currencyCode"])

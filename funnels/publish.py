@@ -18,10 +18,10 @@ from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import TemplatesUser
-from funnels.catalog import VariantChoice
+from funnels.livepage import page_content
 from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
-from funnels.validation import Errors
+from funnels.validation import Errors, currency_refusal
 from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, PermanentJobError, RetryLater, enqueue
 from lib.clock import utcnow
@@ -72,6 +72,10 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
     )
     current = await saga.shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
+    store_currency = str((current.data.get("shop") or {}).get("currencyCode") or "")
+    refusal = currency_refusal(saga.draft.funnel["currency"], store_currency)
+    if refusal is not None:
+        raise Rejected("Shopify", f"{refusal} (change it on the campaign step)")
     store_url = saga.shopify.shop_url("")
     mapped: dict[str, str] = {}
     for variant_id in variant_ids:
@@ -144,42 +148,19 @@ async def create_offers(saga: SagaContext) -> dict[str, Any]:
 
 async def create_site(saga: SagaContext) -> dict[str, Any]:
     funnel = saga.draft.funnel
-    main = saga.draft.main_product
-    assert main is not None
     host = (
         {"kind": "subdomain", "subdomain": funnel["subdomain"]}
         if funnel["host_kind"] == HostKind.SUBDOMAIN
         else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
     )
+    # Built after the offers exist: the page shows the prices the CRM charges for them.
+    content = await page_content(saga.draft, saga.results["campaign"]["campaign_id"], saga.shopify, saga.crm)
     site = await saga.templates.upsert_site(
         {
             "external_id": f"funnel:{saga.funnel_id}",
             "template_id": funnel["template_id"],
             "host": host,
-            "content": {
-                "title": funnel["name"],
-                # The page builder takes a headline of at most 300 characters.
-                "headline": (funnel["description"] or funnel["name"])[:300],
-                "crm_campaign_id": saga.results["campaign"]["campaign_id"],
-                "main_offer": {
-                    "name": main.display_name,
-                    "price": main.price,
-                    "currency": funnel["currency"],
-                    "image_url": main.image_url,
-                },
-                "upsells": [
-                    {
-                        "name": row["headline"],
-                        "description": VariantChoice.from_snapshot(row["product"]).display_name,
-                        "price": row["product"]["price"],
-                        "currency": funnel["currency"],
-                        "image_url": row["product"].get("image_url"),
-                        "discount_type": row["discount_type"],
-                        "discount_value": row["discount_value"],
-                    }
-                    for row in saga.draft.upsells
-                ],
-            },
+            "content": content.as_json(),
         },
     )
     return {
@@ -268,14 +249,21 @@ async def start_publish(shop_domain: str, funnel_id: int) -> None:
 
 
 async def request_publish(
-    shop_domain: str, draft: FunnelDraft, processors: list[PaymentProcessor], processor_problem: str | None
+    shop_domain: str,
+    draft: FunnelDraft,
+    processors: list[PaymentProcessor],
+    processor_problem: str | None,
+    currency_problem: str | None = None,
 ) -> Errors | None:
     """Starts publishing unless something stands in the way: what does, by field, for the review page.
 
-    The plan's limits come first, then an active payment processor in the CRM (`processors`, or
+    A campaign currency other than the store's comes first (`currency_problem`), then the
+    plan's limits, then an active payment processor in the CRM (`processors`, or
     `processor_problem` when they could not be read), then the saga's own checks.
     """
-    refusal = await over_plan_limits(shop_domain, draft)
+    refusal = (
+        {"currency": currency_problem} if currency_problem else await over_plan_limits(shop_domain, draft)
+    )
     if refusal is None and not any(processor.active for processor in processors):
         refusal = {
             "payment_processors": processor_problem or "Add a payment processor in the CRM before you publish"
@@ -385,6 +373,7 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
             Funnel.status: FunnelStatus.LIVE,
             Funnel.live_url: saga.results["verify"]["url"],
             Funnel.published_at: utcnow(),
+            Funnel.page_synced_at: utcnow(),
             Funnel.updated_at: utcnow(),
         }
     ).where(Funnel.id == funnel_id)

@@ -67,6 +67,7 @@ async def list_funnels(shop_domain: str) -> list[dict[str, Any]]:
             Funnel.status,
             Funnel.live_url,
             Funnel.published_at,
+            Funnel.page_synced_at,
             Funnel.updated_at,
             Funnel.fulfilled_by_crm,
             Funnel.keep_products_synced,
@@ -106,8 +107,13 @@ async def _update(shop_domain: str, funnel_id: int, values: dict[Column | str, A
         raise FunnelNotFound(funnel_id)
 
 
-async def save_campaign(shop_domain: str, funnel_id: int, form: dict[str, str]) -> Errors:
-    errors = campaign_errors(form["name"], form["description"], form["currency"], form["country"])
+async def save_campaign(
+    shop_domain: str, funnel_id: int, form: dict[str, str], store_currency: str | None
+) -> Errors:
+    """Saves the campaign step; its currency must be the store's (`currency_refusal` says why)."""
+    errors = campaign_errors(
+        form["name"], form["description"], form["currency"], form["country"], store_currency
+    )
     if not errors:
         await _update(
             shop_domain,

@@ -54,6 +54,9 @@ class Funnel(Table):
     live_url = Varchar(length=500, null=True, default=None)
     published_at = Timestamptz(null=True, default=None)
     archived_at = Timestamptz(null=True, default=None)
+    # When the live page last showed the store's current products (set by publishing and by
+    # each refresh after a product change); the merchant sees it on the funnel.
+    page_synced_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 

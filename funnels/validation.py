@@ -70,7 +70,24 @@ HOSTNAME = re.compile(r"\A(?=.{4,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\
 Errors = dict[str, str]
 
 
-def campaign_errors(name: str, description: str, currency: str, country: str) -> Errors:
+def currency_refusal(currency: str, store_currency: str | None) -> str | None:
+    """Why a campaign cannot sell in `currency`, or None (also when the store's is unknown).
+
+    The CRM products are the store's variants at the store's prices, and a price edited in the
+    CRM is written back to the variant: both hold only in the store's own currency. Selling
+    19.99 USD as 19.99 EUR would charge shoppers a wrong amount.
+    """
+    if not store_currency or currency == store_currency:
+        return None
+    return (
+        f"Your store's prices are in {store_currency}: choose {store_currency}. FunnelSync sells at "
+        f"your store's own prices and does not convert them to {currency}"
+    )
+
+
+def campaign_errors(
+    name: str, description: str, currency: str, country: str, store_currency: str | None = None
+) -> Errors:
     errors: Errors = {}
     if not name:
         errors["name"] = "Enter a campaign name"
@@ -82,6 +99,8 @@ def campaign_errors(name: str, description: str, currency: str, country: str) ->
         )
     if currency not in CURRENCIES:
         errors["currency"] = "Choose the currency your funnel sells in"
+    elif refusal := currency_refusal(currency, store_currency):
+        errors["currency"] = refusal
     if country not in COUNTRIES:
         errors["country"] = "Choose the country your funnel sells to"
     return errors

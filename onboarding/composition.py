@@ -15,6 +15,7 @@ from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient, shopify_http_client
 from connectors.templates import TemplatesClient
+from funnels.livepage import JOB_REFRESH_LIVE_PAGE, queue_page_refresh, refresh_live_page
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from funnels.sync_scope import live_funnels
 from iam.clients import ShopClients
@@ -115,13 +116,15 @@ def job_handlers(
     clients: ShopClients, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
 ) -> dict[str, JobHandler]:
     iam = clients.iam
-    dispatch = inbox_dispatch(topic_handlers(SyncContext(iam, live_funnels, clients), billing))
+    sync = SyncContext(iam, live_funnels, clients, products_changed=queue_page_refresh)
+    dispatch = inbox_dispatch(topic_handlers(sync, billing))
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
         subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
         JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
+        JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
             catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh

@@ -12,6 +12,13 @@ from sync.gate import FunnelSync
 # The funnels domain answers which live funnels a shop has (sync sits below it and may
 # not read its tables): onboarding wires funnels.sync_scope.live_funnels in here.
 LiveFunnels = Callable[[str], Awaitable[list[FunnelSync]]]
+# Products (variant ids) of live funnels that changed in the store: the funnels domain keeps
+# its live pages true (onboarding wires funnels.livepage.queue_page_refresh in here).
+ProductsChanged = Callable[[str, frozenset[str]], Awaitable[None]]
+
+
+async def _nothing_to_refresh(shop_domain: str, variant_ids: frozenset[str]) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -20,3 +27,4 @@ class SyncContext:
     live_funnels: LiveFunnels
     # Shopify and the CRM as the shop's own: `await ctx.clients.shopify_for(shop)`.
     clients: ShopClients
+    products_changed: ProductsChanged = _nothing_to_refresh

@@ -16,6 +16,7 @@ from connectors.errors import ExternalServiceError
 from connectors.templates import FunnelTemplate
 from funnels import services
 from funnels.controllers.shared import Form, form_field, open_step, step_url, wizard_page
+from funnels.livepage import page_address, review_of
 from funnels.publish import publish_progress, request_publish, retry_publish
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import HostKind
@@ -98,10 +99,12 @@ class FunnelPublishingController(Controller):
     ) -> Template:
         await load_draft(shop_domain, funnel_id)
         name = subdomain.strip().lower()
-        problem = subdomain_error(name) or await _subdomain_taken(clients, shop_domain, name)
+        problem, url = subdomain_error(name), None
+        if problem is None:
+            problem, url = await _subdomain_check(clients, shop_domain, name)
         return Template(
             template_name="funnels/_subdomain_check.html",
-            context={"name": name, "problem": problem, "site_host": _site_host(clients)},
+            context={"name": name, "problem": problem, "url": url},
         )
 
     @post("/{funnel_id:int}/hosting", status_code=303)
@@ -122,7 +125,7 @@ class FunnelPublishingController(Controller):
             and values["host_kind"] == HostKind.SUBDOMAIN
             and values["subdomain"] != draft.funnel["subdomain"]
         ):
-            taken = await _subdomain_taken(clients, shop_domain, values["subdomain"])
+            taken, _ = await _subdomain_check(clients, shop_domain, values["subdomain"])
             if taken:
                 errors["subdomain"] = taken
         if errors:
@@ -145,7 +148,12 @@ class FunnelPublishingController(Controller):
             return draft
         processors, problem = await _processors(clients, shop_domain)
         return wizard_page(
-            draft, "review", processors=processors, processor_error=problem, site_host=_site_host(clients)
+            draft,
+            "review",
+            processors=processors,
+            processor_error=problem,
+            review=await review_of(clients, shop_domain, draft),
+            address=await page_address(clients, shop_domain, draft.funnel),
         )
 
     @post("/{funnel_id:int}/publish", status_code=303)
@@ -156,7 +164,8 @@ class FunnelPublishingController(Controller):
         if isinstance(draft, Redirect):
             return draft
         processors, problem = await _processors(clients, shop_domain)
-        refusal = await request_publish(shop_domain, draft, processors, problem)
+        review = await review_of(clients, shop_domain, draft)
+        refusal = await request_publish(shop_domain, draft, processors, problem, review.currency_problem)
         if refusal:
             return wizard_page(
                 draft,
@@ -164,7 +173,8 @@ class FunnelPublishingController(Controller):
                 errors=refusal,
                 processors=processors,
                 processor_error=problem,
-                site_host=_site_host(clients),
+                review=review,
+                address=await page_address(clients, shop_domain, draft.funnel),
                 status_code=400,
             )
         state.worker.wake()
@@ -209,17 +219,19 @@ async def _templates(clients: Clients, shop_domain: str) -> tuple[list[FunnelTem
         return [], "The page builder did not answer. Reload this page in a moment."
 
 
-async def _subdomain_taken(clients: Clients, shop_domain: str, name: str) -> str | None:
+async def _subdomain_check(clients: Clients, shop_domain: str, name: str) -> tuple[str | None, str | None]:
+    """Why the subdomain cannot be had (None when it can) and the address the page builder
+    gives a page on it."""
     try:
         templates = await clients.templates_for(shop_domain)
         check = await templates.check_subdomain(name)
     except ExternalServiceError:
-        return "We could not check that subdomain just now. Try again in a moment"
+        return "We could not check that subdomain just now. Try again in a moment", None
     if check.available or check.reason == "yours":  # this merchant's own site holds it
-        return None
+        return None, check.url
     if check.reason == "reserved":
-        return f"{name} is reserved by the page service. Try another"
-    return f"{name} is already taken. Try another"
+        return f"{name} is reserved by the page service. Try another", None
+    return f"{name} is already taken. Try another", None
 
 
 async def _processors(clients: Clients, shop_domain: str) -> tuple[list[PaymentProcessor], str | None]:

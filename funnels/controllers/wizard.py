@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from billing.services import entitlements
 from connectors.errors import ExternalServiceError
 from funnels import services
-from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog
+from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog, store_currency
 from funnels.controllers.shared import AnyRequest, Form, form_field, open_step, step_url, wizard_page
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import FunnelStatus
@@ -22,6 +22,15 @@ from iam.controllers import Clients, ShopDomain, current_shop
 from iam.tokens import ShopNotConnected
 
 log = structlog.get_logger("funnels.wizard")
+
+
+async def _store_currency(clients: Clients, shop_domain: str) -> str | None:
+    """The store's currency, or None when Shopify cannot say just now."""
+    try:
+        return await store_currency(clients, shop_domain)
+    except (ExternalServiceError, ShopNotConnected) as exc:
+        log.warning("store_currency_unavailable", shop=shop_domain, error=type(exc).__name__)
+        return None
 
 
 async def _search(
@@ -54,28 +63,38 @@ class FunnelWizardController(Controller):
     # 1. Campaign information
 
     @get("/{funnel_id:int}/campaign")
-    async def campaign(self, shop_domain: ShopDomain, funnel_id: FromPath[int]) -> Template | Redirect:
+    async def campaign(
+        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int]
+    ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "campaign")
         if isinstance(draft, Redirect):
             return draft
-        return wizard_page(draft, "campaign", values=draft.funnel)
+        store = await _store_currency(clients, shop_domain)
+        values = {**draft.funnel, "currency": draft.funnel["currency"] or store or ""}
+        return wizard_page(draft, "campaign", values=values, store_currency=store)
 
     @post("/{funnel_id:int}/campaign", status_code=303)
     async def save_campaign(
-        self, shop_domain: ShopDomain, funnel_id: FromPath[int], data: Form
+        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "campaign")
         if isinstance(draft, Redirect):
             return draft
         values = {name: form_field(data, name) for name in ("name", "description", "currency", "country")}
-        errors = await services.save_campaign(shop_domain, funnel_id, values)
+        store = await _store_currency(clients, shop_domain)
+        if store is None:
+            errors = {"currency": "We could not check your store's currency just now. Try again in a moment"}
+        else:
+            errors = await services.save_campaign(shop_domain, funnel_id, values, store)
         if errors:
-            return wizard_page(draft, "campaign", errors=errors, values=values, status_code=400)
+            return wizard_page(
+                draft, "campaign", errors=errors, values=values, store_currency=store, status_code=400
+            )
         return Redirect(step_url(funnel_id, "product"), status_code=303)
 
     @post("/{funnel_id:int}/campaign/check", status_code=200)
     async def check_campaignform_field(
-        self, shop_domain: ShopDomain, funnel_id: FromPath[int], data: Form
+        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
     ) -> Template:
         """Inline validation: the message for one field, from the same rules as saving."""
         await load_draft(shop_domain, funnel_id)
@@ -85,6 +104,7 @@ class FunnelWizardController(Controller):
             form_field(data, "description"),
             form_field(data, "currency"),
             form_field(data, "country"),
+            await _store_currency(clients, shop_domain) if field == "currency" else None,
         )
         return Template(
             template_name="partials/field_error.html",

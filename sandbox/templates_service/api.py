@@ -9,6 +9,7 @@ once per `external_id` and account (409 `conflict` with `existing_id`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from litestar import Request, Response, get, post, put
@@ -31,7 +32,7 @@ from sandbox.templates_service.hosts import (
     subdomain_problem,
     view_url,
 )
-from sandbox.templates_service.render import PAGE_HEADERS, render_site
+from sandbox.templates_service.render import PAGE_HEADERS, babel_locale, render_site
 from sandbox.templates_service.runtime import TemplatesSandbox
 from sandbox.templates_service.state import Host, HostKind, Publication, Site
 
@@ -40,6 +41,7 @@ SITES_READ = "sites:read"
 SITES_WRITE = "sites:write"
 MAX_CONTENT_BYTES = 64 * 1024
 MAX_UPSELLS = 10
+CURRENCY = re.compile(r"\A[A-Z]{3}\Z")
 
 
 def site_json(site: Site, public_base: str) -> dict[str, Any]:
@@ -63,8 +65,9 @@ def site_json(site: Site, public_base: str) -> dict[str, Any]:
 
 def read_content(f: Fields) -> dict[str, Any] | None:
     """`content`: `title` (1..200), `headline` (<= 300), `main_offer` (object),
-    `upsells` (list of objects, <= 10), `crm_campaign_id` (string or null); other keys
-    are kept as sent."""
+    `upsells` (list of objects, <= 10), `crm_campaign_id` (string or null), `currency`
+    (ISO 4217, optional), `locale` (a BCP 47 tag CLDR knows, optional); other keys are kept
+    as sent."""
     c = f.nested("content")
     if c is None:
         return None
@@ -83,6 +86,12 @@ def read_content(f: Fields) -> dict[str, Any] | None:
     elif len(upsells) > MAX_UPSELLS:
         c.fail("upsells", f"At most {MAX_UPSELLS} upsells.")
     campaign = c.optional_text("crm_campaign_id", max_length=64)
+    currency = c.body.get("currency")
+    if currency is not None and not (isinstance(currency, str) and CURRENCY.match(currency)):
+        c.fail("currency", "Must be an ISO 4217 code such as USD.")
+    locale = c.body.get("locale")
+    if locale is not None and babel_locale(locale) is None:
+        c.fail("locale", "Must be a locale such as en-US or de-DE.")
     if len(json.dumps(c.body)) > MAX_CONTENT_BYTES:
         f.fail("content", f"The content must be at most {MAX_CONTENT_BYTES // 1024} KB as JSON.")
     return {

@@ -1,17 +1,23 @@
 """Published funnel pages: the template's look around the site's content, as HTML.
 
-`content.main_offer` and each of `content.upsells` are free JSON objects. The page shows
-their usual keys (`name`/`title`/`headline`, `price` + `currency`, `compare_at_price`,
-`image_url`, `description`, `button_text`) and lists any other plain values, so whatever
-the app sent is visible. Every value is escaped; only http(s) image URLs are used.
-No script: the page's CSP forbids it.
+The content is rendered the way a page builder renders its blocks: `content.main_offer` and
+each of `content.upsells` is an offer block (`headline`, `product_title`, `variant_title`,
+`image` {`url`, `alt`}, `original_price`, `price`, `saving`, `available`, `stock`,
+`call_to_action`); prices are decimal strings, written in the page's `currency` and `locale`
+(CLDR, through Babel). Keys a block does not know are not shown. Blocks of the older free
+shape (`name`, `price` + `currency`, `compare_at_price`, `description`, `button_text`) still
+render. Every value is escaped; only http(s) image URLs are used. No script: the page's CSP
+forbids it.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from html import escape
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
 from litestar import Response
 
 from sandbox.common.records import HTTP_URL
@@ -26,45 +32,100 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
-NAME_KEYS = ("name", "title", "headline", "product_name")
-SHOWN_KEYS = frozenset(
-    {*NAME_KEYS, "price", "currency", "compare_at_price", "image_url", "description", "button_text"}
-)
+NAME_KEYS = ("headline", "name", "title", "product_name", "product_title")
+DEFAULT_LOCALE = "en_US"
+LOW_STOCK = 10  # "Only 3 left" below this many
 
 
 def _text(value: Any) -> str:
     return escape(str(value)) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
 
 
-def render_offer(offer: Any, *, css_class: str, default_button: str) -> str:
+def babel_locale(tag: Any) -> str | None:
+    """A BCP 47 tag (de-DE) as Babel's locale id, or None when CLDR does not know it."""
+    if not isinstance(tag, str) or not tag:
+        return None
+    try:
+        return str(Locale.parse(tag.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+class Money:
+    """Writes amounts in one currency and locale."""
+
+    def __init__(self, currency: Any, locale: Any) -> None:
+        self.currency = currency if isinstance(currency, str) and len(currency) == 3 else ""
+        self.locale = babel_locale(locale) or DEFAULT_LOCALE
+
+    def __call__(self, amount: Any, currency: Any = None) -> str:
+        code = currency if isinstance(currency, str) and len(currency) == 3 else self.currency
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            return _text(amount)
+        if not code or not value.is_finite():
+            return _text(amount)
+        return escape(format_currency(value, code, locale=self.locale))
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        amount = Decimal(str(value)) if isinstance(value, str | int | float) else None
+    except InvalidOperation:
+        return None
+    return amount if amount is not None and amount.is_finite() else None
+
+
+def render_offer(offer: Any, money: Money, *, css_class: str, default_button: str) -> str:
     if not isinstance(offer, dict):
         return f'<section class="offer {css_class}"><p>{_text(offer)}</p></section>'
     name = next((_text(offer[k]) for k in NAME_KEYS if _text(offer.get(k))), "")
+    product = _text(offer.get("product_title"))
+    variant = _text(offer.get("variant_title"))
     parts = [f'<section class="offer {css_class}">']
-    image = offer.get("image_url")
-    if isinstance(image, str) and HTTP_URL.match(image):
-        parts.append(f'<img src="{escape(image)}" alt="{name}" width="320">')
+    block_image = offer.get("image")
+    image: dict[str, Any] = block_image if isinstance(block_image, dict) else {"url": offer.get("image_url")}
+    url = image.get("url")
+    if isinstance(url, str) and HTTP_URL.match(url):
+        alt = _text(image.get("alt")) or product or name
+        parts.append(f'<img src="{escape(url)}" alt="{alt}" width="320">')
     if name:
         parts.append(f"<h2>{name}</h2>")
-    price = _text(offer.get("price"))
-    if price:
-        currency = _text(offer.get("currency"))
-        compare = _text(offer.get("compare_at_price"))
-        was = f' <s class="compare-at">{compare} {currency}</s>' if compare else ""
-        parts.append(f'<p class="price"><strong>{price} {currency}</strong>{was}</p>')
+    # Under a headline the block names the product; under the product's own title, the variant.
+    product_line = " – ".join(part for part in (product if product != name else "", variant) if part)
+    if product_line:
+        parts.append(f'<p class="product">{product_line}</p>')
+    currency = offer.get("currency")
+    price = _amount(offer.get("price"))
+    if price is not None:
+        original = _amount(offer.get("original_price", offer.get("compare_at_price")))
+        was = (
+            f' <s class="original-price">{money(original, currency)}</s>'
+            if original is not None and original > price
+            else ""
+        )
+        parts.append(
+            f'<p class="price"><strong class="offer-price">{money(price, currency)}</strong>{was}</p>'
+        )
+        saving = _amount(offer.get("saving"))
+        if saving is None and original is not None:
+            saving = original - price
+        if saving is not None and saving > 0:
+            parts.append(f'<p class="saving">You save {money(saving, currency)}</p>')
     description = _text(offer.get("description"))
     if description:
         parts.append(f'<p class="description">{description}</p>')
-    extras = [
-        (key, _text(value))
-        for key, value in offer.items()
-        if key not in SHOWN_KEYS and isinstance(key, str) and _text(value)
-    ]
-    if extras:
-        items = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in extras)
-        parts.append(f'<dl class="details">{items}</dl>')
-    button = _text(offer.get("button_text")) or default_button
-    parts.append(f'<p><a class="buy" href="#">{button}</a></p></section>')
+    stock = offer.get("stock")
+    available = offer.get("available") is not False
+    if not available:
+        parts.append('<p class="stock sold-out"><strong>Sold out</strong></p>')
+    elif isinstance(stock, int) and not isinstance(stock, bool) and 0 < stock < LOW_STOCK:
+        parts.append(f'<p class="stock">Only {stock} left</p>')
+    button = _text(offer.get("call_to_action")) or _text(offer.get("button_text")) or default_button
+    if available:
+        parts.append(f'<p><a class="buy" href="#">{button}</a></p>')
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -73,8 +134,11 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
     title = _text(content.get("title"))
     headline = _text(content.get("headline"))
     upsells = content.get("upsells") or []
+    money = Money(content.get("currency"), content.get("locale"))
+    lang = (money.locale.split("_")[0]) if babel_locale(content.get("locale")) else "en"
     upsell_html = "".join(
-        render_offer(u, css_class="upsell", default_button="Yes, add this to my order") for u in upsells
+        render_offer(u, money, css_class="upsell", default_button="Yes, add this to my order")
+        for u in upsells
     )
     campaign = _text(content.get("crm_campaign_id"))
     style = (
@@ -86,10 +150,12 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
         f"border:2px solid {t.accent}}}"
         f".buy{{display:inline-block;background:{t.accent};color:#fff;padding:.6rem 1.2rem;"
         "border-radius:6px;text-decoration:none;font-weight:700}"
-        "img{max-width:100%;height:auto}.details dt{font-weight:600}"
+        "img{max-width:100%;height:auto}.price{font-size:1.4rem;margin:.25rem 0}"
+        ".original-price{opacity:.7;font-size:1rem;margin-left:.5rem}.saving{color:#0a7a3a;font-weight:600}"
+        ".sold-out{color:#a00}.product{margin:0;opacity:.8}"
     )
     document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="funnel-site" content="{escape(site.id)}">'
         f'<meta name="funnel-site-version" content="{publication.version}">'
@@ -98,7 +164,7 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
         f'<body class="layout-{escape(t.layout)}"><header>{escape(t.name)}</header><main>'
         f"<h1>{title}</h1>"
         + (f'<p class="headline">{headline}</p>' if headline else "")
-        + render_offer(content.get("main_offer"), css_class="main-offer", default_button="Buy now")
+        + render_offer(content.get("main_offer"), money, css_class="main-offer", default_button="Buy now")
         + (f'<div class="upsells"><h2>Add to your order</h2>{upsell_html}</div>' if upsell_html else "")
         + (f'<p class="campaign" data-crm-campaign="{campaign}"></p>' if campaign else "")
         + "</main></body></html>"

@@ -59,6 +59,10 @@ async def sync_product_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
     named = variant_ids_of(event.payload)
     touched = {variant: currency for variant, currency in variants.items() if variant in named}
     await _sync_variants_to_crm(ctx, shop_domain, touched, event.id)
+    if touched:
+        # Title, image and stock show on the live pages but may not change the CRM product;
+        # pages are rebuilt after the CRM has the new prices they read.
+        await ctx.products_changed(shop_domain, frozenset(touched))
 
 
 async def sync_collection_change_to_crm(ctx: SyncContext, event: InboxEventData) -> None:
@@ -145,6 +149,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
         )
         return
     crm: CrmUser | None = None
+    deactivated: list[str] = []
     for variant_id in sorted({v for f in funnels for v in f.variant_ids}):
         link = await links.by_shopify_id(shop_domain, SyncEntity.PRODUCT, variant_id)
         if link is None or link.crm_id is None:
@@ -155,6 +160,7 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
             continue
         body = {key: product.get(key) for key in PRODUCT_BODY_FIELDS} | {"active": False}
         await crm.upsert_product(body)
+        deactivated.append(variant_id)
         await links.save(
             shop_domain,
             SyncEntity.PRODUCT,
@@ -170,6 +176,9 @@ async def deactivate_deleted_product(ctx: SyncContext, event: InboxEventData) ->
             SyncOutcome.SYNCED,
             "Deleted in Shopify: the CRM product was deactivated.",
         )
+    if deactivated:
+        # Live pages stop offering it: a deleted main product shows sold out, an upsell goes.
+        await ctx.products_changed(shop_domain, frozenset(deactivated))
 
 
 async def sync_product_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:

@@ -43,7 +43,8 @@ def test_the_same_path_works_without_javascript(
         screenshots,
         subdomain="plus-offers",
         js=False,
-        upsell=("jacket", "Rain Jacket – S / Yellow"),
+        upsell=("jacket", "Rain Jacket – M / Yellow"),  # in stock: a sold-out upsell is left off the page
+        currency="EUR",  # demo-plus sells in euros
     )
 
 
@@ -75,7 +76,9 @@ def test_first_step_works_with_the_keyboard_alone(page: Page, live_stack: LiveSt
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Save and continue")).to_be_focused()
     page.keyboard.press("Enter")
-    # Nothing chosen for currency and country: the summary takes the focus and links to the fields.
+    # No country chosen (the currency starts as the store's, pounds here): the summary takes
+    # the focus and links to the field.
     expect(page.locator(".error-summary")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Choose the currency your funnel sells in")).to_be_focused()
+    expect(page.get_by_role("link", name="Choose the country your funnel sells to")).to_be_focused()
+    expect(page.get_by_label("Currency")).to_have_value("GBP")

@@ -1,14 +1,18 @@
-"""The page service's live-page fetch (connectors/templates.py, the publish saga's last check):
-only the service's own origin, and no redirect followed."""
+"""The page service's client (connectors/templates.py): the live-page fetch (the publish saga's
+last check) reaches only the service's own origin and follows no redirect; the page content is
+the documented structure."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from joserfc.jwk import ECKey
 
 from connectors.errors import Rejected
-from connectors.templates import TemplatesClient
+from connectors.templates import OfferBlock, PageContent, PageImage, TemplatesClient
 
 SERVICE = "http://templates.test"
 
@@ -59,3 +63,50 @@ async def test_a_redirect_is_not_followed() -> None:
     status, _ = await client_answering(requested).fetch_page(f"{SERVICE}/p/moved/")
     assert status == 302
     assert requested == [f"{SERVICE}/p/moved/"]
+
+
+def offer(original: str, price: str, **changes: object) -> OfferBlock:
+    fields: dict[str, Any] = {
+        "offer_id": "ofr_1",
+        "headline": "Add a hoodie",
+        "product_title": "Organic Hoodie",
+        "variant_title": "M / Grey",
+        "image": PageImage("https://cdn.example.com/hoodie.png", "Organic Hoodie"),
+        "original_price": Decimal(original),
+        "price": Decimal(price),
+        "available": True,
+        "stock": 4,
+        "call_to_action": "Yes, add this to my order",
+        **changes,
+    }
+    return OfferBlock(**fields)
+
+
+def test_an_offer_block_carries_the_saving_between_its_two_prices_as_exact_decimals() -> None:
+    block = offer("56.00", "47.60").as_json()
+    assert (block["original_price"], block["price"], block["saving"]) == ("56.00", "47.60", "8.40")
+    assert block["image"] == {"url": "https://cdn.example.com/hoodie.png", "alt": "Organic Hoodie"}
+
+
+def test_page_content_is_the_documented_structure_the_page_builder_takes() -> None:
+    content = PageContent(
+        title="Summer launch",
+        headline="Tees for July",
+        currency="EUR",
+        locale="de-DE",
+        crm_campaign_id="cmp_1",
+        main_offer=offer("19.99", "19.99", headline="", image=None),
+        upsells=(offer("56.00", "47.60"),),
+    ).as_json()
+    assert set(content) == {
+        "title",
+        "headline",
+        "currency",
+        "locale",
+        "crm_campaign_id",
+        "main_offer",
+        "upsells",
+    }
+    assert content["main_offer"]["saving"] == "0.00"
+    assert content["main_offer"]["image"] is None
+    assert [upsell["price"] for upsell in content["upsells"]] == ["47.60"]

@@ -135,11 +135,78 @@ async def test_published_site_is_served_with_its_marker_and_content(acme: Mercha
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
     assert f'<meta name="funnel-site" content="{site["id"]}">' in html
-    for text in ("Classic sales page", "Acme mugs", "The last mug you will buy", "Blue mug", "20.00 USD"):
+    for text in ("Classic sales page", "Acme mugs", "The last mug you will buy", "Blue mug", "$20.00"):
         assert text in html
     assert "Matching saucer" in html
-    assert "8.50 USD" in html
+    assert "$8.50" in html
     assert "<script" not in html
+
+
+def offer_block(**overrides: Any) -> dict[str, Any]:
+    return {
+        "offer_id": "ofr_2",
+        "headline": "Add a saucer",
+        "product_title": "Saucer",
+        "variant_title": "Blue",
+        "image": {"url": "https://cdn.example.com/saucer.png", "alt": "A blue saucer"},
+        "original_price": "56.00",
+        "price": "47.60",
+        "saving": "8.40",
+        "available": True,
+        "stock": 3,
+        "call_to_action": "Yes, add it",
+        "discount_type": "percentage",  # a key blocks do not know: not shown
+        **overrides,
+    }
+
+
+async def published_page(acme: Merchant, content: dict[str, Any]) -> str:
+    site = await acme.created("/api/v1/sites", site_body(content={**site_body()["content"], **content}))
+    published = (await acme.post(f"/api/v1/sites/{site['id']}/publish")).json()
+    return str((await acme.harness.http.get(path_of(published["url"]))).text)
+
+
+async def test_offer_blocks_show_prices_in_the_pages_currency_and_locale(acme: Merchant) -> None:
+    html = await published_page(
+        acme, {"currency": "EUR", "locale": "de-DE", "main_offer": offer_block(), "upsells": []}
+    )
+    main = html.split('class="offer main-offer"', 1)[1]
+    assert '<strong class="offer-price">47,60\xa0€</strong>' in main
+    assert '<s class="original-price">56,00\xa0€</s>' in main
+    assert "You save 8,40\xa0€" in main
+    assert "Saucer – Blue" in main
+    assert "Only 3 left" in main
+    assert "Yes, add it" in main
+    assert '<img src="https://cdn.example.com/saucer.png" alt="A blue saucer"' in main
+    assert "discount_type" not in html
+    assert "percentage" not in html
+    assert '<html lang="de">' in html
+
+
+async def test_a_sold_out_offer_block_says_so_and_cannot_be_bought(acme: Merchant) -> None:
+    html = await published_page(
+        acme,
+        {
+            "main_offer": offer_block(headline="", available=False, stock=0, call_to_action="Sold out"),
+            "upsells": [],
+        },
+    )
+    main = html.split('class="offer main-offer"', 1)[1]
+    assert "<h2>Saucer</h2>" in main
+    assert '<p class="product">Blue</p>' in main  # under the product's own title, the variant
+    assert "Sold out" in main
+    assert 'class="buy"' not in main
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [({"locale": "xx-nope"}, "content.locale"), ({"currency": "euro"}, "content.currency")],
+)
+async def test_content_in_an_unknown_locale_or_currency_is_422(
+    acme: Merchant, content: dict[str, Any], field: str
+) -> None:
+    body = site_body(content={**site_body()["content"], **content})
+    assert list(errors_of(await acme.post("/api/v1/sites", body))) == [field]
 
 
 async def test_republishing_unchanged_keeps_the_version(templates: Harness, acme: Merchant) -> None:
