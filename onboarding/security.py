@@ -34,11 +34,13 @@ def stripe_page_origins(settings: Settings) -> list[str]:
 
 
 def content_security_policy(settings: Settings, frame_ancestors: str = "'none'") -> str:
-    # Product images come from the shop's CDN (https) or, in development, the sandbox.
+    # Product images come from the shop's CDN and template previews from the page service
+    # (https), or in development from their sandboxes over plain http.
     image_sources = ["'self'", "data:", "https:"]
-    shop_origin = origin_of(settings.shopify_shop_base_url)
-    if shop_origin.startswith("http://"):
-        image_sources.append(shop_origin)
+    for url in (settings.shopify_shop_base_url, settings.templates_base_url):
+        origin = origin_of(url)
+        if origin.startswith("http://"):
+            image_sources.append(origin)
     directives = {
         "default-src": ["'self'"],
         # App Bridge, on the pages the Shopify admin frames, from Shopify's CDN (or its stand-in).

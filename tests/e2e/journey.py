@@ -101,6 +101,11 @@ def run_wizard(
     # 4. Template
     expect(page.get_by_role("heading", level=1)).to_have_text("Template")
     page.get_by_label("Classic sales page").check()
+    # Every template's preview loads (the CSP allows the page service's images).
+    previews = page.locator(".template-card img")
+    expect(previews.first).to_be_visible()
+    for index in range(previews.count()):
+        assert previews.nth(index).evaluate("image => image.complete && image.naturalWidth > 0"), index
     check_step(page, screenshots, "4-template", problems)
     page.get_by_role("button", name="Use this template").click()
 
@@ -113,7 +118,7 @@ def run_wizard(
     expect(page.get_by_role("link", name=re.compile("already taken"))).to_be_visible()
     page.get_by_label("Subdomain", exact=True).fill(subdomain)
     if js:  # the inline check finds the new name free: the summary no longer says it is taken
-        expect(page.get_by_text(f"{subdomain}.", exact=False).first).to_be_visible()
+        expect(page.get_by_text(f"{subdomain} is available")).to_be_visible()
         expect(page.locator(".error-summary")).to_have_count(0)
         expect(page.locator("#subdomain-error")).to_have_count(0)
         expect(page.get_by_label("Subdomain", exact=True)).not_to_have_attribute("aria-invalid", "true")

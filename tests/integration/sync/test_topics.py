@@ -25,6 +25,7 @@ from tests.support.live_funnel import (
     T_SHIRT_GID,
     T_SHIRT_PRODUCT,
     T_SHIRT_VARIANT,
+    checkout,
     crm_customers,
     crm_orders,
     crm_product,
@@ -141,20 +142,24 @@ async def test_documented_customer_payloads_bring_shopifys_customer_to_the_crm(s
     assert await crm_customers(stack) == []
 
 
-def documented_order() -> dict[str, Any]:
-    """Shopify's sample order as one the app never saw, whose first line is the funnel's T-shirt
-    (Shopify's sample sells products that do not exist here), so that the order is the funnel's."""
-    order = pointed_at(documented("orders/create"), "Order", 9_100_000_000_990_001)
+async def documented_order(stack: Stack) -> dict[str, Any]:
+    """Shopify's sample order pointed at an order the shop holds (the app syncs only those) and
+    the app never heard of, whose first line is the funnel's T-shirt (Shopify's sample sells
+    products that do not exist here), so that the order is the funnel's."""
+    placed = await checkout(stack, email="john@example.com")
+    order = pointed_at(documented("orders/create"), "Order", placed["id"])
+    order["customer"] = pointed_at(order["customer"], "Customer", placed["customer"]["id"])
     order["line_items"][0] |= {"variant_id": int(T_SHIRT_VARIANT), "product_id": int(T_SHIRT_PRODUCT)}
     return order
 
 
 async def test_documented_order_and_fulfillment_payloads_reach_the_crm_order(stack: Stack) -> None:
     await silence_shopify(stack)
-    order = documented_order()
+    order = await documented_order(stack)
     await feed(stack, "orders/create", order)
     (crm_order,) = await crm_orders(stack)
     assert crm_order["external_id"] == order["admin_graphql_api_id"]
+    assert crm_order["status"] == "cancelled"  # Shopify's sample is a cancelled, voided order
     assert {c["email"] for c in await crm_customers(stack)} == {"john@example.com"}
 
     await feed(stack, "orders/updated", copy.deepcopy(order) | {"note": "Leave at the back door"})
@@ -173,7 +178,7 @@ async def test_documented_privacy_and_uninstall_payloads_do_what_they_ask(stack:
     `myshopify_domain` null: both are set to our shop's domain, which the intake checks against the
     signed header. Shopify sends shop/redact 48 hours after app/uninstalled, so they come in that order."""
     await silence_shopify(stack)
-    order = documented_order()  # its customer is john@example.com, as in the privacy samples
+    order = await documented_order(stack)  # its customer is john@example.com, as in the privacy samples
     await feed(stack, "orders/create", order)
     # The privacy samples' customer and orders, as ours: the order's customer and the order.
     ours = {

@@ -9,7 +9,7 @@ from typing import Any
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
 from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
-from tests.support.documented_payloads import UNKNOWN_ORDER_ID, fulfillment
+from tests.support.documented_payloads import fulfillment
 from tests.support.funnel_wizard import post_form
 from tests.support.live_funnel import (
     SHOPIFY_ORDERS,
@@ -18,6 +18,7 @@ from tests.support.live_funnel import (
     crm_orders,
     crm_writes,
     funnel_of,
+    hold_shopify_webhooks,
     settle,
     shopify_graphql,
     user_id,
@@ -95,8 +96,11 @@ async def waiting_jobs() -> list[dict[str, Any]]:
 async def test_a_fulfillment_of_an_order_never_in_the_crm_waits_then_says_why_with_a_retry(
     stack: Stack,
 ) -> None:
-    # An order placed before the app was installed: it never reaches the CRM.
-    await deliver(stack, "fulfillments/create", fulfillment(7393834213460, UNKNOWN_ORDER_ID, "success"))
+    # An order the shop holds that never reached the CRM (as one placed before the app was
+    # installed): Shopify keeps its webhooks to itself while it is placed.
+    await hold_shopify_webhooks(stack)
+    placed = await checkout(stack)
+    await deliver(stack, "fulfillments/create", fulfillment(7393834213460, placed["id"], "success"))
 
     (waiting,) = await waiting_jobs()
     assert waiting["attempts"] == 0  # waiting uses no attempt
