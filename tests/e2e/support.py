@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
-from tests.support.environment import ARTIFACTS_DIR
+from tests.support.environment import ARTIFACTS_DIR, PROJECT_DIR
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -43,3 +45,25 @@ class Screenshots:
         path = SCREENSHOTS_DIR / f"{self.prefix}--{label}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
+
+ADMIN_PASSWORD = "correct-horse-battery"
+
+
+def sign_in_as_admin(page: Page, stack: LiveStack, email: str) -> None:
+    """An operator creates an admin with the CLI (or finds it made already) and signs in."""
+    created = subprocess.run(
+        [sys.executable, "-m", "onboarding", "create-admin", "--email", email],
+        cwd=PROJECT_DIR,
+        env={**stack.env, "ADMIN_PASSWORD": ADMIN_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0 or "exists" in created.stderr, created.stderr
+    page.goto(stack.app_url + "/admin/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Plans")).to_be_visible()

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.journey import install
-from tests.e2e.support import LiveStack, Screenshots
-from tests.support.environment import PROJECT_DIR
+from tests.e2e.support import LiveStack, Screenshots, sign_in_as_admin
 
 
 def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "onboarding", "create-admin", "--email", "billing-ops@example.com"],
-        cwd=PROJECT_DIR,
-        env={**live_stack.env, "ADMIN_PASSWORD": "correct-horse-battery"},
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    page.goto(live_stack.app_url + "/admin/login")
-    page.get_by_label("Email").fill("billing-ops@example.com")
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_as_admin(page, live_stack, "billing-ops@example.com")
     page.get_by_role("button", name="New plan").click()
     page.get_by_label("Code").fill("growth")
     page.get_by_label("Name").fill("Growth")

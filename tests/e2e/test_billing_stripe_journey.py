@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,12 +22,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.journey import install, serious_accessibility_violations
-from tests.e2e.support import LiveStack, Screenshots
-from tests.support.environment import PROJECT_DIR
+from tests.e2e.support import LiveStack, Screenshots, sign_in_as_admin
 from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 SHOP = "demo-plus.myshopify.com"
-ADMIN_EMAIL, ADMIN_PASSWORD = "stripe-ops@example.com", "correct-horse-battery"
+ADMIN_EMAIL = "stripe-ops@example.com"
 
 
 @dataclass(frozen=True)
@@ -95,24 +93,6 @@ def stripe_live_stack(
             stop_process(process, log_file)
 
 
-def sign_in_as_admin(page: Page, stack: StripeLiveStack) -> None:
-    created = subprocess.run(
-        [sys.executable, "-m", "onboarding", "create-admin", "--email", ADMIN_EMAIL],
-        cwd=PROJECT_DIR,
-        env={**stack.live.env, "ADMIN_PASSWORD": ADMIN_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0 or "exists" in created.stderr, created.stderr
-    page.goto(stack.live.app_url + "/admin/login")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Plans")).to_be_visible()
-
-
 def admin_creates_growth(page: Page) -> None:
     page.get_by_role("button", name="New plan").click()
     page.get_by_label("Code").fill("growth")
@@ -163,7 +143,7 @@ def test_merchant_subscribes_with_stripe_keeps_the_price_and_sees_a_failed_payme
     for page in (admin, merchant):
         page.context.set_default_timeout(10_000)
     try:
-        sign_in_as_admin(admin, stripe_live_stack)
+        sign_in_as_admin(admin, stripe_live_stack.live, ADMIN_EMAIL)
         admin_creates_growth(admin)
 
         install(merchant, stripe_live_stack.live, SHOP)

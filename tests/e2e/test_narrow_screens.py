@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from tests.e2e.journey import install, run_wizard
-from tests.e2e.support import LiveStack, Screenshots
-from tests.support.environment import PROJECT_DIR
+from tests.e2e.support import LiveStack, Screenshots, sign_in_as_admin
 
 PHONE_WIDTH = 390
-
-
-def sign_in_as_admin(page: Page, live_stack: LiveStack) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "onboarding", "create-admin", "--email", "narrow-ops@example.com"],
-        cwd=PROJECT_DIR,
-        env={**live_stack.env, "ADMIN_PASSWORD": "correct-horse-battery"},
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    page.goto(live_stack.app_url + "/admin/login")
-    page.get_by_label("Email").fill("narrow-ops@example.com")
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Plans")).to_be_visible()
 
 
 def test_no_merchant_or_admin_page_scrolls_sideways_on_a_phone(
@@ -47,7 +28,7 @@ def test_no_merchant_or_admin_page_scrolls_sideways_on_a_phone(
     merchant_pages = ["/app/", "/billing/", *funnel_pages, f"/funnels/{funnel.group(1)}/archive"]
     admin_pages = ["/admin/plans", "/admin/plans/new", "/admin/shops", "/admin/subscriptions", "/admin/sync"]
     admin_pages += ["/admin/dead-letters", "/admin/audit"]
-    sign_in_as_admin(page, live_stack)
+    sign_in_as_admin(page, live_stack, "narrow-ops@example.com")
     page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
 
     too_wide = {}
