@@ -15,7 +15,15 @@ from connectors.crm import PaymentProcessor
 from connectors.errors import ExternalServiceError
 from connectors.templates import FunnelTemplate
 from funnels import services
-from funnels.controllers.shared import Form, form_field, open_step, step_url, wizard_page
+from funnels.controllers.shared import (
+    AnyRequest,
+    Form,
+    after_step,
+    form_field,
+    open_step,
+    step_url,
+    wizard_page,
+)
 from funnels.livepage import page_address, review_of
 from funnels.publish import publish_progress, request_publish, retry_publish
 from funnels.services import FunnelDraft, load_draft
@@ -52,7 +60,12 @@ class FunnelPublishingController(Controller):
 
     @post("/{funnel_id:int}/template", status_code=303)
     async def choose_template(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
+        self,
+        request: AnyRequest,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        funnel_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "template")
         if isinstance(draft, Redirect):
@@ -71,7 +84,7 @@ class FunnelPublishingController(Controller):
                 status_code=400,
             )
         await services.choose_template(shop_domain, funnel_id, chosen.id, chosen.name)
-        return Redirect(step_url(funnel_id, "hosting"), status_code=303)
+        return Redirect(after_step(request, funnel_id, "hosting"), status_code=303)
 
     # 5. Hosting
 

@@ -26,6 +26,25 @@ def step_url(funnel_id: int, slug: str) -> str:
     return f"/funnels/{funnel_id}/{slug}"
 
 
+# "Change" on Check answers opens a step with ?from=review: saving the step goes back there.
+FROM_REVIEW = "?from=review"
+
+
+def came_from_review(request: AnyRequest) -> bool:
+    return request.query_params.get("from") == "review"
+
+
+def after_step(request: AnyRequest, funnel_id: int, next_slug: str) -> str:
+    """Where saving a step leads: on to `next_slug`, or back to Check answers when the merchant
+    came from there to change one answer."""
+    return step_url(funnel_id, "review" if came_from_review(request) else next_slug)
+
+
+def same_step(request: AnyRequest, funnel_id: int, slug: str) -> str:
+    """The step again (after adding, moving or removing an upsell), still on its way back."""
+    return step_url(funnel_id, slug) + (FROM_REVIEW if came_from_review(request) else "")
+
+
 def wizard_page(
     draft: FunnelDraft,
     slug: str,

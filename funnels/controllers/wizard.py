@@ -14,7 +14,16 @@ from billing.services import entitlements
 from connectors.errors import ExternalServiceError
 from funnels import services
 from funnels.catalog import SearchPage, VariantChoice, find_variant, search_catalog, store_currency
-from funnels.controllers.shared import AnyRequest, Form, form_field, open_step, step_url, wizard_page
+from funnels.controllers.shared import (
+    AnyRequest,
+    Form,
+    after_step,
+    form_field,
+    open_step,
+    same_step,
+    step_url,
+    wizard_page,
+)
 from funnels.services import FunnelDraft, load_draft
 from funnels.tables import FunnelStatus
 from funnels.validation import campaign_errors
@@ -75,7 +84,12 @@ class FunnelWizardController(Controller):
 
     @post("/{funnel_id:int}/campaign", status_code=303)
     async def save_campaign(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
+        self,
+        request: AnyRequest,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        funnel_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "campaign")
         if isinstance(draft, Redirect):
@@ -90,7 +104,7 @@ class FunnelWizardController(Controller):
             return wizard_page(
                 draft, "campaign", errors=errors, values=values, store_currency=store, status_code=400
             )
-        return Redirect(step_url(funnel_id, "product"), status_code=303)
+        return Redirect(after_step(request, funnel_id, "product"), status_code=303)
 
     @post("/{funnel_id:int}/campaign/check", status_code=200)
     async def check_campaignform_field(
@@ -152,7 +166,12 @@ class FunnelWizardController(Controller):
 
     @post("/{funnel_id:int}/product", status_code=303)
     async def choose_product(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
+        self,
+        request: AnyRequest,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        funnel_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "product")
         if isinstance(draft, Redirect):
@@ -170,7 +189,7 @@ class FunnelWizardController(Controller):
                 status_code=400,
             )
         await services.choose_main_product(shop_domain, funnel_id, choice)
-        return Redirect(step_url(funnel_id, "upsells"), status_code=303)
+        return Redirect(after_step(request, funnel_id, "upsells"), status_code=303)
 
     # 3. Upsells
 
@@ -200,7 +219,12 @@ class FunnelWizardController(Controller):
 
     @post("/{funnel_id:int}/upsells", status_code=303)
     async def add_upsell(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int], data: Form
+        self,
+        request: AnyRequest,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        funnel_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "upsells")
         if isinstance(draft, Redirect):
@@ -228,32 +252,37 @@ class FunnelWizardController(Controller):
                 selected=variant_id,
                 status_code=400,
             )
-        return Redirect(step_url(funnel_id, "upsells"), status_code=303)
+        return Redirect(same_step(request, funnel_id, "upsells"), status_code=303)
 
     @post("/{funnel_id:int}/upsells/{upsell_id:int}/remove", status_code=303)
     async def remove_upsell(
-        self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int]
+        self, request: AnyRequest, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int]
     ) -> Redirect:
         draft = await open_step(shop_domain, funnel_id, "upsells")
         if isinstance(draft, Redirect):
             return draft
         await services.remove_upsell(shop_domain, funnel_id, upsell_id)
-        return Redirect(step_url(funnel_id, "upsells"), status_code=303)
+        return Redirect(same_step(request, funnel_id, "upsells"), status_code=303)
 
     @post("/{funnel_id:int}/upsells/{upsell_id:int}/move", status_code=303)
     async def move_upsell(
-        self, shop_domain: ShopDomain, funnel_id: FromPath[int], upsell_id: FromPath[int], data: Form
+        self,
+        request: AnyRequest,
+        shop_domain: ShopDomain,
+        funnel_id: FromPath[int],
+        upsell_id: FromPath[int],
+        data: Form,
     ) -> Redirect:
         draft = await open_step(shop_domain, funnel_id, "upsells")
         if isinstance(draft, Redirect):
             return draft
         direction = "up" if form_field(data, "direction") == "up" else "down"
         await services.move_upsell(shop_domain, funnel_id, upsell_id, direction)
-        return Redirect(step_url(funnel_id, "upsells"), status_code=303)
+        return Redirect(same_step(request, funnel_id, "upsells"), status_code=303)
 
     @post("/{funnel_id:int}/upsells/continue", status_code=303)
     async def confirm_upsells(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int]
+        self, request: AnyRequest, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int]
     ) -> Template | Redirect:
         draft = await open_step(shop_domain, funnel_id, "upsells")
         if isinstance(draft, Redirect):
@@ -270,7 +299,7 @@ class FunnelWizardController(Controller):
                 search_error=None,
                 status_code=400,
             )
-        return Redirect(step_url(funnel_id, "template"), status_code=303)
+        return Redirect(after_step(request, funnel_id, "template"), status_code=303)
 
 
 async def _upsells_page(draft: FunnelDraft, shop_domain: str, **context: Any) -> Template:

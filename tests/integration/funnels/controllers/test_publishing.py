@@ -8,6 +8,9 @@ import pytest
 
 from funnels.tables import Funnel
 from tests.support.funnel_wizard import (
+    CAMPAIGN,
+    T_SHIRT,
+    UPSELL,
     accounts_ready_and_signed_in,
     add_payment_processor,
     complete_wizard,
@@ -64,3 +67,31 @@ async def test_publishing_page_says_live_once_live_also_in_the_part_htmx_swaps(s
     assert "<title>Summer launch is live · FunnelSync</title>" in swapped.text
     assert "<h1>Summer launch is live</h1>" in swapped.text
     assert "hx-trigger" not in swapped.text  # polling stops
+
+
+async def test_change_on_check_answers_comes_back_to_check_answers(stack: Stack) -> None:
+    funnel_id = await complete_wizard(stack)
+    review = await stack.client.get(f"/funnels/{funnel_id}/review")
+    for slug in ("campaign", "product", "upsells", "template", "hosting"):
+        assert f'href="/funnels/{funnel_id}/{slug}?from=review"' in review.text
+    back = f"/funnels/{funnel_id}/review"
+
+    step = await stack.client.get(f"/funnels/{funnel_id}/campaign?from=review")
+    assert f'action="/funnels/{funnel_id}/campaign?from=review"' in step.text
+    changes = {
+        "campaign": {**CAMPAIGN, "name": "Summer launch, take two"},
+        "product": {"variant_id": T_SHIRT},
+        "upsells/continue": {},
+        "template": {"template_id": "tpl_classic_sales"},
+    }
+    for path, data in changes.items():
+        saved = await post_form(stack, f"/funnels/{funnel_id}/{path}?from=review", data)
+        assert saved.headers["location"] == back, path  # type: ignore[attr-defined]
+    # Adding an upsell keeps the way back; without it, the wizard goes on to the next step.
+    added = await post_form(
+        stack, f"/funnels/{funnel_id}/upsells?from=review", {**UPSELL, "headline": "More"}
+    )
+    assert added.headers["location"] == f"/funnels/{funnel_id}/upsells?from=review"  # type: ignore[attr-defined]
+    onward = await post_form(stack, f"/funnels/{funnel_id}/template", {"template_id": "tpl_classic_sales"})
+    assert onward.headers["location"] == f"/funnels/{funnel_id}/hosting"  # type: ignore[attr-defined]
+    assert (await Funnel.select(Funnel.name).first()) == {"name": "Summer launch, take two"}
