@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnels.services import load_draft
+from funnels.services import load_draft, remote_ids
 from funnels.tables import Funnel, FunnelStatus, PublishStep
 from iam.clients import ShopClients
 from lib.clock import utcnow
@@ -38,7 +38,7 @@ async def archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> Non
         return
     if not can_archive(draft.funnel):
         raise LifecycleRefused("Only a live funnel can be archived. Wait until publishing has finished.")
-    remote = await _remote_ids(funnel_id)
+    remote = await remote_ids(funnel_id)
     if "site_id" in remote:
         await (await clients.templates_for(shop_domain)).unpublish_site(remote["site_id"])
     if "campaign_id" in remote:
@@ -58,18 +58,3 @@ async def delete_draft(shop_domain: str, funnel_id: int) -> None:
             "Only a draft that was never published can be deleted. Archive this one instead."
         )
     await Funnel.delete().where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
-
-
-async def _remote_ids(funnel_id: int) -> dict[str, str]:
-    """The campaign and site the publish saga made, from its steps' results."""
-    ids: dict[str, str] = {}
-    steps = (
-        await PublishStep.select(PublishStep.result)
-        .where(PublishStep.funnel == funnel_id)
-        .output(load_json=True)
-    )
-    for step in steps:
-        for key in ("campaign_id", "site_id"):
-            if isinstance(step["result"], dict) and step["result"].get(key):
-                ids[key] = str(step["result"][key])
-    return ids

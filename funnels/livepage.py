@@ -21,9 +21,9 @@ from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import OfferBlock, PageContent, PageImage
-from funnels.services import FunnelDraft, load_draft
+from funnels.services import FunnelDraft, load_draft, remote_ids
 from funnels.sync_scope import live_funnels
-from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
+from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind
 from funnels.validation import currency_refusal
 from iam.clients import ShopClients
 from iam.tokens import ShopNotConnected
@@ -273,13 +273,8 @@ async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
     draft = await load_draft(shop_domain, funnel_id)
     if draft.funnel["status"] != FunnelStatus.LIVE or not draft.funnel["keep_products_synced"]:
         return  # unpublished, being published again (that builds the page), or not kept in sync
-    results = {
-        row["name"]: row["result"]
-        for row in await PublishStep.select(PublishStep.name, PublishStep.result)
-        .where((PublishStep.funnel == funnel_id) & (PublishStep.status == PublishStepStatus.DONE))
-        .output(load_json=True)
-    }
-    site_id, campaign_id = results["site"]["site_id"], results["campaign"]["campaign_id"]
+    remote = await remote_ids(funnel_id)  # a live funnel's saga made both
+    site_id, campaign_id = remote["site_id"], remote["campaign_id"]
     content = await page_content(
         draft, campaign_id, await clients.shopify_for(shop_domain), await clients.crm_for(shop_domain)
     )

@@ -9,7 +9,7 @@ from piccolo.columns import Column
 
 from billing.services import entitlements
 from funnels.catalog import VariantChoice
-from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind, Upsell
+from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind, PublishStep, Upsell
 from funnels.validation import (
     Errors,
     campaign_errors,
@@ -279,3 +279,19 @@ async def over_plan_limits(shop_domain: str, draft: FunnelDraft) -> Errors | Non
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+async def remote_ids(funnel_id: int) -> dict[str, str]:
+    """The CRM campaign and the page-service site the publish saga made (`campaign_id`,
+    `site_id`), from its steps' results: those it got to, when it stopped part-way."""
+    ids: dict[str, str] = {}
+    steps = (
+        await PublishStep.select(PublishStep.result)
+        .where(PublishStep.funnel == funnel_id)
+        .output(load_json=True)
+    )
+    for step in steps:
+        for key in ("campaign_id", "site_id"):
+            if isinstance(step["result"], dict) and step["result"].get(key):
+                ids[key] = str(step["result"][key])
+    return ids
