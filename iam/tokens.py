@@ -15,6 +15,7 @@ from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import SYSTEM, ShopifyAdmin, TokenGrant
 from iam.context import IamContext
 from iam.tables import Shop
+from lib.clock import utcnow
 from lib.db import write_transaction
 
 SHOP_SUFFIX = ".myshopify.com"
@@ -136,7 +137,7 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
     decrypt_access = token_purpose(shop_domain, "access_token")
     row = await _token_row(shop_domain)
     current = ctx.vault.decrypt(str(row["access_token"]), decrypt_access)
-    if current != refused_token and _clearly_fresh(row, datetime.now(tz=UTC)):
+    if current != refused_token and _clearly_fresh(row, utcnow()):
         return current
     async with ctx.refresh_locks[shop_domain], write_transaction():
         row = await _token_row(shop_domain, lock=True)
