@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -27,6 +27,7 @@ with warnings.catch_warnings():
 
 from connectors.credentials import TokenSource, with_token
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+from lib.clock import utcnow
 
 ASSERTION_LIFETIME_SECONDS = 300
 # Renew a little early so a token never expires between our check and the call.
@@ -100,11 +101,11 @@ class OAuthServiceClient:
         if "access_token" not in token:
             raise ExternalServiceError(self.system, "token endpoint failed")
         expires_in = int(token.get("expires_in", 3600))
-        return IssuedToken(str(token["access_token"]), datetime.now(tz=UTC) + timedelta(seconds=expires_in))
+        return IssuedToken(str(token["access_token"]), utcnow() + timedelta(seconds=expires_in))
 
     async def app_token(self) -> str:
         async with self._app_token_lock:
-            if self._app_token is None or not self._app_token.usable_at(datetime.now(tz=UTC)):
+            if self._app_token is None or not self._app_token.usable_at(utcnow()):
                 self._app_token = await self._fetch_token(grant_type="client_credentials")
             return self._app_token.access_token
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -21,12 +21,9 @@ from litestar.types import Empty, Message, Scope, ScopeSession
 from piccolo.table import Table
 
 from iam.tables import AdminSession, MerchantSession
+from lib.clock import utcnow
 
 SESSION_SHOP_KEY = "shop"
-
-
-def _now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def stored_key(session_id: str) -> str:
@@ -51,7 +48,7 @@ class DatabaseSessionStore(Store):
         data = value.encode() if isinstance(value, str) else value
         if isinstance(expires_in, int):
             expires_in = timedelta(seconds=expires_in)
-        expires_at = _now() + expires_in if expires_in is not None else None
+        expires_at = utcnow() + expires_in if expires_in is not None else None
         table: type[Table] = self.table
         values: dict[str, Any] = {"key": stored_key(key), "data": data, "expires_at": expires_at}
         if table is MerchantSession:
@@ -69,7 +66,7 @@ class DatabaseSessionStore(Store):
         )
         if row is None:
             return None
-        if row["expires_at"] is not None and row["expires_at"] <= _now():
+        if row["expires_at"] is not None and row["expires_at"] <= utcnow():
             await self.delete(key)
             return None
         if renew_for is not None:
@@ -89,7 +86,7 @@ class DatabaseSessionStore(Store):
         row = await self.table.select(self.table.expires_at).where(self.table.key == stored_key(key)).first()
         if row is None or row["expires_at"] is None:
             return None
-        return max(0, int((row["expires_at"] - _now()).total_seconds()))
+        return max(0, int((row["expires_at"] - utcnow()).total_seconds()))
 
 
 async def end_sessions_of_shop(shop_domain: str) -> int:
