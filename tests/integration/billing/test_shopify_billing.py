@@ -233,7 +233,8 @@ async def test_a_charge_approved_after_leaving_the_iframe_comes_back_into_the_ad
     assert returned.status_code == 302, returned.text
     location = returned.headers["location"]
     assert location.startswith("/billing/?outcome=active&"), location
-    assert f"shop={SHOP}" in location and "embedded=1" in location
+    assert f"shop={SHOP}" in location
+    assert "embedded=1" in location
     assert (await the_subscription())["status"] == "active"
 
 
