@@ -27,7 +27,7 @@ from billing.services import (
 from billing.tables import ProviderName, SubscriptionStatus
 from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
-from iam.controllers import AnyRequest, Iam, ShopDomain, current_shop, redirect_out
+from iam.controllers import AnyRequest, Iam, ShopDomain, app_url_here, current_shop, redirect_out
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.billing")
@@ -129,7 +129,8 @@ class BillingController(Controller):
             if current is not None and current["provider"] != provider.name:
                 # A change of plan stays with the provider that charges the shop today.
                 provider = billing.of(current["provider"]) or provider
-            next_url = await provider.start(shop_domain, plan, current)
+            back_to = app_url_here(request, iam, shop_domain)
+            next_url = await provider.start(shop_domain, plan, current, back_to=back_to)
         except BillingRefused as refused:
             return await self._page(shop_domain, state, problem=str(refused), status_code=400)
         except Rejected as exc:

@@ -27,9 +27,18 @@ class BillingProvider(Protocol):
     name: ProviderName  # as stored in Subscription.provider
     label: str  # as merchants read it
 
-    async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
+    async def start(
+        self,
+        shop_domain: str,
+        plan: dict[str, Any],
+        current: dict[str, Any] | None,
+        *,
+        back_to: str | None = None,
+    ) -> str:
         """Starts subscribing to `plan` (or switching to it from `current`); returns the URL the
-        merchant goes to next: the provider's page to approve or pay, or back to ours."""
+        merchant goes to next: the provider's page to approve or pay, or back to ours.
+        `back_to` is the app's address the provider's page returns to (the app inside the
+        Shopify admin when the merchant started there); the app's own address by default."""
         ...
 
     async def complete(self, shop_domain: str, query: Mapping[str, str]) -> str | None:

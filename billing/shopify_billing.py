@@ -60,17 +60,23 @@ class ShopifyBilling:
         self.grace = grace
         self.test_charges = test_charges
 
-    @property
-    def return_url(self) -> str:
-        return f"{self.iam.app_base_url}/billing/return"
+    def return_url(self, back_to: str | None = None) -> str:
+        return f"{back_to or self.iam.app_base_url}/billing/return"
 
-    async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
+    async def start(
+        self,
+        shop_domain: str,
+        plan: dict[str, Any],
+        current: dict[str, Any] | None,
+        *,
+        back_to: str | None = None,
+    ) -> str:
         """Creates the charge at Shopify; returns the confirmation URL the merchant must visit.
         Approving it replaces the current plan (Shopify cancels the previous charge)."""
         price = plan["price"]
         variables = {
             "name": plan["name"],
-            "returnUrl": self.return_url,
+            "returnUrl": self.return_url(back_to),
             "trialDays": plan["trial_days"],
             "test": self.test_charges,
             "amount": str(Decimal(price["amount_cents"]) / 100),

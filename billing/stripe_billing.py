@@ -332,11 +332,19 @@ class StripeBilling:
 
     # -- the provider interface --------------------------------------------------------------
 
-    async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
+    async def start(
+        self,
+        shop_domain: str,
+        plan: dict[str, Any],
+        current: dict[str, Any] | None,
+        *,
+        back_to: str | None = None,
+    ) -> str:
         """Where the merchant goes next: Stripe's hosted checkout for a first subscription; a
         plan change of a live Stripe subscription is made at once (back to the billing page)."""
         if current is not None and current["provider"] == ProviderName.STRIPE:
             return await self._switch(shop_domain, plan, current)
+        back = back_to or self.app_base_url
         price = plan["price"]
         price_id = await self._price(plan, price)
         customer = await self._customer(shop_domain)
@@ -348,8 +356,8 @@ class StripeBilling:
             "ui_mode": "hosted_page",
             "customer": customer,
             "line_items": [{"price": price_id, "quantity": 1}],
-            "success_url": f"{self.app_base_url}/billing/checkout/return?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancel_url": f"{self.app_base_url}/billing/?outcome=checkout_left",
+            "success_url": f"{back}/billing/checkout/return?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{back}/billing/?outcome=checkout_left",
             "client_reference_id": shop_domain,
             "metadata": metadata,
             "subscription_data": {"metadata": metadata},

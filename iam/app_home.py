@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import structlog
 from shopify_app import IdTokenDetails, RequestInput, Res
+from shopify_app.helpers.app_home_redirect import app_home_redirect
+from shopify_app.types import AppConfig
 
 from connectors.shopify_auth import valid_shop_domain
 from iam.context import IamContext
@@ -69,6 +71,19 @@ class ConnectionFailed(Exception):
         super().__init__(message)
         self.hint = hint
         self.reinstall = reinstall
+
+
+def location_within(visit: AppHomeVisit, client_id: str, location: str) -> str:
+    """Where a redirect to another page of the app goes when it answers a page load inside the
+    admin's iframe: the package's in-iframe redirect keeps the admin's parameters (shop, host,
+    embedded), without which the next page could not get its ID token. Other places unchanged."""
+    if not location.startswith("/") or location.startswith("//"):
+        return location
+    # The in-iframe redirect reads only the client id of the app's configuration.
+    config = AppConfig(client_id=client_id, client_secret="", old_client_secret=None)
+    moved = app_home_redirect(visit.request, config, location, visit.shop_name)
+    headers = {name.lower(): value for name, value in moved.response.headers.items()}
+    return headers.get("location", location) if moved.ok else location
 
 
 def is_app_home_request(headers: Mapping[str, str], query: Mapping[str, str]) -> bool:

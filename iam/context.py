@@ -36,6 +36,8 @@ class IamContext:
     # the sandbox's stand-ins in development and tests.
     app_bridge_url: str = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
     admin_origin: str = "https://admin.shopify.com"
+    # The app's handle in admin addresses (shopify.app.toml's `handle`).
+    app_handle: str = "funnelsync"
     on_installed: tuple[ShopHook, ...] = ()
     on_crm_account_ready: tuple[ShopHook, ...] = ()
     refresh_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
@@ -43,6 +45,12 @@ class IamContext:
     @property
     def shopify_api_key(self) -> str:
         return self.shopify.client_id
+
+    def admin_app_url(self, shop_domain: str) -> str:
+        """The app inside the shop's admin (`https://admin.shopify.com/store/{store}/apps/{handle}`):
+        where a merchant who left the iframe (Shopify's charge page) comes back to."""
+        store = shop_domain.removesuffix(".myshopify.com")
+        return f"{self.admin_origin}/store/{store}/apps/{self.app_handle}"
 
     @property
     def callback_url(self) -> str:

@@ -94,6 +94,15 @@ def redirect_out(
     return Redirect(url, status_code=status_code, headers=headers)
 
 
+def app_url_here(request: AnyRequest, iam: IamContext, shop_domain: str) -> str:
+    """Where a merchant who leaves for another site comes back to: the app inside the admin
+    when they left from its iframe (they have no cookie of ours outside it), else the app."""
+    visit = request.scope.get("state", {}).get(APP_HOME_STATE_KEY)
+    if isinstance(visit, AppHomeVisit):
+        return iam.admin_app_url(shop_domain)
+    return iam.app_base_url
+
+
 async def app_home_visit(request: AnyRequest, iam: IamContext) -> AppHomeVisit:
     """Verifies a request from inside the admin's iframe by its ID token (Shopify's package)."""
     query = request.scope["query_string"].decode("latin-1")

@@ -13,7 +13,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from shopify_app import Res
 
-from iam.app_home import APP_HOME_STATE_KEY, AppHomeVisit, for_here
+from iam.app_home import APP_HOME_STATE_KEY, AppHomeVisit, for_here, location_within
 from onboarding.settings import Settings
 
 
@@ -103,6 +103,10 @@ class SecurityHeaders:
             extra.append((b"link", package["link"].encode("latin-1")))
         return extra + [header for header in self._raw_headers if header[0] != b"content-security-policy"]
 
+    def _within(self, visit: AppHomeVisit, location: bytes) -> bytes:
+        moved = location_within(visit, self.settings.shopify_api_key, location.decode("latin-1"))
+        return moved.encode("latin-1")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
@@ -116,11 +120,15 @@ class SecurityHeaders:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 visit = state.get(APP_HOME_STATE_KEY)
-                ours = (
-                    self._app_home_headers(visit)
-                    if isinstance(visit, AppHomeVisit) and visit.document
-                    else self._raw_headers
-                )
+                in_admin = visit if isinstance(visit, AppHomeVisit) and visit.document else None
+                if in_admin is not None and 300 <= message["status"] < 400:
+                    # Any redirect within the app (a step not open yet, back from billing)
+                    # keeps the admin's parameters: one rule here, not one per controller.
+                    headers = [
+                        (name, self._within(in_admin, value) if name.lower() == b"location" else value)
+                        for name, value in headers
+                    ]
+                ours = self._app_home_headers(in_admin) if in_admin is not None else self._raw_headers
                 headers.extend(header for header in ours if header[0] not in present)
                 message["headers"] = headers
             await send(message)

@@ -15,6 +15,9 @@
 - `POST .../apps/{handle}/id-token`: a fresh ID token for the app in this admin session;
   the admin page's script asks for one whenever App Bridge in the iframe does.
 - `GET /cdn/app-bridge.js`: the App Bridge stand-in the app loads in the iframe.
+- `GET /store/{store}/...`: the same admin at the address form of `https://admin.shopify.com`
+  (`{admin origin}/store/{store}/apps/{handle}/...`), which apps build for links back into the
+  admin, e.g. a billing `returnUrl`; it redirects to the `/admin/store/...` pages above.
 
 No merchant login: whoever opens the admin page is the shop's one merchant user.
 """
@@ -226,6 +229,20 @@ async def open_app_at(
     return await _open_app(request, sandbox, store, handle, app_path)
 
 
+@get("/store/{store:str}/{admin_path:path}", status_code=302)
+async def admin_shopify_address(
+    store: FromPath[str], admin_path: FromPath[str], request: Request[Any, Any, Any]
+) -> Redirect:
+    """An address of Shopify's admin origin (`/store/{store}/apps/{handle}/...`): the sandbox's
+    admin lives under `/admin`, so the same address there, query kept."""
+    query = request.url.query
+    return Redirect(
+        path=f"/admin/store/{store}{admin_path}" + (f"?{query}" if query else ""),
+        status_code=302,
+        headers=NO_STORE,
+    )
+
+
 @post("/admin/store/{store:str}/apps/{handle:str}/id-token", status_code=200)
 async def fresh_id_token(store: FromPath[str], handle: FromPath[str], sandbox: SandboxDep) -> Response[bytes]:
     shop = _shop_of(sandbox, store)
@@ -252,6 +269,7 @@ STORE_ADMIN_HANDLERS = [
     install_from_listing,
     open_app,
     open_app_at,
+    admin_shopify_address,
     fresh_id_token,
     app_bridge_script,
 ]

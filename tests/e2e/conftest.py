@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_FLAGS, LiveStack, Screenshots
+from tests.e2e.support import CHROMIUM, CHROMIUM_FLAGS, LiveStack, Screenshots, running_live_stack
 from tests.support.environment import require
-from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 
 
 # Module scope: each test file drives a stack of its own, so no journey finds what another file's
@@ -21,56 +17,8 @@ from tests.support.processes import free_port, start_process, stop_process, wait
 # files passes in any order. The tests of one file share it and use a shop each where it matters.
 @pytest.fixture(scope="module")
 def live_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    workdir = tmp_path_factory.mktemp("live")
-    database = workdir / "app.sqlite3"
-    shutil.copyfile(sqlite_template, database)
-    ports = {name: free_port() for name in ("app", "shopify", "crm", "templates")}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    app_url, shopify_url = urls["app"], urls["shopify"]
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "APP_BASE_URL": app_url,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SHOPIFY_SHOP_BASE_URL": f"{shopify_url}/shops/{{shop}}",
-        "SHOPIFY_SANDBOX_URL": f"{shopify_url}/",
-        # The sandbox's store admin is opened on another host name than the app's (localhost, the
-        # app on 127.0.0.1), as admin.shopify.com frames an app on its own domain: it frames the
-        # app, and App Bridge's stand-in is served from its origin.
-        "SHOPIFY_APP_BRIDGE_URL": f"{shopify_url.replace('127.0.0.1', 'localhost')}/cdn/app-bridge.js",
-        "SHOPIFY_ADMIN_ORIGIN": shopify_url.replace("127.0.0.1", "localhost"),
-        "CRM_BASE_URL": urls["crm"],
-        "TEMPLATES_BASE_URL": urls["templates"],
-        "SECRET_KEY": "e2e-secret-key-with-enough-length-0123456789",
-    }
-    started = []
-    try:
-        sandbox_args = [
-            arg for name in ("shopify", "crm", "templates") for arg in (f"--{name}", str(ports[name]))
-        ]
-        sandbox = start_process(
-            [sys.executable, "-m", "sandbox.launcher", *sandbox_args, "--app-url", app_url],
-            env,
-            "sandboxes.log",
-        )
-        started.append(sandbox)
-        app = start_process(
-            [sys.executable, "-m", "onboarding", "serve", "--port", str(ports["app"])], env, "app.log"
-        )
-        started.append(app)
-        for name in ("shopify", "crm", "templates"):
-            wait_until_healthy(f"{urls[name]}/healthz", sandbox[0], sandbox[1])
-        wait_until_healthy(f"{app_url}/healthz", app[0], app[1])
-        yield LiveStack(
-            env=env,
-            app_url=app_url,
-            shopify_url=shopify_url,
-            crm_url=urls["crm"],
-            templates_url=urls["templates"],
-        )
-    finally:
-        for process, _, log_file in started:
-            stop_process(process, log_file)
+    with running_live_stack(sqlite_template, tmp_path_factory.mktemp("live")) as stack:
+        yield stack
 
 
 # Package scope (tests/e2e), not session: Playwright's sync API runs an event loop on this thread while

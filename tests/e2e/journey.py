@@ -7,7 +7,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import LiveStack, Screenshots
+from tests.e2e.support import LiveStack, Screenshots, sign_in_as_admin
 
 SERIOUS = {"serious", "critical"}
 
@@ -30,6 +30,19 @@ def install(page: Page, live_stack: LiveStack, shop: str) -> None:
     expect(page.get_by_text("Your accounts are ready.")).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Your funnels")).to_be_visible()
+
+
+def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
+    sign_in_as_admin(page, live_stack, "billing-ops@example.com")
+    page.get_by_role("button", name="New plan").click()
+    page.get_by_label("Code").fill("growth")
+    page.get_by_label("Name").fill("Growth")
+    page.get_by_label("Price").fill("59.00")
+    page.get_by_label("Live funnels").fill("20")
+    page.get_by_label("Upsells per funnel").fill("4")
+    page.get_by_label("Synced orders a month").fill("20000")
+    page.get_by_role("button", name="Save plan").click()
+    expect(page.get_by_text("59.00 USD / month")).to_be_visible()
 
 
 def check_step(page: Page, screenshots: Screenshots, label: str, accessibility: list[str] | None) -> None:

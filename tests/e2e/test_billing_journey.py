@@ -6,21 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.journey import install
-from tests.e2e.support import LiveStack, Screenshots, sign_in_as_admin
-
-
-def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
-    sign_in_as_admin(page, live_stack, "billing-ops@example.com")
-    page.get_by_role("button", name="New plan").click()
-    page.get_by_label("Code").fill("growth")
-    page.get_by_label("Name").fill("Growth")
-    page.get_by_label("Price").fill("59.00")
-    page.get_by_label("Live funnels").fill("20")
-    page.get_by_label("Upsells per funnel").fill("4")
-    page.get_by_label("Synced orders a month").fill("20000")
-    page.get_by_role("button", name="Save plan").click()
-    expect(page.get_by_text("59.00 USD / month")).to_be_visible()
+from tests.e2e.journey import admin_creates_plan, install
+from tests.e2e.support import LiveStack, Screenshots
 
 
 def test_merchant_upgrades_through_shopify_billing(

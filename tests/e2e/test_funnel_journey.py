@@ -46,6 +46,20 @@ def test_the_same_path_works_without_javascript(
         upsell=("jacket", "Rain Jacket – M / Yellow"),  # in stock: a sold-out upsell is left off the page
         currency="EUR",  # demo-plus sells in euros
     )
+    # The pages after the wizard work without JavaScript too: settings saved by their button,
+    # sync health, billing.
+    no_js_page.goto(live_stack.app_url + "/app/")
+    no_js_page.get_by_role("link", name="Settings").first.click()
+    no_js_page.get_by_label("Keep Orders Synchronized").uncheck()
+    no_js_page.get_by_role("button", name="Save settings").click()
+    expect(no_js_page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+    expect(no_js_page.get_by_label("Keep Orders Synchronized")).not_to_be_checked()
+    screenshots.take(no_js_page, "9-settings-saved")
+    no_js_page.get_by_role("button", name="Sync health").click()  # the page header's action
+    expect(no_js_page.get_by_role("heading", level=1)).to_have_text("Sync health")
+    no_js_page.goto(live_stack.app_url + "/billing/")
+    expect(no_js_page.get_by_role("heading", name="Your plan: Free (shared CRM)")).to_be_visible()
+    screenshots.take(no_js_page, "10-billing")
 
 
 def test_wizard_fits_a_phone_screen(

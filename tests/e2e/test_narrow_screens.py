@@ -25,7 +25,8 @@ def test_no_merchant_or_admin_page_scrolls_sideways_on_a_phone(
         f"/funnels/{funnel.group(1)}/{step}"
         for step in ("campaign", "product", "upsells", "template", "hosting", "review", "publishing")
     ] + [f"/funnels/{funnel.group(1)}/settings/", f"/funnels/{funnel.group(1)}/sync/"]
-    merchant_pages = ["/app/", "/billing/", *funnel_pages, f"/funnels/{funnel.group(1)}/archive"]
+    merchant_pages = ["/app/", "/billing/", "/setup", *funnel_pages, f"/funnels/{funnel.group(1)}/archive"]
+    merchant_pages += [f"/funnels/{funnel.group(1)}/delete"]
     admin_pages = ["/admin/plans", "/admin/plans/new", "/admin/shops", "/admin/subscriptions", "/admin/sync"]
     admin_pages += ["/admin/dead-letters", "/admin/audit"]
     sign_in_as_admin(page, live_stack, "narrow-ops@example.com")

@@ -65,3 +65,8 @@ def test_the_toml_is_an_embedded_app_on_the_api_version_the_app_speaks() -> None
     assert toml["application_url"].startswith("https://")
     assert all(url.endswith("/shopify/callback") for url in toml["auth"]["redirect_urls"])
     assert toml["client_id"]  # a placeholder until the app's own is filled in
+
+
+def test_the_apps_handle_in_admin_addresses_is_the_tomls() -> None:
+    # Billing approved outside the admin's iframe comes back to {admin}/store/{store}/apps/{handle}.
+    assert Settings.model_fields["shopify_app_handle"].default == app_toml()["handle"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
@@ -21,10 +21,10 @@ from tests.support.funnel_wizard import (
     complete_wizard,
     post_form,
 )
-from tests.support.id_tokens import bearer, id_token
+from tests.support.id_tokens import app_home_query, bearer, id_token
 from tests.support.shopify_charges import PRO, subscribe_and_decide
 from tests.support.shops import OTHER_SHOP, SHOP, install_shop, post_webhook, sign_in
-from tests.support.stack import SHOPIFY_URL, Stack
+from tests.support.stack import APP_URL, SHOPIFY_URL, Stack
 
 
 @pytest.fixture
@@ -210,3 +210,36 @@ async def test_inside_the_admin_the_charge_confirmation_is_reached_by_leaving_th
     assert confirmation.startswith(f"{SHOPIFY_URL}/shops/{SHOP}/admin/charges/")
     page = await stack.shopify.get(urlsplit(confirmation).path)
     assert "29.00" in page.text
+
+
+async def test_a_charge_approved_after_leaving_the_iframe_comes_back_into_the_admin(stack: Stack) -> None:
+    # Started inside the admin, Shopify's page returns to the app *in the admin* (the merchant has
+    # no cookie of ours outside the iframe), at Shopify's admin address for the app's handle.
+    started = await stack.client.post(
+        "/billing/subscribe", headers=bearer(id_token(SHOP)), data={"plan": "pro"}
+    )
+    confirmation = urlsplit(started.headers["x-shopify-api-request-failure-reauthorize-url"])
+    decided = await stack.shopify.post(confirmation.path.replace("/confirm", "/approve"))
+    back = urlsplit(decided.headers["location"])
+    store = SHOP.removesuffix(".myshopify.com")
+    assert f"{back.scheme}://{back.netloc}{back.path}" == (
+        f"https://admin.shopify.com/store/{store}/apps/funnelsync/billing/return"
+    )
+
+    # The admin loads that page of the app in its iframe; the app's redirect to the billing page
+    # stays in the iframe, keeping the admin's parameters (the next load gets its ID token).
+    query = {**dict(parse_qsl(back.query)), **app_home_query(SHOP, id_token(SHOP))}
+    returned = await stack.client.get("/billing/return", params=query)
+    assert returned.status_code == 302, returned.text
+    location = returned.headers["location"]
+    assert location.startswith("/billing/?outcome=active&"), location
+    assert f"shop={SHOP}" in location
+    assert "embedded=1" in location
+    assert (await the_subscription())["status"] == "active"
+
+
+async def test_a_charge_started_outside_the_admin_returns_to_the_app_itself(stack: Stack) -> None:
+    started = await post_form(stack, "/billing/subscribe", {"plan": "pro"})
+    confirmation = urlsplit(started.headers["location"])  # type: ignore[attr-defined]
+    decided = await stack.shopify.post(confirmation.path.replace("/confirm", "/approve"))
+    assert decided.headers["location"].startswith(f"{APP_URL}/billing/return?charge_id=")

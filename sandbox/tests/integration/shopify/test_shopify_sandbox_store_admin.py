@@ -149,6 +149,20 @@ async def test_a_deep_link_opens_that_page_of_the_app_with_its_query_and_without
     assert served.shopify.verify_app_home_req(document_request(src), PATCH_ID_TOKEN_PATH).ok
 
 
+async def test_shopifys_admin_address_of_the_app_leads_to_the_same_page_of_the_app(served: Served) -> None:
+    # Apps build `https://admin.shopify.com/store/{store}/apps/{handle}/...` (e.g. a billing
+    # returnUrl); with the sandbox as the admin origin, that address opens the same page.
+    await install_from_listing(served)
+    moved = await served.http.get(
+        "/store/demo-store/apps/funnelsync/billing/return", params={"charge_id": "7"}
+    )
+    assert moved.status_code == 302
+    assert moved.headers["location"] == f"{APP}/billing/return?charge_id=7"
+    src = frame_src(await served.http.get(moved.headers["location"]))
+    assert urlsplit(src).path == "/billing/return"
+    assert params_of(src)["charge_id"] == "7"
+
+
 async def test_the_admin_mints_fresh_id_tokens_for_app_bridge_only_for_an_installed_app(
     served: Served,
 ) -> None:
