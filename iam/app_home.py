@@ -22,7 +22,14 @@ from iam.context import IamContext
 from iam.install import MissingScopes, save_connected_shop
 from iam.scopes import missing_scopes
 from iam.tables import Shop, ShopConnection
-from iam.tokens import ShopNotConnected, grant_of, shop_access_token, shop_token_lock, token_columns
+from iam.tokens import (
+    ShopNotConnected,
+    grant_of,
+    resume_waiting_jobs,
+    shop_access_token,
+    shop_token_lock,
+    token_columns,
+)
 
 log = structlog.get_logger("funnelsync.app_home")
 
@@ -190,6 +197,7 @@ async def ensure_connected(ctx: IamContext, visit: AppHomeVisit) -> bool:
             await Shop.update(
                 {**token_columns(ctx, shop_domain, grant), Shop.connection: ShopConnection.OAUTH}
             ).where(Shop.domain == shop_domain)
+            await resume_waiting_jobs(shop_domain)
             log.info("shop_token_replaced", shop=shop_domain, by="token_exchange")
             return True
         await save_connected_shop(ctx, shop_domain, grant, connection=ShopConnection.OAUTH)

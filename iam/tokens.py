@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 import structlog
@@ -18,6 +18,8 @@ from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import SYSTEM, ShopifyAdmin, TokenGrant
 from iam.context import IamContext
 from iam.tables import Shop
+from jobqueue.jobs import JobContext, JobHandler, RetryLater
+from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -33,6 +35,13 @@ UNREACHABLE = frozenset({"network_error", "server_error"})
 LOCK_FREE_MARGIN = timedelta(seconds=90)
 
 log = structlog.get_logger("funnelsync.tokens")
+
+# What sync health says, and what a job waiting for it records, while Shopify access is lost.
+SHOPIFY_ACCESS_EXPIRED = "Shopify access expired: open the app in your Shopify admin to reconnect"
+# A job of such a shop looks again this often (a database read, no call to Shopify), and gives
+# up (a dead letter saying why, replayable) when nobody reconnected for this long.
+ACCESS_RECHECK = timedelta(minutes=15)
+ACCESS_WAIT_AT_MOST = timedelta(days=7)
 
 
 class ShopNotConnected(Exception):
@@ -224,6 +233,34 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
         await forget_refused_tokens(shop_domain, row["token_version"])
     log.warning("shopify_access_lost", shop=shop_domain, code=code)
     raise ShopNotConnected(shop_domain, access_lost=True)
+
+
+def waiting_for_shopify_access(handler: JobHandler) -> JobHandler:
+    """A job of a shop whose Shopify access was lost waits for the merchant to reconnect instead
+    of failing its attempts away: no attempt is used, Shopify is not called again (the tokens
+    are deleted), and it runs as soon as a new token is stored (resume_waiting_jobs)."""
+
+    @wraps(handler)
+    async def run(job: JobContext) -> None:
+        try:
+            await handler(job)
+        except ShopNotConnected as lost:
+            if not lost.access_lost:
+                raise
+            raise RetryLater(
+                ACCESS_RECHECK.total_seconds(), SHOPIFY_ACCESS_EXPIRED, wait_at_most=ACCESS_WAIT_AT_MOST
+            ) from lost
+
+    return run
+
+
+async def resume_waiting_jobs(shop_domain: str) -> None:
+    """The shop's jobs that waited for its Shopify access are due now (it has a token again)."""
+    await Job.update({Job.run_at: utcnow()}).where(
+        (Job.shop_domain == shop_domain)
+        & (Job.status == JobStatus.QUEUED)
+        & (Job.last_error == SHOPIFY_ACCESS_EXPIRED)
+    )
 
 
 def shop_admin(ctx: IamContext, shop_domain: str) -> ShopifyAdmin:

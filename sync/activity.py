@@ -9,6 +9,8 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Max
 
 from connectors.errors import Rejected
+from iam.tables import Shop
+from iam.tokens import SHOPIFY_ACCESS_EXPIRED
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
 from jobqueue.jobs import enqueue
 from jobqueue.tables import InboxEvent, Job, JobStatus
@@ -128,6 +130,10 @@ class SyncHealth:
     failures: list[Failure]
     dead_jobs: int
     last_reconciliation: dict[str, Any] | None
+    # Since when Shopify no longer accepts the shop's tokens (one record per loss, kept on the
+    # shop; iam.tokens): its jobs wait until the merchant opens the app from the admin.
+    shopify_access_lost_at: datetime | None = None
+    shopify_access_lost: str = SHOPIFY_ACCESS_EXPIRED
 
 
 async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
@@ -185,7 +191,9 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
         .output(load_json=True)
         .first()
     )
-    return SyncHealth(last_synced, backlog, failures, dead_jobs, last)
+    shop = await Shop.select(Shop.access_lost_at).where(Shop.domain == shop_domain).first()
+    lost_at = shop["access_lost_at"] if shop else None
+    return SyncHealth(last_synced, backlog, failures, dead_jobs, last, shopify_access_lost_at=lost_at)
 
 
 def retry_ordering_key(entity_type: str, entity_ref: str) -> str:
