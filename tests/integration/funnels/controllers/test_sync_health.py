@@ -35,4 +35,4 @@ async def test_a_shop_whose_shopify_access_was_lost_stays_signed_in_and_is_told_
 
     assert page.status_code == 200, page.text
     assert page.text.count("Shopify access expired: open the app in your Shopify admin to reconnect.") == 1
-    assert "changes wait and sync once you reconnect" in page.text
+    assert "Changes wait, and sync once you reconnect." in page.text
