@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -15,6 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import asyncpg
+import httpx
 import pytest
 from litestar import get
 from litestar.di import Provide
@@ -25,11 +28,12 @@ from iam.context import IamContext
 from iam.controllers import ShopDomain, current_shop
 from iam.provisioning import JOB_PROVISION_ACCOUNT
 from iam.tables import ExternalAccount, MerchantSession, Shop
-from iam.tokens import ShopNotConnected
+from iam.tokens import ShopNotConnected, token_lock_key
 from jobqueue.tables import Job
 from lib.clock import utcnow
 from tests.support.funnel_wizard import CAMPAIGN
 from tests.support.id_tokens import app_home_query, bearer, id_token
+from tests.support.processes import free_port, start_process, stop_process, wait_until_healthy
 from tests.support.shops import OTHER_SHOP, SHOP, iam_of, installed
 from tests.support.stack import Stack, running_stack
 
@@ -302,14 +306,14 @@ async def test_two_processes_opening_a_new_shop_at_once_make_one_exchange_and_on
     # (no token yet) and must wait for the database, each on its own connection.
     holder = await asyncpg.connect(database_url.replace("postgresql://", "postgres://"))
     try:
-        await holder.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", f"shop-token:{SHOP}")
+        await holder.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", token_lock_key(SHOP))
         callers = [
             asyncio.ensure_future(ensure_connected(iam, first)),
             asyncio.ensure_future(ensure_connected(another_process(iam), second)),
         ]
         waiting = await waiting_for_advisory_locks(holder, 2)
         assert len(waiting) == 2  # two database connections
-        await holder.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", f"shop-token:{SHOP}")
+        await holder.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", token_lock_key(SHOP))
         outcomes = await asyncio.gather(*callers)
     finally:
         await holder.close()
@@ -436,3 +440,83 @@ async def test_shopify_refusing_the_stored_token_mid_request_in_the_admin_brings
     assert page.status_code == 302
     assert page.headers["location"].startswith("http://app.test/auth/patch-id-token?")
     assert "id_token" not in page.headers["location"]
+
+
+@pytest.mark.postgres
+async def test_two_app_processes_opening_a_new_shop_at_once_make_one_exchange_and_one_install(
+    database_url: str,
+) -> None:
+    """The same as above with two real app processes (`python -m onboarding serve`) and the
+    Shopify sandbox in a process of its own, over HTTP."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("two app processes share PostgreSQL")
+    ports = {name: free_port() for name in ("first", "second", "shopify")}
+    shopify_url = f"http://127.0.0.1:{ports['shopify']}"
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "RUN_WORKER": "false",
+        "SHOPIFY_SHOP_BASE_URL": f"{shopify_url}/shops/{{shop}}",
+        "SECRET_KEY": "two-processes-secret-key-with-enough-length-0123456789",
+    }
+    first_url, second_url = (f"http://127.0.0.1:{ports[name]}" for name in ("first", "second"))
+    started = [
+        start_process(
+            [
+                sys.executable,
+                "-m",
+                "sandbox.launcher",
+                "--shopify",
+                str(ports["shopify"]),
+                "--app-url",
+                first_url,
+            ],
+            env,
+            "two-processes-sandbox.log",
+        )
+    ]
+    try:
+        for name, url in (("first", first_url), ("second", second_url)):
+            started.append(
+                start_process(
+                    [sys.executable, "-m", "onboarding", "serve", "--port", str(ports[name])],
+                    {**env, "APP_BASE_URL": url},
+                    f"two-processes-{name}.log",
+                )
+            )
+        for (process, log_path, _), url in zip(started, (shopify_url, first_url, second_url), strict=True):
+            await asyncio.to_thread(wait_until_healthy, f"{url}/healthz", process, log_path)
+        async with httpx.AsyncClient(timeout=30) as http:
+            installed = await http.post(f"{shopify_url}/_sandbox/shops/{SHOP}/app-installation")
+            assert installed.status_code == 200, installed.text
+
+            async def first_load(app_url: str) -> httpx.Response:
+                minted = await http.post(f"{shopify_url}/_sandbox/shops/{SHOP}/id-tokens", json={})
+                query = app_home_query(SHOP, minted.json()["idToken"])
+                return await http.get(f"{app_url}/app/", params=query)
+
+            holder = await asyncpg.connect(database_url.replace("postgresql://", "postgres://"))
+            try:
+                await holder.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", token_lock_key(SHOP))
+                loads = [asyncio.ensure_future(first_load(url)) for url in (first_url, second_url)]
+                assert len(await waiting_for_advisory_locks(holder, 2)) == 2
+                await holder.execute(
+                    "SELECT pg_advisory_unlock(hashtextextended($1, 0))", token_lock_key(SHOP)
+                )
+                pages = await asyncio.gather(*loads)
+                assert [page.status_code for page in pages] == [200, 200], [page.text[:300] for page in pages]
+                exchanges = await http.get(
+                    f"{shopify_url}/_sandbox/oauth/requests",
+                    params={"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"},
+                )
+                assert len(exchanges.json()["requests"]) == 1
+                assert await holder.fetchval("SELECT count(*) FROM shop") == 1
+                assert await holder.fetchval("SELECT count(*) FROM external_account") == 2
+                provisioning = "SELECT count(*) FROM job WHERE kind = $1"
+                assert await holder.fetchval(provisioning, JOB_PROVISION_ACCOUNT) == 2
+            finally:
+                await holder.close()
+    finally:
+        for process, _, log_file in started:
+            stop_process(process, log_file)
