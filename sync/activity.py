@@ -255,6 +255,8 @@ class ShopSyncSummary:
     dead_jobs: int
     last_reconciliation: datetime | None
     repairs: int
+    # Since when Shopify no longer accepts the shop's tokens (its jobs wait for a reconnect).
+    shopify_access_lost_at: datetime | None = None
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -305,7 +307,13 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
         .output(load_json=True)
     ):
         reconciliations[row["shop_domain"]] = row  # the latest run of each shop wins
-    shops = sorted({*last_synced, *backlog, *dead, *failures, *reconciliations} - {None})
+    access_lost = {
+        row["domain"]: row["access_lost_at"]
+        for row in await Shop.select(Shop.domain, Shop.access_lost_at).where(
+            Shop.access_lost_at.is_not_null()
+        )
+    }
+    shops = sorted({*last_synced, *backlog, *dead, *failures, *reconciliations, *access_lost} - {None})
     summaries = [
         ShopSyncSummary(
             shop_domain=shop,
@@ -315,6 +323,7 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
             dead_jobs=dead.get(shop, 0),
             last_reconciliation=(reconciliations.get(shop) or {}).get("started_at"),
             repairs=len((reconciliations.get(shop) or {}).get("repairs") or []),
+            shopify_access_lost_at=access_lost.get(shop),
         )
         for shop in shops
     ]
