@@ -18,12 +18,20 @@ from shopify_app import IdTokenDetails, RequestInput, Res
 from shopify_app.helpers.app_home_redirect import app_home_redirect
 from shopify_app.types import AppConfig
 
+from connectors.errors import ExternalServiceError
 from connectors.shopify_auth import valid_shop_domain
 from iam.context import IamContext
 from iam.install import MissingScopes, save_connected_shop
 from iam.scopes import missing_scopes
 from iam.tables import Shop, ShopConnection
-from iam.tokens import grant_of
+from iam.tokens import (
+    ShopNotConnected,
+    grant_of,
+    resume_waiting_jobs,
+    shop_access_token,
+    shop_token_lock,
+    token_columns,
+)
 
 log = structlog.get_logger("funnelsync.app_home")
 
@@ -129,23 +137,50 @@ def verify_app_home(ctx: IamContext, request: RequestInput) -> AppHomeVisit:
     )
 
 
-async def _connected(shop_domain: str) -> bool:
-    row = await Shop.select(Shop.uninstalled_at, Shop.access_token).where(Shop.domain == shop_domain).first()
+async def _installed_row(shop_domain: str) -> dict[str, object] | None:
+    row: dict[str, object] | None = (
+        await Shop.select(Shop.uninstalled_at, Shop.installed_at, Shop.access_token)
+        .where(Shop.domain == shop_domain)
+        .first()
+    )
+    return row
+
+
+def _has_token(row: dict[str, object] | None) -> bool:
     return row is not None and row["uninstalled_at"] is None and row["access_token"] is not None
 
 
-async def ensure_connected(ctx: IamContext, visit: AppHomeVisit) -> bool:
-    """The shop's offline token, exchanged from the ID token when we hold none (a shop installed
-    the Shopify-managed way, or installed again after an uninstall); True when it was.
-
-    What an install does follows in the same transaction (iam.install.save_connected_shop):
-    tokens stored encrypted, the on_installed hooks, the CRM and page-service sign-ups.
-    """
-    if await _connected(visit.shop_domain):
+async def _token_works(ctx: IamContext, shop_domain: str) -> bool:
+    """Whether the stored token is one Shopify still accepts, as far as we can know without
+    calling Shopify: refreshed first if due (a refresh token Shopify refuses, or one expired by
+    its date, deletes the pair). Shopify being unreachable is no reason to replace it."""
+    try:
+        await shop_access_token(ctx, shop_domain)
+    except ShopNotConnected:
         return False
-    async with ctx.refresh_locks[visit.shop_domain]:
-        if await _connected(visit.shop_domain):
-            return False  # another request of the same first load exchanged it meanwhile
+    except ExternalServiceError:
+        return True  # the page's own calls will say Shopify is unreachable
+    return True
+
+
+async def ensure_connected(ctx: IamContext, visit: AppHomeVisit) -> bool:
+    """The shop's offline token, exchanged from the ID token when we hold none that works (a
+    shop installed the Shopify-managed way, installed again after an uninstall, or whose stored
+    token Shopify no longer accepts: refresh token expired or revoked); True when it was.
+
+    A new shop (or one installed again) is installed as an install does, in the same
+    transaction (iam.install.save_connected_shop): tokens stored encrypted, the on_installed
+    hooks, the CRM and page-service sign-ups. An installed shop whose token was refused only
+    gets the new pair. One exchange per shop at a time across processes (shop_token_lock): two
+    first loads at once make one exchange and one install.
+    """
+    shop_domain = visit.shop_domain
+    if _has_token(await _installed_row(shop_domain)) and await _token_works(ctx, shop_domain):
+        return False
+    async with shop_token_lock(ctx, shop_domain):
+        row = await _installed_row(shop_domain)
+        if _has_token(row):
+            return False  # another request (or process) exchanged it meanwhile
         result = await ctx.shopify_app.exchange_using_token_exchange_async(
             access_mode="offline",
             id_token=visit.id_token,
@@ -154,7 +189,7 @@ async def ensure_connected(ctx: IamContext, visit: AppHomeVisit) -> bool:
         )
         if not result.ok or result.access_token is None:
             code = result.log.code
-            log.warning("token_exchange_failed", shop=visit.shop_domain, code=code)
+            log.warning("token_exchange_failed", shop=shop_domain, code=code)
             if code == "invalid_subject_token":
                 # The ID token went stale: the package's answer has the browser bring a fresh one.
                 raise AppHomeRefused(result.response, code)
@@ -172,8 +207,16 @@ async def ensure_connected(ctx: IamContext, visit: AppHomeVisit) -> bool:
         missing = missing_scopes(grant.scopes)
         if missing:
             raise MissingScopes(missing)
-        await save_connected_shop(ctx, visit.shop_domain, grant, connection=ShopConnection.OAUTH)
-        log.info("shop_installed", shop=visit.shop_domain, by="token_exchange")
+        if row is not None and row["uninstalled_at"] is None and row["installed_at"] is not None:
+            # Installed all along; only its tokens were refused: nothing to set up again.
+            await Shop.update(
+                {**token_columns(ctx, shop_domain, grant), Shop.connection: ShopConnection.OAUTH}
+            ).where(Shop.domain == shop_domain)
+            await resume_waiting_jobs(shop_domain)
+            log.info("shop_token_replaced", shop=shop_domain, by="token_exchange")
+            return True
+        await save_connected_shop(ctx, shop_domain, grant, connection=ShopConnection.OAUTH)
+        log.info("shop_installed", shop=shop_domain, by="token_exchange")
         return True
 
 

@@ -128,8 +128,18 @@ async def current_shop(request: AnyRequest, iam: Iam) -> str:
     shop_domain = request.session.get(SESSION_SHOP_KEY) if request.session else None
     if not isinstance(shop_domain, str):
         raise NotAuthorizedException("no merchant session")
-    row = await Shop.select(Shop.uninstalled_at, Shop.access_token).where(Shop.domain == shop_domain).first()
-    if row is None or row["uninstalled_at"] is not None or row["access_token"] is None:
+    row = (
+        await Shop.select(Shop.uninstalled_at, Shop.access_token, Shop.access_lost_at)
+        .where(Shop.domain == shop_domain)
+        .first()
+    )
+    # A shop whose Shopify access was lost stays signed in: its pages show what it has and say
+    # to reconnect (sync health); what needs Shopify says "connect again".
+    if (
+        row is None
+        or row["uninstalled_at"] is not None
+        or (row["access_token"] is None and row["access_lost_at"] is None)
+    ):
         request.clear_session()
         raise NotAuthorizedException("shop not installed")
     return shop_domain

@@ -17,7 +17,7 @@ from iam.context import IamContext
 from iam.provisioning import enqueue_setup
 from iam.scopes import REQUIRED_SCOPES, missing_scopes
 from iam.tables import OAuthState, PlanTier, Shop, ShopConnection
-from iam.tokens import token_columns
+from iam.tokens import resume_waiting_jobs, token_columns
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -148,6 +148,7 @@ async def save_connected_shop(
             values[Shop.plan_tier] = plan_tier
         await Shop.update(values).where(Shop.domain == shop_domain)
         await enqueue_setup(ctx, shop_domain)
+        await resume_waiting_jobs(shop_domain)  # jobs that waited for a lost Shopify access
 
 
 @dataclass(frozen=True)

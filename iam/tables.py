@@ -51,6 +51,10 @@ class Shop(Table):
     refresh_token_expires_at = Timestamptz(null=True, default=None)
     # Bumped by every token change, so a refresh can tell whether someone else refreshed first.
     token_version = Integer(null=False, default=0)
+    # When Shopify stopped accepting the stored tokens (refresh token expired or revoked) while
+    # the app stayed installed: the tokens are deleted, and opening the app from the admin
+    # exchanges a new one (iam.app_home.ensure_connected). None while access works.
+    access_lost_at = Timestamptz(null=True, default=None)
     installed_at = Timestamptz(null=True, default=None)
     uninstalled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())

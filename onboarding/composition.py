@@ -22,6 +22,7 @@ from iam.clients import ShopClients
 from iam.context import IamContext
 from iam.provisioning import JOB_PROVISION_ACCOUNT, provision_account
 from iam.signing import load_or_create_signing_key
+from iam.tokens import waiting_for_shopify_access
 from iam.vault import KeyRing, Vault
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
 from jobqueue.jobs import JobHandler
@@ -119,7 +120,7 @@ def job_handlers(
     iam = clients.iam
     sync = SyncContext(iam, live_funnels, clients, products_changed=queue_page_refresh)
     dispatch = inbox_dispatch(topic_handlers(sync, billing))
-    return {
+    handlers: dict[str, JobHandler] = {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
         subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
@@ -132,6 +133,8 @@ def job_handlers(
         ),
         JOB_RECONCILE: partial(reconciliation.reconcile, clients),
     }
+    # A shop whose Shopify access was lost: its jobs wait for the merchant to reconnect.
+    return {kind: waiting_for_shopify_access(handler) for kind, handler in handlers.items()}
 
 
 def build_worker(clients: ShopClients, billing: Billing, settings: Settings) -> Worker:

@@ -24,7 +24,7 @@ from litestar.types import ExceptionHandlersMap
 
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
 from funnels.services import FunnelNotFound
-from iam.app_home import AppHomeRefused, ConnectionFailed
+from iam.app_home import APP_HOME_STATE_KEY, AppHomeRefused, AppHomeVisit, ConnectionFailed
 from iam.controllers import package_response
 from iam.errors import AccountNotReady
 from iam.install import InstallRefused, MissingScopes
@@ -164,6 +164,14 @@ def handle_account_not_ready(request: Request[Any, Any, Any], exc: AccountNotRea
 
 
 def handle_shop_not_connected(request: Request[Any, Any, Any], exc: ShopNotConnected) -> Response[Any]:
+    """Outside the admin: connect again. Inside it, when Shopify just refused the stored token for
+    good (it is deleted by now), the package's answer that brings a fresh ID token: the page
+    loads again, or App Bridge's retry reloads it, and that request's token exchange gets a
+    new token (iam.app_home.ensure_connected), as Shopify recovers on its managed path."""
+    visit = request.scope.get("state", {}).get(APP_HOME_STATE_KEY)
+    if exc.access_lost and isinstance(visit, AppHomeVisit) and visit.invalid_token_response is not None:
+        log.info("shop_not_connected", recovery="token_exchange")
+        return package_response(request.app.state.iam, visit.invalid_token_response)
     log.info("shop_not_connected")
     return error_response(
         request,

@@ -9,6 +9,8 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Max
 
 from connectors.errors import Rejected
+from iam.tables import Shop, ShopConnection
+from iam.tokens import CUSTOM_APP_ACCESS_REFUSED, SHOPIFY_ACCESS_EXPIRED
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT
 from jobqueue.jobs import enqueue
 from jobqueue.tables import InboxEvent, Job, JobStatus
@@ -128,6 +130,12 @@ class SyncHealth:
     failures: list[Failure]
     dead_jobs: int
     last_reconciliation: dict[str, Any] | None
+    # Since when Shopify no longer accepts the shop's tokens (one record per loss, kept on the
+    # shop; iam.tokens): its jobs wait until the merchant opens the app from the admin.
+    shopify_access_lost_at: datetime | None = None
+    shopify_access_lost: str = SHOPIFY_ACCESS_EXPIRED
+    # Where the merchant reconnects when it is not by opening the app from the admin.
+    reconnect_url: str | None = None
 
 
 async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
@@ -185,7 +193,20 @@ async def sync_health(shop_domain: str, now: datetime) -> SyncHealth:
         .output(load_json=True)
         .first()
     )
-    return SyncHealth(last_synced, backlog, failures, dead_jobs, last)
+    shop = await Shop.select(Shop.access_lost_at, Shop.connection).where(Shop.domain == shop_domain).first()
+    if shop is None or shop["access_lost_at"] is None:
+        return SyncHealth(last_synced, backlog, failures, dead_jobs, last)
+    custom_app = shop["connection"] == ShopConnection.ACCESS_TOKEN
+    return SyncHealth(
+        last_synced,
+        backlog,
+        failures,
+        dead_jobs,
+        last,
+        shopify_access_lost_at=shop["access_lost_at"],
+        shopify_access_lost=CUSTOM_APP_ACCESS_REFUSED if custom_app else SHOPIFY_ACCESS_EXPIRED,
+        reconnect_url="/connect/" if custom_app else None,
+    )
 
 
 def retry_ordering_key(entity_type: str, entity_ref: str) -> str:
@@ -247,6 +268,8 @@ class ShopSyncSummary:
     dead_jobs: int
     last_reconciliation: datetime | None
     repairs: int
+    # Since when Shopify no longer accepts the shop's tokens (its jobs wait for a reconnect).
+    shopify_access_lost_at: datetime | None = None
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -297,7 +320,13 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
         .output(load_json=True)
     ):
         reconciliations[row["shop_domain"]] = row  # the latest run of each shop wins
-    shops = sorted({*last_synced, *backlog, *dead, *failures, *reconciliations} - {None})
+    access_lost = {
+        row["domain"]: row["access_lost_at"]
+        for row in await Shop.select(Shop.domain, Shop.access_lost_at).where(
+            Shop.access_lost_at.is_not_null()
+        )
+    }
+    shops = sorted({*last_synced, *backlog, *dead, *failures, *reconciliations, *access_lost} - {None})
     summaries = [
         ShopSyncSummary(
             shop_domain=shop,
@@ -307,6 +336,7 @@ async def sync_overview(now: datetime) -> tuple[list[ShopSyncSummary], list[dict
             dead_jobs=dead.get(shop, 0),
             last_reconciliation=(reconciliations.get(shop) or {}).get("started_at"),
             repairs=len((reconciliations.get(shop) or {}).get("repairs") or []),
+            shopify_access_lost_at=access_lost.get(shop),
         )
         for shop in shops
     ]

@@ -215,6 +215,18 @@ async def expire_tokens(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict
     return {"expired": expired}
 
 
+@post("/_sandbox/shops/{shop_domain:str}/tokens/revoke", status_code=200)
+async def revoke_tokens(shop_domain: FromPath[str], sandbox: SandboxDep) -> dict[str, Any]:
+    """Every access token and refresh token of the shop stops working while the app stays
+    installed: what the app sees when Shopify no longer accepts its stored offline token (the
+    refresh token expired or was revoked). A refresh is then `invalid_grant`; token exchange
+    with a fresh ID token still works."""
+    shop = _shop(sandbox, shop_domain)
+    revoked = sandbox.oauth.revoke_tokens(shop)
+    await sandbox.save()
+    return {"revoked": revoked}
+
+
 @put("/_sandbox/shops/{shop_domain:str}/oauth/granted-scopes", status_code=200)
 async def set_granted_scopes(
     shop_domain: FromPath[str], request: Request[Any, Any, Any], sandbox: SandboxDep
@@ -659,6 +671,7 @@ CONTROL_HANDLERS = [
     mint_id_token,
     show_app_home_url,
     expire_tokens,
+    revoke_tokens,
     set_granted_scopes,
     list_token_requests,
     uninstall,

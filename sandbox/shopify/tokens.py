@@ -311,6 +311,14 @@ class OAuthServer:
             token.expires_at = now
         return len(live)
 
+    def revoke_tokens(self, shop: Shop) -> int:
+        """Every access and refresh token of the shop stops working; the installation stays
+        (the app can get a new token by token exchange, as after a refresh token expired)."""
+        revoked = len(shop.tokens) + len(shop.refresh_tokens)
+        shop.tokens.clear()
+        shop.refresh_tokens.clear()
+        return revoked
+
     def revoke_all(self, shop: Shop) -> int:
         """Uninstall: access tokens, refresh tokens and pending codes of the shop go."""
         revoked = len(shop.tokens)

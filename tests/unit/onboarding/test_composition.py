@@ -50,7 +50,8 @@ async def wiring() -> AsyncIterator[tuple[dict[str, TopicHandler], dict[str, Top
     billing = build_billing_providers(settings, clients)
     try:
         provided = topic_handlers(SyncContext(iam, live_funnels, clients), billing)
-        worker_handler = job_handlers(clients, billing)[JOB_PROCESS_INBOX_EVENT]
+        # Every job handler waits while its shop's Shopify access is lost; what it wraps:
+        worker_handler = job_handlers(clients, billing)[JOB_PROCESS_INBOX_EVENT].__wrapped__  # type: ignore[attr-defined]
         assert isinstance(worker_handler, partial)
         dispatch: dict[str, TopicHandler] = worker_handler.args[0]
         yield provided, dispatch, billing

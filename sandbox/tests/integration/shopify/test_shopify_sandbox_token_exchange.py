@@ -247,6 +247,36 @@ async def test_uninstalling_ends_what_token_exchange_can_get(served: Served) -> 
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
+async def test_revoked_tokens_are_refused_and_refused_to_refresh_while_exchange_still_works(
+    served: Served,
+) -> None:
+    await install(served)
+    first = await served.shopify.exchange_using_token_exchange_async(
+        "offline", unverified(await id_token(served)), http_client=served.shopify_http
+    )
+    assert first.access_token is not None
+    revoked = await served.http.post(f"/_sandbox/shops/{MAIN_SHOP}/tokens/revoke")
+    assert (revoked.status_code, revoked.json()) == (200, {"revoked": 2})
+    assert tokens_of(served) == (0, 0)
+    refused = await served.http.post(
+        f"/shops/{MAIN_SHOP}/admin/api/{API_VERSION}/graphql.json",
+        json={"query": SCOPES_QUERY},
+        headers={"X-Shopify-Access-Token": first.access_token.token},
+    )
+    assert refused.status_code == 401
+    due = dataclasses.replace(first.access_token, expires="2000-01-01T00:00:00Z")
+    refreshed = await served.shopify.refresh_token_exchanged_access_token_async(
+        due, http_client=served.shopify_http
+    )
+    assert (refreshed.ok, refreshed.log.code) == (False, "invalid_grant")
+    # Still installed: a fresh ID token gets a working token again.
+    again = await served.shopify.exchange_using_token_exchange_async(
+        "offline", unverified(await id_token(served)), http_client=served.shopify_http
+    )
+    assert again.access_token is not None
+    assert await granted_scopes(served, MAIN_SHOP, again.access_token.token) == list(DEFAULT_APP_SCOPES)
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
