@@ -15,6 +15,7 @@ from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import SYSTEM, ShopifyAdmin, TokenGrant
 from iam.context import IamContext
 from iam.tables import Shop
+from lib import metrics
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -148,6 +149,7 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
         result = await _refresh_if_due(ctx, shop_domain, row, current, refused=refused)
         if not result.ok:
             code = result.log.code
+            metrics.token_refresh_failures.labels("shopify", str(code)).inc()
             if code in DISCONNECTED:
                 raise ShopNotConnected(shop_domain)
             if code in UNREACHABLE:
