@@ -259,7 +259,7 @@ class WebhookIntake:
         stored = await self.inbox.record(event)
         if stored:
             self.wake_worker()
-        metrics.webhooks_received.labels(event.source, event.topic, "stored" if stored else "duplicate").inc()
+        metrics.webhook_received_series(event.source, event.topic, "stored" if stored else "duplicate").inc()
         return 200, {"status": "stored" if stored else "duplicate"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -17,6 +17,8 @@ delivery, so nothing here may cost more than that.
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Gauge, Histogram
 
 PREFIX = "funnelsync"
@@ -34,6 +36,12 @@ webhook_intake_seconds = Histogram(
     ["route", "status_code"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+
+# The intake's series by their label values, looked up once: `labels()` converts and checks its
+# values under a lock on every call, several times the cost of the count itself. The values
+# come from signed deliveries (a registry's topics, our three routes), so the caches stay small.
+webhook_received_series = functools.cache(webhooks_received.labels)
+webhook_intake_series = functools.cache(webhook_intake_seconds.labels)
 
 webhook_applied_lag_seconds = Histogram(
     f"{PREFIX}_webhook_applied_lag_seconds",

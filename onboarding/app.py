@@ -146,9 +146,9 @@ class WebhookRouting:
             await answer(send, 500, error_body(500, current_request_id(scope)))
         finally:
             # Litestar's middleware times the other routes; these never reach it.
-            metrics.webhook_intake_seconds.labels(route_of(scope["path"]), str(status_code)).observe(
-                time.perf_counter() - started
-            )
+            path = scope["path"]
+            route = path if path in self.intake.routes else route_of(path)
+            metrics.webhook_intake_series(route, status_code).observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:

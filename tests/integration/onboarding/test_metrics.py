@@ -7,16 +7,23 @@ so the tests compare a scrape with the one before.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobqueue.jobs import enqueue
 from onboarding.app import create_app
+from onboarding.metrics import MULTIPROCESS_DIR_VARIABLE, counted_registry
 from onboarding.settings import Settings
 from tests.support.app import asgi_client, lifespan_of, make_settings
+from tests.support.environment import PROJECT_DIR
 from tests.support.live_funnel import settle
 from tests.support.scrape import figure, scrape, series
 from tests.support.shops import SHOP, install_shop, post_webhook
@@ -145,3 +152,22 @@ async def test_a_refresh_shopify_refuses_counts_as_a_token_refresh_failure(stack
         if labels["system"] == "shopify"
     }
     assert sum(refused.values()) >= 1, refused
+
+
+def test_in_multiprocess_mode_a_scrape_adds_up_every_processs_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes serve no HTTP: with PROMETHEUS_MULTIPROC_DIR what they count reaches the
+    scrape of an app process through the directory."""
+    count_one_failure = "from lib import metrics; metrics.job_failures.labels('test.elsewhere').inc()"
+    env = {**os.environ, MULTIPROCESS_DIR_VARIABLE: str(tmp_path)}
+    for _ in range(2):  # two worker processes, each counting one failure
+        subprocess.run([sys.executable, "-c", count_one_failure], env=env, check=True, cwd=PROJECT_DIR)
+    monkeypatch.setenv(MULTIPROCESS_DIR_VARIABLE, str(tmp_path))
+    text = generate_latest(counted_registry()).decode()
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert figure(samples, "funnelsync_job_failures_total", kind="test.elsewhere") == 2
