@@ -58,6 +58,18 @@ async def test_a_webhooks_trace_links_its_intake_its_job_and_each_connector_call
         assert job_span in ancestors(call, by_id)
 
 
+async def test_pages_are_traced_by_litestars_plugin_and_probes_are_not(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans = recorded_spans()
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    async with running_stack(database_url) as stack:
+        assert (await stack.client.get("/")).status_code == 200
+        assert (await stack.client.get("/healthz")).status_code == 200
+    servers = [span for span in spans.get_finished_spans() if span.kind is SpanKind.SERVER]
+    assert [span.name for span in servers] == ["GET /"]
+
+
 async def test_traces_are_off_without_otel_traces_exporter(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
