@@ -242,7 +242,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         cookie_samesite="lax",
         # Machines (webhooks, probes) and static files never submit our forms: no token
         # cookie to mint for them on every request.
-        exclude=["/webhooks/", "/static/", "/healthz", "/readyz"],
+        exclude=["/webhooks/", "/static/", "/healthz", "/readyz", "/metrics"],
     )
     app = Litestar(
         route_handlers=[

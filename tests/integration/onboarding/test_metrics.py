@@ -67,6 +67,7 @@ async def test_metrics_answers_the_right_token_with_every_family_in_prometheus_t
     answer = await guarded.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "set-cookie" not in answer.headers  # a scraper is no browser: no session, no CSRF cookie
     families = {family.name for family in text_string_to_metric_families(answer.text)}
     assert families >= {
         "funnelsync_webhooks_received",
