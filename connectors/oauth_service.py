@@ -27,6 +27,7 @@ with warnings.catch_warnings():
 
 from connectors.credentials import TokenSource, with_token
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
+from lib import metrics
 from lib.clock import utcnow
 
 ASSERTION_LIFETIME_SECONDS = 300
@@ -79,6 +80,16 @@ class OAuthServiceClient:
 
     async def _fetch_token(self, **params: str) -> IssuedToken:
         try:
+            return await self._request_token(**params)
+        except ExternalServiceError as failed:
+            # A token that cannot be had stops every call for the account: operators see it here.
+            metrics.token_refresh_failures.labels(
+                metrics.system_label(self.system), type(failed).__name__
+            ).inc()
+            raise
+
+    async def _request_token(self, **params: str) -> IssuedToken:
+        try:
             token = await self.http.fetch_token(self.token_url, **params)
         except OAuthError as exc:
             if exc.error == "invalid_client":
@@ -89,6 +100,7 @@ class OAuthServiceClient:
         except httpx.HTTPStatusError as exc:
             status = exc.response.status_code
             if status == 429:
+                metrics.rate_limited_answers.labels(metrics.system_label(self.system)).inc()
                 retry_after = float(exc.response.headers.get("Retry-After", "1"))
                 raise RateLimited(self.system, retry_after) from None
             raise ExternalServiceError(
@@ -199,6 +211,7 @@ class OAuthServiceClient:
         if response.status_code == 401:
             raise Unauthorized(self.system, "token refused", status_code=401)
         if response.status_code == 429:
+            metrics.rate_limited_answers.labels(metrics.system_label(self.system)).inc()
             raise RateLimited(self.system, float(response.headers.get("Retry-After", "1")))
         if response.status_code >= 500:
             raise ExternalServiceError(

@@ -14,6 +14,7 @@ import httpx
 from connectors.credentials import TokenSource, with_token
 from connectors.errors import ExternalServiceError, RateLimited, Rejected, Unauthorized
 from connectors.shopify_limits import ShopifyRateLimiter
+from lib import metrics
 
 SYSTEM = "Shopify"
 # THROTTLED answers waited out per call before giving up (each wait is exact, so few are needed).
@@ -208,6 +209,7 @@ class ShopifyClient:
         if response.status_code == 401:
             raise Unauthorized(SYSTEM, "access token refused", status_code=401)
         if response.status_code == 429:
+            metrics.rate_limited_answers.labels("shopify").inc()
             raise RateLimited(SYSTEM, float(response.headers.get("Retry-After", "2")))
         if response.status_code >= 500:
             raise ExternalServiceError(

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib import metrics
+
 # Before Shopify has told us anything about a shop: the smallest bucket (Standard).
 DEFAULT_RESTORE_RATE = 100.0
 DEFAULT_MAXIMUM = 2000.0
@@ -95,9 +97,13 @@ class ShopifyRateLimiter:
             self._costs[query] = float(requested)
         status = cost.get("throttleStatus") or {}
         if "currentlyAvailable" in status:
-            self._buckets[shop] = Bucket(
+            bucket = Bucket(
                 available=float(status["currentlyAvailable"]),
                 maximum=float(status.get("maximumAvailable") or DEFAULT_MAXIMUM),
                 restore_rate=float(status.get("restoreRate") or DEFAULT_RESTORE_RATE),
                 observed_at=self.clock(),
+            )
+            self._buckets[shop] = bucket
+            metrics.shopify_bucket_headroom.labels(metrics.shopify_tier(bucket.restore_rate)).set(
+                bucket.available / bucket.maximum
             )

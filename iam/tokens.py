@@ -20,6 +20,7 @@ from iam.context import IamContext
 from iam.tables import Shop
 from jobqueue.jobs import JobContext, JobHandler, RetryLater
 from jobqueue.tables import Job, JobStatus
+from lib import metrics
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -223,6 +224,7 @@ async def shop_access_token(ctx: IamContext, shop_domain: str, *, refused_token:
                 # else can fail, in the same transaction that holds the locks.
                 await Shop.update(token_columns(ctx, shop_domain, grant)).where(Shop.domain == shop_domain)
                 return grant.access_token
+            metrics.token_refresh_failures.labels("shopify", str(code)).inc()
             if code in DISCONNECTED:
                 raise ShopNotConnected(shop_domain)
             if code in UNREACHABLE:

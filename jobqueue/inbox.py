@@ -24,6 +24,7 @@ from piccolo.utils.encoding import dump_json
 
 from jobqueue.jobs import JobContext, new_job
 from jobqueue.tables import InboxEvent, InboxStatus, WebhookSource
+from lib import metrics
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.inbox")
@@ -75,6 +76,9 @@ class IncomingEvent:
     # stored as is instead of serialising the payload again (Shopify's product payloads run
     # to tens of kilobytes).
     body: bytes | None = None
+    # The W3C trace context of the request that took it in (jobqueue/tracing.py), when traced:
+    # its job carries it, so the work done later joins the intake's trace.
+    trace_context: str | None = None
 
     @property
     def delivery_key(self) -> str:
@@ -92,6 +96,7 @@ class _Delivery:
     entity_id: str | None
     payload: str  # JSON text, as Piccolo's JSON column would store it
     ordering_key: str | None
+    trace_context: str | None
 
     @classmethod
     def of(cls, event: IncomingEvent) -> _Delivery:
@@ -106,6 +111,7 @@ class _Delivery:
             entity_id,
             _json_text(event.body) or dump_json(event.payload),
             ordering_key,
+            event.trace_context,
         )
 
 
@@ -142,9 +148,9 @@ def _inbox_job_defaults(now: object) -> tuple[object, ...]:
 _POSTGRES_STORE = """
 WITH incoming AS (
     SELECT * FROM unnest({}::varchar[], {}::varchar[], {}::varchar[], {}::varchar[], {}::varchar[],
-                         {}::text[], {}::varchar[])
+                         {}::text[], {}::varchar[], {}::text[])
         WITH ORDINALITY AS delivery(source, delivery_key, topic, shop_domain, entity_id, payload,
-                                    ordering_key, position)
+                                    ordering_key, trace_context, position)
 ), stored AS (
     INSERT INTO inbox_event (source, delivery_key, topic, shop_domain, entity_id, payload, status,
                              received_at)
@@ -153,10 +159,10 @@ WITH incoming AS (
     ON CONFLICT (delivery_key) DO NOTHING
     RETURNING id, delivery_key
 ), queued AS (
-    INSERT INTO job (kind, payload, shop_domain, ordering_key, status, attempts, max_attempts, run_at,
-                     locked_by, last_error, created_at)
+    INSERT INTO job (kind, payload, shop_domain, ordering_key, trace_context, status, attempts,
+                     max_attempts, run_at, locked_by, last_error, created_at)
     SELECT {}, json_build_object('event_id', stored.id), incoming.shop_domain, incoming.ordering_key,
-           {}, {}::integer, {}::integer, {}::timestamptz, {}, {}, {}::timestamptz
+           incoming.trace_context, {}, {}::integer, {}::integer, {}::timestamptz, {}, {}, {}::timestamptz
     FROM stored JOIN incoming USING (delivery_key) ORDER BY incoming.position
 )
 SELECT delivery_key FROM stored
@@ -173,6 +179,7 @@ async def _store_on_postgres(deliveries: Sequence[_Delivery], now: datetime) -> 
         [d.entity_id for d in deliveries],
         [d.payload for d in deliveries],
         [d.ordering_key for d in deliveries],
+        [d.trace_context for d in deliveries],
         InboxStatus.RECEIVED.value,
         now,
         JOB_PROCESS_INBOX_EVENT,
@@ -189,9 +196,9 @@ _SQLITE_INSERT_EVENTS = (
     " ON CONFLICT (delivery_key) DO NOTHING RETURNING id, delivery_key",
 )
 _SQLITE_INSERT_JOBS = (
-    "INSERT INTO job (kind, payload, shop_domain, ordering_key, status, attempts, max_attempts, run_at,"
-    " locked_by, last_error, created_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO job (kind, payload, shop_domain, ordering_key, trace_context, status, attempts,"
+    " max_attempts, run_at, locked_by, last_error, created_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "",
 )
 
@@ -381,6 +388,7 @@ def _insert_batch(connection: sqlite3.Connection, deliveries: Sequence[_Delivery
                     dump_json({"event_id": stored[d.key]}),
                     d.shop_domain,
                     d.ordering_key,
+                    d.trace_context,
                     *job_defaults,
                 )
             ],
@@ -483,9 +491,14 @@ async def process_inbox_event(handlers: Mapping[str, TopicHandler], job: JobCont
     else:
         await handler(event)
         status = InboxStatus.PROCESSED
-    await InboxEvent.update({InboxEvent.status: status, InboxEvent.processed_at: utcnow()}).where(
+    processed_at = utcnow()
+    await InboxEvent.update({InboxEvent.status: status, InboxEvent.processed_at: processed_at}).where(
         InboxEvent.id == event.id
     )
+    if status is InboxStatus.PROCESSED:
+        metrics.webhook_applied_lag_seconds.labels(event.source).observe(
+            max(0.0, (processed_at - row["received_at"]).total_seconds())
+        )
 
 
 def _reject_constant(name: str) -> float:

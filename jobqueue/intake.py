@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
 from litestar.types import Receive, Scope, Send
@@ -27,6 +27,8 @@ from connectors.crm_webhooks import verify_crm_webhook
 from connectors.shopify_auth import valid_shop_domain
 from jobqueue.inbox import InboxWriter, IncomingEvent, parse_json_object
 from jobqueue.tables import WebhookSource
+from jobqueue.tracing import current_trace_context
+from lib import metrics
 
 # What Litestar allowed these routes before (its default request_max_body_size).
 MAX_BODY_BYTES = 10_000_000
@@ -251,9 +253,13 @@ class WebhookIntake:
         return await self._record(event)
 
     async def _record(self, event: IncomingEvent) -> Answer:
+        trace_context = current_trace_context()  # None unless tracing is on
+        if trace_context is not None:
+            event = replace(event, trace_context=trace_context)
         stored = await self.inbox.record(event)
         if stored:
             self.wake_worker()
+        metrics.webhook_received_series(event.source, event.topic, "stored" if stored else "duplicate").inc()
         return 200, {"status": "stored" if stored else "duplicate"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

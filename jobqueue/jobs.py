@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from piccolo.query.functions.aggregate import Count, Min
 
 from jobqueue.tables import Job, JobStatus
+from jobqueue.tracing import current_trace_context
 from lib.clock import utcnow
 
 log = structlog.get_logger("funnelsync.jobs")
@@ -62,6 +64,8 @@ class JobContext:
     max_attempts: int
     # Since when it has been waiting for something else (RetryLater with a deadline), if it is.
     waiting_since: datetime | None = None
+    # The trace context of what queued it (jobqueue/tracing.py), when that was traced.
+    trace_context: str | None = None
 
     @property
     def is_last_attempt(self) -> bool:
@@ -88,6 +92,7 @@ def new_job(
         status=JobStatus.QUEUED,
         run_at=run_at or utcnow(),
         max_attempts=max_attempts,
+        trace_context=current_trace_context(),
     )
 
 
@@ -162,3 +167,33 @@ async def cancel_jobs_of_shop(shop_domain: str) -> int:
         .returning(Job.id)
     )
     return len(rows)
+
+
+@dataclass(frozen=True)
+class KindFigures:
+    due: int  # queued and due to run now
+    oldest_due_seconds: float  # how long the longest-waiting of them has been due
+    dead: int  # dead letters still there
+
+
+async def queue_figures(now: datetime) -> dict[str, KindFigures]:
+    """Per job kind, what is due and what is dead, read for a metrics scrape: two grouped
+    counts over the status index, so as cheap with a million done jobs as with none."""
+    due_rows = (
+        await Job.select(Job.kind, Count(alias="jobs"), Min(Job.run_at, alias="oldest"))
+        .where((Job.status == JobStatus.QUEUED) & (Job.run_at <= now))
+        .group_by(Job.kind)
+    )
+    dead_rows = (
+        await Job.select(Job.kind, Count(alias="jobs")).where(Job.status == JobStatus.DEAD).group_by(Job.kind)
+    )
+    figures: dict[str, KindFigures] = {}
+    for row in due_rows:
+        oldest = row["oldest"]
+        if isinstance(oldest, str):  # SQLite gives an aggregate's timestamp back as text
+            oldest = datetime.fromisoformat(oldest)
+        figures[row["kind"]] = KindFigures(row["jobs"], max(0.0, (now - oldest).total_seconds()), 0)
+    for row in dead_rows:
+        due = figures.get(row["kind"], KindFigures(0, 0.0, 0))
+        figures[row["kind"]] = KindFigures(due.due, due.oldest_due_seconds, row["jobs"])
+    return figures

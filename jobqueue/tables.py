@@ -37,6 +37,9 @@ class Job(Table):
     # Since when the job has been waiting for something else to happen first (RetryLater with a
     # deadline); cleared when it runs through. A wait past its deadline is a dead letter.
     waiting_since = Timestamptz(null=True, default=None)
+    # The W3C trace context (JSON of traceparent/tracestate) of what queued the job, when traced
+    # (jobqueue/tracing.py): the job's span continues that trace.
+    trace_context = Text(null=True, default=None)
     created_at = Timestamptz(null=False, default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
 

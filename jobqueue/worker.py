@@ -20,12 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from connectors.errors import RateLimited
 from jobqueue.jobs import JobContext, JobHandler, PermanentJobError, RetryLater, wait_is_over, waited
 from jobqueue.tables import Job, JobStatus
+from jobqueue.tracing import context_of
+from lib import metrics
 from lib.clock import utcnow
 from lib.db import write_transaction
 
@@ -88,6 +92,7 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
                 Job.attempts,
                 Job.max_attempts,
                 Job.waiting_since,
+                Job.trace_context,
             )
         )
     row = rows[0]
@@ -105,6 +110,7 @@ async def lease_next(worker_id: str, lease_seconds: float) -> JobContext | None:
         row["attempts"],
         row["max_attempts"],
         waiting_since,
+        row["trace_context"],
     )
 
 
@@ -132,6 +138,7 @@ class Worker:
         poll_interval_seconds: float = 0.5,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.handlers = dict(handlers)
         self.worker_id = worker_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
@@ -140,6 +147,8 @@ class Worker:
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
+        # Given only when tracing is on (onboarding/tracing.py): a span per job run.
+        self.tracer = tracer
 
     def wake(self) -> None:
         """Called after an in-process enqueue so the job starts without waiting a poll."""
@@ -173,9 +182,27 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_seconds)
 
     async def _run(self, job: JobContext) -> None:
+        if self.tracer is None:
+            await self._run_job(job)
+            return
+        # A child of what queued the job (its intake's span, say), in the same trace.
+        with self.tracer.start_as_current_span(
+            f"job {job.kind}",
+            context=context_of(job.trace_context),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "funnelsync.job.id": job.id,
+                "funnelsync.job.kind": job.kind,
+                "funnelsync.job.attempt": job.attempt,
+            },
+        ):
+            await self._run_job(job)
+
+    async def _run_job(self, job: JobContext) -> None:
         handler = self.handlers.get(job.kind)
         bound = log.bind(job_id=job.id, kind=job.kind, attempt=job.attempt, shop=job.shop_domain)
         if handler is None:
+            metrics.job_failures.labels(job.kind).inc()
             await self._dead(job, f"no handler for job kind {job.kind!r}")
             bound.error("job_dead", reason="unknown kind")
             return
@@ -189,10 +216,13 @@ class Worker:
             await self._requeue(job, wait.retry_after_seconds, str(wait), count_attempt=False)
             bound.info("job_deferred", delay_seconds=wait.retry_after_seconds, reason=str(wait))
         except PermanentJobError as exc:
+            metrics.job_failures.labels(job.kind).inc()
             await self._dead(job, str(exc))
             bound.error("job_dead", reason=str(exc))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
+            metrics.job_failures.labels(job.kind).inc()
+            trace.get_current_span().record_exception(exc)
             if job.is_last_attempt:
                 await self._dead(job, reason)
                 bound.error("job_dead", reason=reason)
@@ -254,6 +284,7 @@ class Worker:
         await _finish(job, self.worker_id, values)
 
     async def _dead(self, job: JobContext, reason: str) -> None:
+        metrics.dead_letters_made.labels(job.kind).inc()
         await _finish(
             job,
             self.worker_id,

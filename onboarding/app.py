@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,6 +49,7 @@ from iam.sessions import DatabaseSessionStore, RotatingSessionConfig
 from iam.tables import AdminSession
 from jobqueue.inbox import InboxWriter
 from jobqueue.intake import WebhookIntake, answer
+from lib import metrics
 from lib.clock import utcnow
 from onboarding.composition import (
     Transports,
@@ -60,11 +62,13 @@ from onboarding.composition import (
 from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
 from onboarding.errors import EXCEPTION_HANDLERS, error_body
+from onboarding.metrics import MetricsController, process_exiting, request_metrics
 from onboarding.observability import RequestContext, configure_logging, current_request_id
 from onboarding.privacy import prune_kept_records
 from onboarding.security import CsrfUnlessIdToken, SecurityHeaders
 from onboarding.settings import Settings
 from onboarding.static_assets import STATIC_DIR, template_globals
+from onboarding.tracing import litestar_plugin, start_tracing, trace_calls, traced_intake
 from sync.activity import prune_history
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -98,6 +102,11 @@ async def sweep_periodically() -> None:
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
 
 
+def route_of(path: str) -> str:
+    """The route a webhook path reached: "//webhooks/shopify/" counts as /webhooks/shopify."""
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
 class WebhookRouting:
     """Sends Shopify's, the CRM's and Stripe's webhooks to their lean ASGI app, everything else
     to Litestar.
@@ -108,28 +117,38 @@ class WebhookRouting:
     /webhooks/: JSON with the request id, no trace.
     """
 
-    def __init__(self, app: ASGIApp, intake: WebhookIntake) -> None:
+    def __init__(self, app: ASGIApp, intake: WebhookIntake, serve_intake: ASGIApp | None = None) -> None:
         self.app = app
         self.intake = intake
+        # The intake as it is served: inside a server span when tracing is on.
+        self.serve_intake: ASGIApp = serve_intake or intake
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or self.intake.route(scope["path"]) is None:
             await self.app(scope, receive, send)
             return
         response_started = False
+        status_code = 500
+        started = time.perf_counter()
 
         async def send_tracking_start(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
+            nonlocal response_started, status_code
+            if message["type"] == "http.response.start":
+                response_started, status_code = True, message["status"]
             await send(message)
 
         try:
-            await self.intake(scope, receive, send_tracking_start)
+            await self.serve_intake(scope, receive, send_tracking_start)
         except Exception as exc:
             if response_started:
                 raise  # too late for an error answer: the server closes the connection
             error_log.exception("unhandled_exception", exc_type=type(exc).__name__)
             await answer(send, 500, error_body(500, current_request_id(scope)))
+        finally:
+            # Litestar's middleware times the other routes; these never reach it.
+            path = scope["path"]
+            route = path if path in self.intake.routes else route_of(path)
+            metrics.webhook_intake_series(route, status_code).observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
@@ -141,7 +160,10 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     iam = build_iam_context(settings, key, transports or {})
     clients = ShopClients(iam)
     billing = build_billing_providers(settings, clients)
-    worker = build_worker(clients, billing, settings)
+    tracing = start_tracing()
+    if tracing:
+        trace_calls(iam.shopify.http, iam.crm.http, iam.templates.http)
+    worker = build_worker(clients, billing, settings, traced=tracing)
     inbox = InboxWriter()
 
     @asynccontextmanager
@@ -164,6 +186,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             await inbox.drain()
             await close_clients(iam)
             await billing.aclose()
+            process_exiting()
 
     @asynccontextmanager
     async def database_pool(app: Litestar) -> AsyncIterator[None]:
@@ -202,7 +225,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         secure=settings.secure_cookies,
         httponly=True,
         samesite="lax",
-        exclude=["/static/", "/healthz", "/readyz", "/admin"],
+        exclude=["/static/", "/healthz", "/readyz", "/metrics", "/admin"],
     )
     admin_session_config = RotatingSessionConfig(
         key=host_bound(ADMIN_SESSION_COOKIE, settings),
@@ -219,7 +242,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         cookie_samesite="lax",
         # Machines (webhooks, probes) and static files never submit our forms: no token
         # cookie to mint for them on every request.
-        exclude=["/webhooks/", "/static/", "/healthz", "/readyz"],
+        exclude=["/webhooks/", "/static/", "/healthz", "/readyz", "/metrics"],
     )
     app = Litestar(
         route_handlers=[
@@ -232,6 +255,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             AppHomeTokenController,
             CrmSignInController,
             JwksController,
+            MetricsController,
             SignOutController,
             FunnelWizardController,
             FunnelSettingsController,
@@ -262,7 +286,12 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         lifespan=[database_pool, background_worker],
         # Litestar's CSRF check, skipped only for requests an ID token authenticates (see
         # CsrfUnlessIdToken); so it is listed here rather than given as the app's csrf_config.
-        middleware=[session_config.middleware, DefineMiddleware(CsrfUnlessIdToken, config=csrf_config)],
+        middleware=[
+            request_metrics().middleware,
+            session_config.middleware,
+            DefineMiddleware(CsrfUnlessIdToken, config=csrf_config),
+        ],
+        plugins=[litestar_plugin()] if tracing else [],
         stores={"sessions": DatabaseSessionStore(), "admin_sessions": DatabaseSessionStore(AdminSession)},
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,
@@ -291,5 +320,6 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     # Read at sign-in, where the session's new id comes with a new CSRF token (iam/sessions.py).
     app.csrf_config = csrf_config
     # Outermost layers, around routing itself, so 404/405 answers get them too.
-    app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))
+    routing = WebhookRouting(app.asgi_handler, intake, traced_intake(intake) if tracing else None)
+    app.asgi_handler = RequestContext(SecurityHeaders(routing, settings))
     return app

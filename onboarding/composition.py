@@ -8,6 +8,7 @@ from functools import partial
 
 import httpx
 from joserfc.jwk import ECKey
+from opentelemetry import trace
 from shopify_app import ShopifyApp
 
 from billing.provider import Billing, build_billing
@@ -137,8 +138,14 @@ def job_handlers(
     return {kind: waiting_for_shopify_access(handler) for kind, handler in handlers.items()}
 
 
-def build_worker(clients: ShopClients, billing: Billing, settings: Settings) -> Worker:
-    return Worker(job_handlers(clients, billing, timedelta(hours=settings.catalog_refresh_hours)))
+def build_worker(
+    clients: ShopClients, billing: Billing, settings: Settings, *, traced: bool = False
+) -> Worker:
+    return Worker(
+        job_handlers(clients, billing, timedelta(hours=settings.catalog_refresh_hours)),
+        # A span per job, continuing the trace of what queued it (onboarding/tracing.py).
+        tracer=trace.get_tracer("funnelsync.jobs") if traced else None,
+    )
 
 
 def build_billing_providers(settings: Settings, clients: ShopClients) -> Billing:

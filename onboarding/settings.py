@@ -110,6 +110,10 @@ class Settings(BaseSettings):
         10.0, gt=0, le=60, description="Timeout of each call to Shopify, the CRM and the template service"
     )
     run_worker: bool = Field(True, description="Run the job worker inside the app process")
+    metrics_token: str = Field(
+        "",
+        description="Bearer token Prometheus sends to scrape /metrics; empty: /metrics answers 404",
+    )
     request_head_max_bytes: int = Field(
         32 * 1024,
         ge=1024,
