@@ -44,6 +44,12 @@ class IssuedToken:
         return now + EXPIRY_MARGIN < self.expires_at
 
 
+def _rate_limit_raises(response: httpx.Response) -> httpx.Response:
+    if response.status_code == 429:
+        response.raise_for_status()
+    return response
+
+
 class OAuthServiceClient:
     system = "service"
 
@@ -68,6 +74,9 @@ class OAuthServiceClient:
             transport=transport,
             timeout=timeout_seconds,
         )
+        # authlib reads a JSON error body as the server's refusal, so a 429 saying "rate_limited"
+        # would look like a refused grant; it is raised as the HTTP error it is (retried later).
+        self.http.register_compliance_hook("access_token_response", _rate_limit_raises)
         self._app_token: IssuedToken | None = None
         self._app_token_lock = asyncio.Lock()
 

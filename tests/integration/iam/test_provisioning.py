@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
+import time_machine
 
 from iam.provisioning import setup_progress
 from iam.tables import AccountStatus, ExternalAccount
@@ -58,6 +60,25 @@ async def test_provisioning_retries_through_crm_faults(stack: Stack) -> None:
     for _ in range(3):
         await make_queued_jobs_due()
         await stack.drain()
+    crm = next(item for item in await setup_progress(SHOP) if item.system == "crm")
+    assert crm.status == AccountStatus.READY
+    assert len((await stack.crm.get("/_sandbox/users")).json()["data"]) == 1
+
+
+async def test_a_rate_limited_token_endpoint_is_waited_for_not_taken_as_a_refusal(stack: Stack) -> None:
+    # The CRM's 429 carries a JSON body ({"error": "rate_limited"}); read as a refused grant it
+    # would end the sign-up at once.
+    await stack.crm.post(
+        "/_sandbox/faults",
+        json={"kind": "rate_limit", "count": 1, "path_prefix": "/oauth/token", "seconds": 0},
+    )
+    await installed(stack)
+    await stack.drain()
+    crm = next(item for item in await setup_progress(SHOP) if item.system == "crm")
+    assert crm.status == AccountStatus.PENDING
+    with time_machine.travel(time.time() + 2, tick=True):  # past the Retry-After second
+        await stack.drain()
+
     crm = next(item for item in await setup_progress(SHOP) if item.system == "crm")
     assert crm.status == AccountStatus.READY
     assert len((await stack.crm.get("/_sandbox/users")).json()["data"]) == 1
