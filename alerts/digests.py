@@ -17,6 +17,7 @@ being marked can repeat it once (with the same Message-ID); nothing is ever lost
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,12 +151,15 @@ async def merchant_items(config: AlertConfig, shop: dict[str, Any], now: datetim
         )
         where = f"{config.app_base_url}/funnels/{live['id']}/sync/" if live else f"{config.app_base_url}/app/"
         # By kind and reason, never the label (an email can be one): a digest names no customer.
-        examples = "\n".join(f"- a {row['entity_type']}: {row['reason']}" for row in failures[:3])
+        kinds = Counter((str(row["entity_type"]), str(row["reason"])) for row in failures)
+        examples = "\n".join(
+            f"- {entity.capitalize()} ({count}): {reason}" for (entity, reason), count in kinds.most_common(3)
+        )
         items.append(
             AlertItem(
                 f"{SYNC_FAILURES_KEY}:{failures[-1]['id']}",
                 "Your funnel's sync keeps failing",
-                f"{len(failures)} changes could not be synced between Shopify and the CRM, for example:\n"
+                f"{len(failures)} changes could not be synced between Shopify and the CRM, most often:\n"
                 f"{examples}\nSee what to fix on sync health: {where}",
             )
         )

@@ -18,12 +18,14 @@ from piccolo.query.functions.aggregate import Max
 from iam.tables import AccountStatus, AccountSystem, ExternalAccount, Shop, ShopConnection
 from jobqueue.tables import InboxEvent, WebhookSource
 from sync.tables import WebhookCheck
-from sync.topics import SHOPIFY_WEBHOOK_TOPICS
+from sync.topics import SHOPIFY_TOPICS, SHOPIFY_WEBHOOK_TOPICS
 
 # A refresh token this close to its end is worth a warning: once it ends, only the merchant
 # opening the app again restores access.
 REFRESH_WARNING = timedelta(days=7)
 SOURCE_LABELS = {WebhookSource.SHOPIFY: "Shopify", WebhookSource.CRM: "CRM"}
+# "PRODUCTS_UPDATE" (what a check records) as Shopify's docs and merchants' logs name it.
+TOPIC_NAMES = {topic.graphql_topic: topic.name for topic in SHOPIFY_TOPICS}
 SYSTEM_LABELS = {AccountSystem.CRM: "CRM account", AccountSystem.TEMPLATES: "Page service account"}
 
 
@@ -93,7 +95,7 @@ def subscriptions(row: dict[str, Any] | None) -> Check:
     if row is None:
         return Check(name, Health.UNKNOWN, "Not checked yet")
     missing = _list(row["missing"])
-    healed = _list(row["healed"])
+    healed = [TOPIC_NAMES.get(topic, topic) for topic in _list(row["healed"])]
     checked = f"checked {_when(row['checked_at'])}"
     if row["error"]:
         present = wanted - len(missing)
@@ -111,7 +113,7 @@ def subscriptions(row: dict[str, Any] | None) -> Check:
         if missing:  # this check found them gone: Shopify removed them after failed deliveries
             return Check(name, Health.WARNING, f"{summary} again", f"{repaired}; {checked}")
         return Check(name, Health.OK, summary, f"{repaired}; {checked}")
-    return Check(name, Health.OK, summary, checked.capitalize())
+    return Check(name, Health.OK, summary, f"Checked {_when(row['checked_at'])}")
 
 
 def _list(value: Any) -> list[str]:

@@ -61,7 +61,7 @@ async def test_a_deleted_subscription_is_recreated_and_the_gap_reconciled(stack:
     assert float((await crm_product(stack))["price"]) == 23.50
 
     page = await stack.client.get("/app/")
-    assert "Re-created PRODUCTS_UPDATE" in page.text
+    assert "Re-created products/update" in page.text
 
 
 async def test_a_check_that_finds_everything_subscribed_changes_nothing(stack: Stack) -> None:
