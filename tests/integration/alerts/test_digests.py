@@ -13,18 +13,21 @@ import pytest
 import time_machine
 from litestar import Litestar
 
-from alerts.digests import AlertConfig, send_due_digests, set_email_alerts
+from alerts.digests import JOB_SEND_DIGESTS, AlertConfig, send_due_digests, set_email_alerts
 from alerts.tables import AlertDigest
+from billing.tables import PlanPrice, ProviderName, Subscription, SubscriptionStatus
 from connectors.errors import ExternalServiceError
 from connectors.mail import Mailer
 from iam.admin import create_admin
 from iam.tables import Shop
+from jobqueue.jobs import schedule_once
 from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
+from onboarding.settings import Settings
 from sandbox.mail import create_mail_sandbox, mail_sandbox_of
 from sync import activity
 from sync.tables import SyncDirection, SyncEntity, SyncOutcome
-from tests.support.app import asgi_client, lifespan_of
+from tests.support.app import asgi_client, lifespan_of, make_settings
 
 SHOP = "alerted.myshopify.com"
 MERCHANT = "owner@alerted.test"
@@ -178,3 +181,49 @@ async def test_operators_hear_when_dead_letters_pile_up(
     assert mail["to"] == ["ops@app.test"]
     assert "2 jobs failed for good" in mail["text"]
     assert "https://app.test/admin/dead-letters" in mail["text"]
+
+
+async def test_a_failed_payment_is_told_with_where_to_pay(
+    database: None, mail_app: Litestar, config: AlertConfig
+) -> None:
+    await a_shop()
+    price = await PlanPrice.select(PlanPrice.id, PlanPrice.plan).first()
+    assert price is not None
+    failed_at = utcnow() - timedelta(hours=2)
+    await Subscription.insert(
+        Subscription(
+            shop_domain=SHOP,
+            plan=price["plan"],
+            plan_price=price["id"],
+            provider=ProviderName.STRIPE,
+            external_id="sub_failed",
+            status=SubscriptionStatus.PAST_DUE,
+            payment_failed_at=failed_at,
+            grace_ends_at=failed_at + timedelta(days=7),
+        )
+    )
+    assert await send_due_digests(config) == 1
+    assert await send_due_digests(config) == 0
+    text = (await received(mail_app))[0]["text"]
+    assert "A payment failed" in text
+    assert "https://app.test/billing/" in text
+
+
+@pytest.fixture
+def settings(database_url: str, mail_app: Litestar) -> Settings:
+    """The app's own settings pointing its alerts at the mail sandbox (the worker's wiring)."""
+    return make_settings(database_url, smtp_url=f"smtp://127.0.0.1:{mail_sandbox_of(mail_app).smtp_port}")
+
+
+async def test_the_worker_runs_the_digest_job_once_and_queues_the_next_period(
+    database: None, app: Litestar, mail_app: Litestar
+) -> None:
+    await a_shop(refresh_token_expires_at=utcnow() - timedelta(minutes=1))
+    await schedule_once(JOB_SEND_DIGESTS, None)
+    await app.state.worker.drain()
+    assert len(await received(mail_app)) == 1
+    queued = await Job.select(Job.run_at).where(
+        (Job.kind == JOB_SEND_DIGESTS) & (Job.status == JobStatus.QUEUED)
+    )
+    assert len(queued) == 1
+    assert queued[0]["run_at"] > utcnow()
