@@ -3,7 +3,9 @@
 A periodic job (`send_digests`, every `ALERT_DIGEST_MINUTES`) gathers, per installed shop whose
 merchant has not turned alerts off: a sync that keeps failing (at least
 `ALERT_SYNC_FAILURES` unresolved failures not reported yet), Shopify access that can no longer
-be refreshed (with the link that re-authorises), a failed payment; and for the operators
+be refreshed (the refresh token's end, or the sync-health activity token refresh records when
+Shopify refuses it: "Shopify access expired…"; with the link that re-authorises), a failed
+payment; and for the operators
 (every admin user): dead letters piling up (at least `ALERT_DEAD_LETTERS` not reported yet).
 
 Each item carries a key; a digest records the items it said, and the next one leaves out what
@@ -42,6 +44,8 @@ JOB_SEND_DIGESTS = "alerts.send_digests"
 APP_HANDLE = "funnelsync"
 SYNC_FAILURES_KEY = "sync-failures"
 DEAD_LETTERS_KEY = "dead-letters"
+# How sync health words a refresh Shopify refused for good (recorded by iam's token refresh).
+ACCESS_EXPIRED_REASON = "Shopify access expired"
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,27 @@ async def merchant_items(config: AlertConfig, shop: dict[str, Any], now: datetim
     items: list[AlertItem] = []
 
     refresh_expires = shop["refresh_token_expires_at"]
+    # What token refresh records when Shopify refuses it (iam's sync-health activity), or the
+    # refresh token's own end: either way only the merchant can give access again.
+    refused = (
+        await SyncActivity.select(SyncActivity.id)
+        .where(
+            (SyncActivity.shop_domain == shop_domain)
+            & SyncActivity.resolved.eq(False)
+            & SyncActivity.reason.like(f"{ACCESS_EXPIRED_REASON}%")
+        )
+        .order_by(SyncActivity.id, ascending=False)
+        .first()
+    )
+    key = None
     if refresh_expires is not None and refresh_expires <= now:
+        key = f"shopify-access:{refresh_expires.isoformat()}"
+    elif refused is not None:
+        key = f"shopify-access:{refused['id']}"
+    if key is not None:
         items.append(
             AlertItem(
-                f"shopify-access:{refresh_expires.isoformat()}",
+                key,
                 "Shopify access has expired",
                 "FunnelSync can no longer refresh its access to your store, so nothing is synced. "
                 f"Open the app in your Shopify admin to give it access again: "
@@ -138,6 +159,7 @@ async def merchant_items(config: AlertConfig, shop: dict[str, Any], now: datetim
             (SyncActivity.shop_domain == shop_domain)
             & (SyncActivity.outcome != SyncOutcome.SYNCED)
             & SyncActivity.resolved.eq(False)
+            & SyncActivity.reason.not_like(f"{ACCESS_EXPIRED_REASON}%")
             & (SyncActivity.id > _last_counted(reported, SYNC_FAILURES_KEY))
         )
         .order_by(SyncActivity.id)

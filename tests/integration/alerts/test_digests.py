@@ -227,3 +227,22 @@ async def test_the_worker_runs_the_digest_job_once_and_queues_the_next_period(
     )
     assert len(queued) == 1
     assert queued[0]["run_at"] > utcnow()
+
+
+async def test_a_refresh_shopify_refused_is_told_as_expired_access_not_as_sync_failures(
+    database: None, mail_app: Litestar, config: AlertConfig
+) -> None:
+    await a_shop()
+    for entity in (SyncEntity.PRODUCT, SyncEntity.ORDER, SyncEntity.CUSTOMER):
+        await activity.record(
+            SHOP,
+            entity,
+            SyncDirection.TO_CRM,
+            "shop",
+            SyncOutcome.HELD,
+            "Shopify access expired: open the app in your Shopify admin to reconnect.",
+        )
+    assert await send_due_digests(config) == 1
+    text = (await received(mail_app))[0]["text"]
+    assert "Shopify access has expired" in text
+    assert "keeps failing" not in text
