@@ -28,6 +28,7 @@ from connectors.errors import ExternalServiceError, RateLimited
 from connectors.shopify import ShopifyAdmin, UserErrors
 from iam.clients import ShopClients
 from iam.tables import AccountStatus, AccountSystem, ExternalAccount, Shop
+from iam.tokens import ShopNotConnected
 from jobqueue.jobs import JobContext, RetryLater, enqueue, schedule_once
 from lib.clock import utcnow
 from sync.tables import WebhookCheck
@@ -125,15 +126,18 @@ async def check_all_webhooks(job: JobContext, *, interval: timedelta = WEBHOOK_C
 async def check_webhooks(clients: ShopClients, job: JobContext) -> None:
     """Self-heal: re-creates the subscriptions Shopify no longer holds and reconciles the gap."""
     shop_domain = str(job.shop_domain)
-    shopify = await clients.shopify_for(shop_domain)
     try:
+        shopify = await clients.shopify_for(shop_domain)
         missing = await subscribe_missing(shopify, f"{clients.iam.app_base_url}/webhooks/shopify")
     except RateLimited as exc:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
+    except ShopNotConnected:
+        # No token to check with: retrying cannot help (connection health and the merchant's
+        # alert say so); the next round checks again once the merchant gave access back.
+        await _record_error(shop_domain, "Shopify access expired: the subscriptions could not be checked")
+        return
     except ExternalServiceError as exc:
-        await WebhookCheck.update({WebhookCheck.checked_at: utcnow(), WebhookCheck.error: str(exc)}).where(
-            WebhookCheck.shop_domain == shop_domain
-        )
+        await _record_error(shop_domain, str(exc))
         raise
     now = utcnow()
     await _record_check(shop_domain, missing=missing, now=now)
@@ -144,6 +148,12 @@ async def check_webhooks(clients: ShopClients, job: JobContext) -> None:
             # the catalogue import brings products created meanwhile.
             await schedule_once(JOB_RECONCILE, shop_domain)
             await schedule_once(JOB_IMPORT_CATALOG, shop_domain)
+
+
+async def _record_error(shop_domain: str, error: str) -> None:
+    await WebhookCheck.update({WebhookCheck.checked_at: utcnow(), WebhookCheck.error: error}).where(
+        WebhookCheck.shop_domain == shop_domain
+    )
 
 
 async def _crm_account_ready(shop_domain: str) -> bool:

@@ -4,9 +4,12 @@ and the change made while it was gone reaches the CRM through the reconciliation
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from iam.tables import Shop
 from jobqueue.jobs import schedule_once
 from jobqueue.tables import Job
+from lib.clock import utcnow
 from sync.subscriptions import (
     JOB_CHECK_ALL_WEBHOOKS,
     JOB_CHECK_WEBHOOKS,
@@ -83,3 +86,21 @@ async def test_the_periodic_round_checks_every_installed_shop_and_queues_the_nex
         (Job.kind == JOB_CHECK_ALL_WEBHOOKS) & (Job.status == "queued")
     )
     assert len(queued_next) == 1
+
+
+async def test_a_shop_whose_access_expired_is_not_retried_and_says_so(stack: Stack) -> None:
+    await Shop.update(
+        {
+            Shop.access_token_expires_at: utcnow() - timedelta(minutes=1),
+            Shop.refresh_token_expires_at: utcnow(),
+        },
+        force=True,
+    )
+    await schedule_once(JOB_CHECK_WEBHOOKS, SHOP)
+    await stack.drain()
+    job = await Job.select(Job.status, Job.attempts).where(Job.kind == JOB_CHECK_WEBHOOKS).first()
+    assert job is not None
+    assert job["status"] == "done"
+    check = await WebhookCheck.select(WebhookCheck.error).where(WebhookCheck.shop_domain == SHOP).first()
+    assert check is not None
+    assert "Shopify access expired" in check["error"]
