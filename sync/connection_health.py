@@ -99,12 +99,8 @@ def subscriptions(row: dict[str, Any] | None) -> Check:
     checked = f"checked {_when(row['checked_at'])}"
     if row["error"]:
         present = wanted - len(missing)
-        return Check(
-            name,
-            Health.PROBLEM,
-            f"{present} of {wanted} present; re-creating failed",
-            f"{row['error']} ({checked})",
-        )
+        summary = f"{present} of {wanted} present; re-creating failed" if missing else "Could not be checked"
+        return Check(name, Health.PROBLEM, summary, f"{row['error']} ({checked})")
     summary = f"All {wanted} present"
     if row["healed_at"] is not None:
         gap = f" (missing since after {_when(row['gap_since'])})" if row["gap_since"] else ""
