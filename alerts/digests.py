@@ -25,10 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from piccolo.query.functions.aggregate import Max
 
 from alerts.tables import AlertAudience, AlertDigest, AlertSetting
 from billing.services import payment_notice
+from connectors.errors import ExternalServiceError
+from connectors.mail import SYSTEM as SMTP_SYSTEM
 from connectors.mail import Mailer
 from funnels.tables import Funnel, FunnelStatus
 from iam.tables import AdminUser, Shop, ShopConnection
@@ -104,7 +105,11 @@ async def set_email_alerts(shop_domain: str, on: bool) -> None:
 
 async def _reported(audience: AlertAudience, shop_domain: str | None) -> set[str]:
     of = AlertDigest.shop_domain.is_null() if shop_domain is None else AlertDigest.shop_domain == shop_domain
-    rows = await AlertDigest.select(AlertDigest.items).where((AlertDigest.audience == audience) & of)
+    # Only what was sent: a digest claimed but never sent (its period's retries all failed) has
+    # told nobody, so its problems are told by the next one.
+    rows = await AlertDigest.select(AlertDigest.items).where(
+        (AlertDigest.audience == audience) & of & AlertDigest.sent_at.is_not_null()
+    )
     return {item["key"] for row in rows for item in _items_of(row["items"])}
 
 
@@ -285,49 +290,54 @@ async def send_digests(config: AlertConfig, job: JobContext | None = None) -> No
 
 
 async def send_due_digests(config: AlertConfig) -> int:
-    """This period's digests not sent yet, then the next run queued; how many were sent."""
+    """This period's digests not sent yet, then the next run queued; how many were sent.
+
+    One digest failing to send does not hold back the others; the job fails afterwards, so the
+    worker's retry sends what failed (the next run is queued first, so a digest that can never
+    be sent, an address refused for good, does not end the alerts)."""
     now = utcnow()
     start = period_start(now, config.interval)
-    sent = 0
+    await schedule_once(JOB_SEND_DIGESTS, None, delay=start + config.interval - now)
     if not config.mailer.configured:
         log.info("alerts_not_sent", reason="SMTP_URL is not set")
-    else:
-        shops = await Shop.select(
-            Shop.domain, Shop.name, Shop.email, Shop.connection, Shop.refresh_token_expires_at
-        ).where(Shop.uninstalled_at.is_null())
-        for shop in shops:
-            if not shop["email"] or not await email_alerts_on(shop["domain"]):
-                continue
-            sent += await _deliver(
-                config,
-                key=f"{AlertAudience.MERCHANT}:{shop['domain']}:{start.isoformat()}",
-                audience=AlertAudience.MERCHANT,
-                shop_domain=shop["domain"],
-                start=start,
-                recipients=[shop["email"]],
-                subject=f"FunnelSync: what needs your attention in {shop['name'] or shop['domain']}",
-                fresh=await merchant_items(config, shop, now),
-            )
-        admins = [row["email"] for row in await AdminUser.select(AdminUser.email).order_by(AdminUser.id)]
-        if admins:
-            sent += await _deliver(
-                config,
-                key=f"{AlertAudience.OPERATORS}:{start.isoformat()}",
-                audience=AlertAudience.OPERATORS,
-                shop_domain=None,
-                start=start,
-                recipients=admins,
-                subject="FunnelSync operators: dead letters are piling up",
-                fresh=await operator_items(config),
-            )
-    await schedule_once(JOB_SEND_DIGESTS, None, delay=start + config.interval - now)
+        return 0
+    sent = 0
+    failures: list[str] = []
+
+    async def attempt(**digest: Any) -> None:
+        nonlocal sent
+        try:
+            sent += await _deliver(config, start=start, **digest)
+        except ExternalServiceError as exc:
+            log.warning("alert_digest_not_sent", key=digest["key"], error=str(exc))
+            failures.append(f"{digest['key']}: {exc}")
+
+    shops = await Shop.select(
+        Shop.domain, Shop.name, Shop.email, Shop.connection, Shop.refresh_token_expires_at
+    ).where(Shop.uninstalled_at.is_null())
+    for shop in shops:
+        if not shop["email"] or not await email_alerts_on(shop["domain"]):
+            continue
+        await attempt(
+            key=f"{AlertAudience.MERCHANT}:{shop['domain']}:{start.isoformat()}",
+            audience=AlertAudience.MERCHANT,
+            shop_domain=shop["domain"],
+            recipients=[shop["email"]],
+            subject=f"FunnelSync: what needs your attention in {shop['name'] or shop['domain']}",
+            fresh=await merchant_items(config, shop, now),
+        )
+    admins = [row["email"] for row in await AdminUser.select(AdminUser.email).order_by(AdminUser.id)]
+    if admins:
+        await attempt(
+            key=f"{AlertAudience.OPERATORS}:{start.isoformat()}",
+            audience=AlertAudience.OPERATORS,
+            shop_domain=None,
+            recipients=admins,
+            subject="FunnelSync operators: dead letters are piling up",
+            fresh=await operator_items(config),
+        )
+    if failures:
+        raise ExternalServiceError(
+            SMTP_SYSTEM, f"{len(failures)} digest(s) not sent: {'; '.join(failures)[:500]}"
+        )
     return sent
-
-
-async def last_digest_sent(shop_domain: str) -> datetime | None:
-    row = (
-        await AlertDigest.select(Max(AlertDigest.sent_at).as_alias("last"))
-        .where(AlertDigest.shop_domain == shop_domain)
-        .first()
-    )
-    return row["last"] if row else None

@@ -1,7 +1,8 @@
 """`create_mail_sandbox(config)`: a local SMTP server (aiosmtpd) as a Litestar app.
 
 SMTP on `config.smtp_port` (started and stopped in the app's lifespan, in its event loop):
-every message is accepted and kept, newest first, as a mail catcher does. Over HTTP:
+every message is accepted and kept, newest first, as a mail catcher does; a recipient in the
+reserved `.invalid` domain is refused (550), as a real server refuses an unknown domain. Over HTTP:
 `GET /` lists what was received (the page a developer reads), `GET /messages/{id}` shows one,
 `GET /_sandbox/messages` gives them as JSON (tests), `POST /_sandbox/reset` forgets them,
 `GET /healthz`. No authentication: it is for development and tests on 127.0.0.1.
@@ -77,7 +78,17 @@ class MailSandbox:
         self._server: asyncio.Server | None = None
         self.smtp_port: int | None = None
 
-    # aiosmtpd's handler hook: called once per message after DATA.
+    # aiosmtpd's handler hooks. RCPT: an address in the reserved `.invalid` domain (RFC 2606)
+    # cannot exist, and a real server refuses it as it refuses an unknown domain.
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower().rstrip(">").endswith(".invalid"):
+            return "550 5.1.2 Bad destination mailbox address: no such domain"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    # DATA: called once per message.
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         raw_bytes = raw if isinstance(raw, bytes) else raw.encode()

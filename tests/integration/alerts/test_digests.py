@@ -246,3 +246,27 @@ async def test_a_refresh_shopify_refused_is_told_as_expired_access_not_as_sync_f
     text = (await received(mail_app))[0]["text"]
     assert "Shopify access has expired" in text
     assert "keeps failing" not in text
+
+
+async def test_a_digest_that_cannot_be_sent_holds_back_no_other(
+    database: None, mail_app: Litestar, config: AlertConfig
+) -> None:
+    await Shop.insert(
+        Shop(domain="gone.myshopify.com", name="Gone", email="owner@gone.invalid", access_token="v1.x")
+    )
+    await a_shop(refresh_token_expires_at=utcnow() - timedelta(hours=2))
+    await activity.record(
+        "gone.myshopify.com",
+        SyncEntity.ORDER,
+        SyncDirection.TO_CRM,
+        "1",
+        SyncOutcome.HELD,
+        "Shopify access expired: open the app in your Shopify admin to reconnect.",
+    )
+    with time_machine.travel(utcnow().replace(minute=5), tick=False):
+        with pytest.raises(ExternalServiceError, match="1 digest"):
+            await send_due_digests(config)
+        with pytest.raises(ExternalServiceError, match="1 digest"):
+            await send_due_digests(config)  # the worker's retry: the refused one again, no other
+    assert [m["to"] for m in await received(mail_app)] == [[MERCHANT]]
+    assert await Job.exists().where((Job.kind == JOB_SEND_DIGESTS) & (Job.status == JobStatus.QUEUED))

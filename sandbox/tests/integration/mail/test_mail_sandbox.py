@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
@@ -54,3 +55,9 @@ async def test_reset_forgets_what_was_received(mail_app: Litestar) -> None:
         assert (await client.post("/_sandbox/reset")).status_code == 200
         assert (await client.get("/_sandbox/messages")).json()["messages"] == []
         assert "Nothing received yet" in (await client.get("/")).text
+
+
+async def test_a_recipient_in_a_domain_that_cannot_exist_is_refused(mail_app: Litestar) -> None:
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+        await send(mail_app, "Nowhere", to="owner@gone.invalid")
+    assert mail_sandbox_of(mail_app).received == deque()
