@@ -119,16 +119,19 @@ async def enqueue(
     return job_id
 
 
-async def schedule_once(kind: str, shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:
-    """A recurring per-shop job queued at most once: asking again moves it earlier, never adds one."""
+async def schedule_once(kind: str, shop_domain: str | None, *, delay: timedelta = timedelta(0)) -> None:
+    """A recurring job queued at most once per shop (or once in all, without a shop): asking
+    again moves it earlier, never adds one."""
     run_at = utcnow() + delay
+    of_shop = Job.shop_domain.is_null() if shop_domain is None else Job.shop_domain == shop_domain
     queued = (
         await Job.select(Job.id, Job.run_at)
-        .where((Job.kind == kind) & (Job.shop_domain == shop_domain) & (Job.status == JobStatus.QUEUED))
+        .where((Job.kind == kind) & of_shop & (Job.status == JobStatus.QUEUED))
         .first()
     )
     if queued is None:
-        await enqueue(kind, {}, shop_domain=shop_domain, ordering_key=f"{kind}:{shop_domain}", run_at=run_at)
+        key = f"{kind}:{shop_domain}" if shop_domain is not None else kind
+        await enqueue(kind, {}, shop_domain=shop_domain, ordering_key=key, run_at=run_at)
     elif queued["run_at"] > run_at:
         await Job.update({Job.run_at: run_at}).where(Job.id == queued["id"])
 

@@ -27,8 +27,9 @@ from iam.vault import generate_key
 from onboarding.settings import SettingsError, load_settings
 
 T = TypeVar("T")
-# Ports from --sandbox-base-port upwards, in this order (8101 shopify … 8104 stripe by default).
-SANDBOX_NAMES = ("shopify", "crm", "templates", "stripe")
+# Ports from --sandbox-base-port upwards, in this order (8101 shopify … 8105 mail by default),
+# then the mail sandbox's SMTP port (8106).
+SANDBOX_NAMES = ("shopify", "crm", "templates", "stripe", "mail")
 SANDBOX_START_SECONDS = 30
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -79,6 +80,9 @@ def run_worker() -> None:
     """A worker process of its own (set RUN_WORKER=false on the app processes)."""
 
     async def work(app: Litestar) -> None:
+        from onboarding.composition import start_periodic_jobs
+
+        await start_periodic_jobs(app.state.settings)
         concurrency = app.state.settings.worker_concurrency
         await asyncio.gather(*(app.state.worker.run_forever() for _ in range(concurrency)))
 
@@ -158,6 +162,9 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
     os.environ.setdefault("STRIPE_API_BASE", sandbox_urls["stripe"])
     os.environ.setdefault("STRIPE_API_KEY", "sk_test_sandbox")
     os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_sandbox")
+    # Alerts go to the mail sandbox, whose page lists what it received.
+    smtp_port = sandbox_base_port + len(SANDBOX_NAMES)
+    os.environ.setdefault("SMTP_URL", f"smtp://127.0.0.1:{smtp_port}")
     os.environ.setdefault("LOG_JSON", "false")
     settings = load_settings()  # fail before starting anything when a setting is wrong
     migrate()
@@ -170,6 +177,8 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
             "-m",
             "sandbox.launcher",
             *(arg for name, url in sandbox_urls.items() for arg in (f"--{name}", url.rsplit(":", 1)[1])),
+            "--mail-smtp",
+            str(smtp_port),
             "--app-url",
             app_url,
             "--state-dir",
@@ -186,9 +195,10 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
             print(f"\n  App:              {app_url}/", flush=True)
             print(f"  Start here (Shopify sandbox): {shopify}/", flush=True)
             print(
-                f"  Stripe sandbox:   {sandbox_urls['stripe']}/ (billing with BILLING_PROVIDER=stripe)\n",
+                f"  Stripe sandbox:   {sandbox_urls['stripe']}/ (billing with BILLING_PROVIDER=stripe)",
                 flush=True,
             )
+            print(f"  Mail sandbox:     {sandbox_urls['mail']}/ (the alerts the app sent)\n", flush=True)
 
         from onboarding.app import create_app
         from onboarding.server import serve_app

@@ -58,6 +58,7 @@ from onboarding.composition import (
     build_worker,
     close_clients,
     signing_key,
+    start_periodic_jobs,
 )
 from onboarding.controllers import DashboardController, HealthController, HomeController
 from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
@@ -168,6 +169,11 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
 
     @asynccontextmanager
     async def background_worker(app: Litestar) -> AsyncIterator[None]:
+        if settings.run_worker:
+            try:
+                await start_periodic_jobs(settings)
+            except Exception:  # an unreachable database must not stop the app from answering probes
+                log.exception("periodic_jobs_not_scheduled")
         tasks = (
             [
                 *(asyncio.create_task(worker.run_forever()) for _ in range(settings.worker_concurrency)),

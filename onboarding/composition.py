@@ -11,9 +11,11 @@ from joserfc.jwk import ECKey
 from opentelemetry import trace
 from shopify_app import ShopifyApp
 
+from alerts.digests import JOB_SEND_DIGESTS, AlertConfig, send_digests
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
+from connectors.mail import Mailer
 from connectors.shopify import ShopifyClient, shopify_http_client
 from connectors.templates import TemplatesClient
 from funnels.livepage import JOB_REFRESH_LIVE_PAGE, queue_page_refresh, refresh_live_page
@@ -26,7 +28,7 @@ from iam.signing import load_or_create_signing_key
 from iam.tokens import waiting_for_shopify_access
 from iam.vault import KeyRing, Vault
 from jobqueue.inbox import JOB_PROCESS_INBOX_EVENT, TopicHandler, process_inbox_event
-from jobqueue.jobs import JobHandler
+from jobqueue.jobs import JobHandler, schedule_once
 from jobqueue.tables import WebhookSource
 from jobqueue.worker import Worker
 from onboarding.privacy import topic_handlers as privacy_topic_handlers
@@ -115,8 +117,23 @@ def inbox_dispatch(handlers: Mapping[str, TopicHandler]) -> dict[str, TopicHandl
     return dispatch | stripe
 
 
+def alert_config(settings: Settings) -> AlertConfig:
+    return AlertConfig(
+        mailer=Mailer(settings.smtp_url, settings.alert_from, settings.external_timeout_seconds),
+        app_base_url=settings.app_base_url.rstrip("/"),
+        admin_origin=settings.shopify_admin_origin,
+        app_handle=settings.shopify_app_handle,
+        interval=timedelta(minutes=settings.alert_digest_minutes),
+        sync_failures=settings.alert_sync_failures,
+        dead_letters=settings.alert_dead_letters,
+    )
+
+
 def job_handlers(
-    clients: ShopClients, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
+    clients: ShopClients,
+    billing: Billing,
+    catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH,
+    alerts: AlertConfig | None = None,
 ) -> dict[str, JobHandler]:
     iam = clients.iam
     sync = SyncContext(iam, live_funnels, clients, products_changed=queue_page_refresh)
@@ -133,6 +150,9 @@ def job_handlers(
             catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
         ),
         JOB_RECONCILE: partial(reconciliation.reconcile, clients),
+        subscriptions.JOB_CHECK_WEBHOOKS: partial(subscriptions.check_webhooks, clients),
+        subscriptions.JOB_CHECK_ALL_WEBHOOKS: subscriptions.check_all_webhooks,
+        JOB_SEND_DIGESTS: partial(send_digests, alerts or AlertConfig(Mailer("", ""), iam.app_base_url, "")),
     }
     # A shop whose Shopify access was lost: its jobs wait for the merchant to reconnect.
     return {kind: waiting_for_shopify_access(handler) for kind, handler in handlers.items()}
@@ -142,9 +162,20 @@ def build_worker(
     clients: ShopClients, billing: Billing, settings: Settings, *, traced: bool = False
 ) -> Worker:
     return Worker(
-        job_handlers(clients, billing, timedelta(hours=settings.catalog_refresh_hours)),
+        job_handlers(
+            clients, billing, timedelta(hours=settings.catalog_refresh_hours), alert_config(settings)
+        ),
         # A span per job, continuing the trace of what queued it (onboarding/tracing.py).
         tracer=trace.get_tracer("funnelsync.jobs") if traced else None,
+    )
+
+
+async def start_periodic_jobs(settings: Settings) -> None:
+    """Where workers run: the jobs that are not any shop's and queue their own next run (each
+    queued once however many processes start). The first runs come one period after start."""
+    await schedule_once(JOB_SEND_DIGESTS, None, delay=timedelta(minutes=settings.alert_digest_minutes))
+    await schedule_once(
+        subscriptions.JOB_CHECK_ALL_WEBHOOKS, None, delay=subscriptions.WEBHOOK_CHECK_INTERVAL
     )
 
 

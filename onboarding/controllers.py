@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
-from litestar.response import Template
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
 
+from alerts.digests import email_alerts_on, set_email_alerts
 from billing.services import entitlements, payment_notice
+from funnels.controllers.shared import Form
 from funnels.services import list_funnels
 from iam.app_home import APP_HOME_STATE_KEY, is_app_home_request
 from iam.controllers import AnyRequest, Iam, ShopDomain, current_shop, package_response
 from iam.provisioning import setup_progress
 from iam.tables import AccountStatus, AccountSystem, Shop
+from lib.clock import utcnow
 from onboarding.database import database_status
+from sync.connection_health import connection_health
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class DashboardController(Controller):
     dependencies = {"shop_domain": current_shop}
 
     @get("/")
-    async def dashboard(self, shop_domain: ShopDomain) -> Template:
+    async def dashboard(self, shop_domain: ShopDomain, alerts_saved: FromQuery[bool] = False) -> Template:
         shop = (
             await Shop.select(Shop.name, Shop.plan_tier, Shop.connection)
             .where(Shop.domain == shop_domain)
@@ -83,5 +88,14 @@ class DashboardController(Controller):
                 "funnels": await list_funnels(shop_domain),
                 "payment_notice": await payment_notice(shop_domain),
                 "limits": await entitlements(shop_domain),
+                "health": await connection_health(shop_domain, utcnow()),
+                "email_alerts": await email_alerts_on(shop_domain),
+                "alerts_saved": alerts_saved,
             },
         )
+
+    @post("/alerts", status_code=303)
+    async def save_alerts(self, shop_domain: ShopDomain, data: Form) -> Redirect:
+        """Email alerts on or off: the form's one checkbox, sent only when ticked."""
+        await set_email_alerts(shop_domain, "email_alerts" in data)
+        return Redirect("/app/?alerts_saved=true#alerts", status_code=303)

@@ -21,6 +21,7 @@ PICCOLO_APPS = [
     "billing.piccolo_app",
     "sync.piccolo_app",
     "funnels.piccolo_app",
+    "alerts.piccolo_app",
 ]
 
 # SQLite serialises writers; a generous busy timeout lets a second writer wait instead of

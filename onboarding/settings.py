@@ -153,6 +153,18 @@ class Settings(BaseSettings):
         "", description="Stripe API base URL; empty for Stripe itself, the sandbox's URL in development"
     )
     stripe_api_version: str = Field(STRIPE_API_VERSION, description="Stripe API version, pinned")
+    # Alerts by email (alerts/digests.py).
+    smtp_url: str = Field(
+        "", description="smtp://[user:password@]host[:port] (STARTTLS) or smtps://...; empty: no alerts"
+    )
+    alert_from: str = Field("FunnelSync <alerts@funnelsync.localhost>", description="Sender of alert emails")
+    alert_digest_minutes: int = Field(
+        60, ge=5, le=7 * 24 * 60, description="Length of a digest period: at most one alert email per period"
+    )
+    alert_sync_failures: int = Field(
+        3, ge=1, description="Unreported sync failures of a shop that make its sync 'keep failing'"
+    )
+    alert_dead_letters: int = Field(10, ge=1, description="Unreported dead letters that alert the operators")
 
     @field_validator("database_url")
     @classmethod
@@ -161,6 +173,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
             raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///var/app.sqlite3")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
         return value
 
     @field_validator("shopify_shop_base_url")

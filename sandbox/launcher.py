@@ -1,7 +1,7 @@
 """Run any set of sandboxes in one process, each on its own port on 127.0.0.1.
 
     python -m sandbox.launcher --shopify 8101 --crm 8102 --templates 8103 --stripe 8104 \
-        [--host 127.0.0.1] [--app-url URL] [--state-dir DIR]
+        --mail 8105 --mail-smtp 8106 [--host 127.0.0.1] [--app-url URL] [--state-dir DIR]
 
 Each sandbox registers a factory in SANDBOXES; the CLI grows a `--NAME PORT` flag for
 each, so adding a sandbox is one entry here. `build_sandbox` gives test
@@ -42,6 +42,8 @@ class SandboxOptions:
     # The app's application URL (shopify.app.toml), which the Shopify sandbox's store admin
     # loads in its iframe; None: `{app_url}/`.
     shopify_application_url: str | None = None
+    # Where the mail sandbox takes SMTP (0: any free port); its page is on its own port.
+    smtp_port: int = 0
 
     def state_file(self, name: str) -> Path | None:
         return self.state_dir / f"{name}.json" if self.state_dir is not None else None
@@ -98,12 +100,20 @@ def _stripe(options: SandboxOptions) -> Litestar:
     )
 
 
+def _mail(options: SandboxOptions) -> Litestar:
+    from sandbox.mail import MailSandboxConfig, create_mail_sandbox
+
+    host = options.public_url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+    return create_mail_sandbox(MailSandboxConfig(host=host, smtp_port=options.smtp_port))
+
+
 # The launcher starts them (and prints their lines) in this order.
 SANDBOXES: dict[str, SandboxFactory] = {
     "shopify": _shopify,
     "crm": _crm,
     "templates": _templates,
     "stripe": _stripe,
+    "mail": _mail,
 }
 
 
@@ -140,6 +150,7 @@ async def serve(
     app_url: str = DEFAULT_APP_URL,
     state_dir: Path | None = None,
     shopify_application_url: str | None = None,
+    smtp_port: int = 0,
 ) -> None:
     """Serve the named sandboxes until SIGINT/SIGTERM; prints one line per sandbox."""
     servers: list[tuple[_Server, socket.socket]] = []
@@ -149,7 +160,9 @@ async def serve(
         actual_port = sock.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
         public_url = f"http://{url_host}:{actual_port}"
-        app = build_sandbox(name, SandboxOptions(public_url, app_url, state_dir, shopify_application_url))
+        app = build_sandbox(
+            name, SandboxOptions(public_url, app_url, state_dir, shopify_application_url, smtp_port)
+        )
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         servers.append((_Server(config), sock))
         urls.append((name, public_url))
@@ -197,6 +210,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the app's application URL, opened in the Shopify store admin's iframe (default: {app-url}/)",
     )
     parser.add_argument(
+        "--mail-smtp", type=int, default=0, metavar="PORT", help="the mail sandbox's SMTP port (default: any)"
+    )
+    parser.add_argument(
         "--state-dir", type=Path, default=None, help="keep sandbox state here across restarts"
     )
     args = parser.parse_args(argv)
@@ -216,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 app_url=args.app_url,
                 state_dir=args.state_dir,
                 shopify_application_url=args.shopify_application_url,
+                smtp_port=args.mail_smtp,
             )
         )
     except OSError as exc:  # typically: the port is taken

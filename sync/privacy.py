@@ -19,13 +19,13 @@ from connectors.shopify_ids import gid, numeric_id
 from jobqueue.privacy import EntityRef, entity_ids_where, forget_jobs
 from jobqueue.tables import WebhookSource
 from sync.activity import retry_ordering_key
-from sync.tables import Reconciliation, SyncActivity, SyncEntity, SyncLink
+from sync.tables import Reconciliation, SyncActivity, SyncEntity, SyncLink, WebhookCheck
 
 PERSONAL_ENTITY_TYPES = (SyncEntity.CUSTOMER, SyncEntity.ORDER, SyncEntity.FULFILLMENT)
 # What a redacted customer's reconciliation repairs say instead of their name.
 REDACTED_CUSTOMER = "a redacted customer"
 
-SHOP_TABLES_FORGOTTEN = (SyncLink, SyncActivity, Reconciliation)
+SHOP_TABLES_FORGOTTEN = (SyncLink, SyncActivity, Reconciliation, WebhookCheck)
 
 
 Entity = tuple[str, str]  # (entity type, id on one side)
@@ -117,7 +117,8 @@ async def customer_trail(
 
 
 async def forget_shop(shop_domain: str) -> int:
-    """The shop's links, sync activity and reconciliation runs; returns how many rows went."""
+    """The shop's links, sync activity, reconciliation runs and webhook checks; returns how many
+    rows went."""
     removed = 0
     for table in SHOP_TABLES_FORGOTTEN:
         removed += len(await table.delete().where(table.shop_domain == shop_domain).returning(table.id))

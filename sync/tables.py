@@ -1,4 +1,5 @@
-"""Tables of the sync domain: links between both sides, sync activity (health), reconciliations."""
+"""Tables of the sync domain: links between both sides, sync activity (health), reconciliations,
+webhook subscription checks."""
 
 from enum import StrEnum
 
@@ -81,4 +82,24 @@ class Reconciliation(Table):
     error = Text(null=True, default=None)
 
 
-TABLES: list[type[Table]] = [SyncLink, SyncActivity, Reconciliation]
+class WebhookCheck(Table):
+    """The last comparison of a shop's Shopify webhook subscriptions with the topic registry
+    (sync.subscriptions.check_webhooks): what was missing, what was re-created, and the
+    reconciliation queued over the gap. One row per shop, for connection health."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False, unique=True)
+    checked_at = Timestamptz(null=False, default=TimestamptzNow())
+    # Topics without a subscription at the last check (re-created by it unless `error`).
+    missing = JSON(null=False, default="[]")
+    # The last time subscriptions had to be re-created, which, and since when they may have
+    # been gone (the check before that found them all).
+    healed_at = Timestamptz(null=True, default=None)
+    healed = JSON(null=False, default="[]")
+    gap_since = Timestamptz(null=True, default=None)
+    # When everything was last found subscribed.
+    complete_at = Timestamptz(null=True, default=None)
+    error = Text(null=True, default=None)
+
+
+TABLES: list[type[Table]] = [SyncLink, SyncActivity, Reconciliation, WebhookCheck]

@@ -60,6 +60,11 @@ class ShopifySandboxConfig:
     app_scopes: tuple[str, ...] = DEFAULT_APP_SCOPES
     # The toml's `application_url`: what the admin loads in its iframe. None: `{app_url}/`.
     application_url: str | None = None
+    # The toml's app-specific `[[webhooks.subscriptions]] topics` (uri `/webhooks/shopify`):
+    # delivered for every shop the app is installed on, beside (never instead of) the shop's own
+    # subscriptions, one delivery per subscription sharing the event's X-Shopify-Event-Id; the
+    # `webhookSubscriptions` query does not list them, as Shopify documents.
+    app_webhook_topics: tuple[str, ...] = ()
     # Lifetime of the ID tokens the admin mints (seconds).
     id_token_ttl: int = ID_TOKEN_TTL
     # Monotonic clock for the leaky buckets; tests inject a fake one to move time.

@@ -145,9 +145,26 @@ class ShopifySandbox:
     # -- webhooks -------------------------------------------------------------------
 
     def emit(self, shop: Shop, topic: str, payload: Mapping[str, Any]) -> list[WebhookEvent]:
-        """Send one event to every subscription of the shop for `topic`."""
+        """Send one event to every subscription of the shop for `topic`: the shop's own and
+        the app's configured (app-specific) one, each its own delivery of the same event."""
         event_id = new_event_id()
-        events = [
+        app_specific = (
+            [
+                make_event(
+                    topic=topic,
+                    shop=shop.domain,
+                    api_version=LATEST_API_VERSION,
+                    callback_url=self.config.compliance_webhook_url,
+                    payload=payload,
+                    event_id=event_id,
+                    subscription_id=None,
+                )
+            ]
+            # Installed: by OAuth or a managed install, or holding a token (custom app, tests).
+            if topic in self.config.app_webhook_topics and (shop.installed_scopes is not None or shop.tokens)
+            else []
+        )
+        events = app_specific + [
             make_event(
                 topic=topic,
                 shop=shop.domain,

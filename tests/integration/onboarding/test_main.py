@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from onboarding.__main__ import SANDBOX_NAMES
 from tests.support.environment import PROJECT_DIR
 
 
@@ -134,7 +135,8 @@ class DevRun:
 
     def __init__(self, tmp_path: Path, through_make: bool) -> None:
         self.app_port = _free_port_run(1)
-        self.sandbox_base_port = _free_port_run(4)
+        # Every sandbox's page, then the mail sandbox's SMTP port.
+        self.sandbox_base_port = _free_port_run(len(SANDBOX_NAMES) + 1)
         dev_args = [
             "--port",
             str(self.app_port),
@@ -163,7 +165,7 @@ class DevRun:
 
     @property
     def urls(self) -> list[str]:
-        ports = [self.app_port, *(self.sandbox_base_port + offset for offset in range(4))]
+        ports = [self.app_port, *(self.sandbox_base_port + offset for offset in range(len(SANDBOX_NAMES)))]
         return [f"http://127.0.0.1:{port}/" for port in ports]
 
     def read_until(self, text: str, seconds: float = 60) -> str:
@@ -230,7 +232,7 @@ def test_dev_prints_the_urls_once_the_app_and_every_sandbox_answer(
 ) -> None:
     run = dev_run(False)
 
-    printed = run.read_until("Stripe sandbox:")
+    printed = run.read_until("Mail sandbox:")
 
     assert f"App:              http://127.0.0.1:{run.app_port}/" in printed
     assert {url: _answers(url) for url in run.urls} == dict.fromkeys(run.urls, True)
@@ -238,7 +240,7 @@ def test_dev_prints_the_urls_once_the_app_and_every_sandbox_answer(
 
 def test_term_to_dev_stops_the_app_and_every_sandbox(dev_run: Callable[[bool], DevRun]) -> None:
     run = dev_run(False)
-    run.read_until("Stripe sandbox:")
+    run.read_until("Mail sandbox:")
 
     run.process.send_signal(signal.SIGTERM)
     run.wait_for_group_to_end()
@@ -250,7 +252,7 @@ def test_term_to_dev_stops_the_app_and_every_sandbox(dev_run: Callable[[bool], D
 def test_int_to_make_alone_stops_every_child(dev_run: Callable[[bool], DevRun]) -> None:
     """`kill -INT <make>`: make does not pass INT on to its recipe, yet nothing may keep running."""
     run = dev_run(True)
-    run.read_until("Stripe sandbox:")
+    run.read_until("Mail sandbox:")
 
     run.process.send_signal(signal.SIGINT)  # to make only, not its process group
     run.wait_for_group_to_end()

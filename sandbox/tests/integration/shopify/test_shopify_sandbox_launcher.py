@@ -58,7 +58,7 @@ def test_at_least_one_sandbox_is_required() -> None:
 
 def test_crm_and_templates_are_registered_with_the_apps_jwks_url() -> None:
     options = SandboxOptions(public_url="http://127.0.0.1:9", app_url="http://127.0.0.1:8000/")
-    assert list(SANDBOXES) == ["shopify", "crm", "templates", "stripe"]
+    assert list(SANDBOXES) == ["shopify", "crm", "templates", "stripe", "mail"]
     assert options.app_jwks_url == "http://127.0.0.1:8000/.well-known/jwks.json"
     crm = crm_sandbox_of(build_sandbox("crm", options))
     templates = templates_sandbox_of(build_sandbox("templates", options))

@@ -215,3 +215,11 @@ async def test_the_control_api_gives_the_iframe_url_for_tests_without_a_browser(
     assert url.startswith(f"{APP_URL}/funnels/3?")
     assert query_signature_ok(url, SECRET)
     assert served.shopify.verify_app_home_req(document_request(url), PATCH_ID_TOKEN_PATH).ok
+
+
+async def test_the_admin_url_apps_link_merchants_to_opens_the_app(served: Served) -> None:
+    """admin.shopify.com/store/{store}/apps/{handle}: where an app sends a merchant to open it."""
+    await install_from_listing(served)
+    response = await served.http.get("/store/demo-store/apps/funnelsync")
+    assert (response.status_code, response.headers["location"]) == (302, APP)
+    assert frame_src(await served.http.get(APP)).startswith(f"{APP_URL}/?")
