@@ -197,11 +197,16 @@ class WebhookIntake:
             return 400, {"error": "not a JSON event"}
         if not verified.ok:
             return verified.response
-        delivery_id = headers.get("x-shopify-webhook-id", "")
+        webhook_id = headers.get("x-shopify-webhook-id", "")
         topic = headers.get("x-shopify-topic", "")
         payload = parse_json_object(request.body)
-        if not delivery_id or not topic or payload is None:
+        if not webhook_id or not topic or payload is None:
             return 400, {"error": "missing webhook id, topic or JSON body"}
+        # An event reaches us once per subscription (shopify.app.toml's and the shop's own), each
+        # delivery with its own webhook id; Shopify's key for telling such duplicates apart is
+        # X-Shopify-Event-Id (shopify.dev/docs/apps/build/webhooks/ignore-duplicates).
+        event_id = headers.get("x-shopify-event-id")
+        delivery_id = f"event:{topic}:{event_id}" if event_id else webhook_id
         shop_domain = valid_shop_domain(headers.get("x-shopify-shop-domain"))
         if not shopify_shop_matches(topic, payload, shop_domain):
             # The headers are not the ones Shopify signed this body with (a captured delivery

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -183,6 +184,7 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
             app_url,
             "--state-dir",
             state_dir,
+            *(arg for topic in app_specific_topics() for arg in ("--shopify-app-webhook-topic", topic)),
         ],
         preexec_fn=_stop_when_parent_dies,  # before any thread starts: preexec_fn is not thread-safe
     )
@@ -210,6 +212,17 @@ def dev(port: int, sandbox_base_port: int, state_dir: str, stop_with_parent: boo
             sandboxes.wait(timeout=10)
         except subprocess.TimeoutExpired:
             sandboxes.kill()
+
+
+APP_TOML = Path(__file__).resolve().parent.parent / "shopify.app.toml"
+
+
+def app_specific_topics() -> list[str]:
+    """The topics shopify.app.toml subscribes every shop to: the Shopify sandbox delivers them
+    beside each shop's own subscriptions, as Shopify does (one event, a delivery per subscription)."""
+    with APP_TOML.open("rb") as toml:
+        subscriptions = tomllib.load(toml)["webhooks"]["subscriptions"]
+    return [topic for each in subscriptions for topic in each.get("topics", [])]
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -44,6 +44,9 @@ class SandboxOptions:
     shopify_application_url: str | None = None
     # Where the mail sandbox takes SMTP (0: any free port); its page is on its own port.
     smtp_port: int = 0
+    # The topics of the app's app-specific subscriptions (shopify.app.toml), which the Shopify
+    # sandbox delivers to every shop the app is installed on, beside the shops' own subscriptions.
+    shopify_app_webhook_topics: tuple[str, ...] = ()
 
     def state_file(self, name: str) -> Path | None:
         return self.state_dir / f"{name}.json" if self.state_dir is not None else None
@@ -64,6 +67,7 @@ def _shopify(options: SandboxOptions) -> Litestar:
             application_url=options.shopify_application_url,
             public_url=options.public_url,
             state_file=options.state_file("shopify"),
+            app_webhook_topics=options.shopify_app_webhook_topics,
         )
     )
 
@@ -150,6 +154,7 @@ async def serve(
     app_url: str = DEFAULT_APP_URL,
     state_dir: Path | None = None,
     shopify_application_url: str | None = None,
+    shopify_app_webhook_topics: tuple[str, ...] = (),
     smtp_port: int = 0,
 ) -> None:
     """Serve the named sandboxes until SIGINT/SIGTERM; prints one line per sandbox."""
@@ -161,7 +166,10 @@ async def serve(
         url_host = f"[{host}]" if ":" in host else host
         public_url = f"http://{url_host}:{actual_port}"
         app = build_sandbox(
-            name, SandboxOptions(public_url, app_url, state_dir, shopify_application_url, smtp_port)
+            name,
+            SandboxOptions(
+                public_url, app_url, state_dir, shopify_application_url, smtp_port, shopify_app_webhook_topics
+            ),
         )
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         servers.append((_Server(config), sock))
@@ -210,6 +218,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the app's application URL, opened in the Shopify store admin's iframe (default: {app-url}/)",
     )
     parser.add_argument(
+        "--shopify-app-webhook-topic",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="a topic of the app's app-specific subscriptions (shopify.app.toml); repeat for each",
+    )
+    parser.add_argument(
         "--mail-smtp", type=int, default=0, metavar="PORT", help="the mail sandbox's SMTP port (default: any)"
     )
     parser.add_argument(
@@ -233,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state_dir=args.state_dir,
                 shopify_application_url=args.shopify_application_url,
                 smtp_port=args.mail_smtp,
+                shopify_app_webhook_topics=tuple(args.shopify_app_webhook_topic),
             )
         )
     except OSError as exc:  # typically: the port is taken

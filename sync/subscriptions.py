@@ -4,13 +4,11 @@ delivered through a subscription, and keeping Shopify's subscribed (self-heal).
 Started once a shop is installed (Shopify) and once its CRM account exists (the CRM), by
 the hooks onboarding wires into iam; each registration is a job, idempotent and retried.
 
-Shopify's subscriptions are shop-specific (`webhookSubscriptionCreate` per shop), the one
-model the app uses; shopify.app.toml declares only the compliance topics, which have no API
-subscription. Shopify documents that a topic with two subscriptions (an app-specific one in the
-toml and a shop-specific one) is delivered once per subscription, each with its own
-`X-Shopify-Webhook-Id`, and that `webhookSubscriptions` lists shop-specific subscriptions only:
-declaring the topics in both places would double every delivery past the inbox's per-delivery
-dedupe, and a removed app-specific subscription could not be seen from here. Shopify removes a
+Shopify's topics are also app-specific subscriptions in shopify.app.toml (Shopify keeps those);
+the shop-specific ones made here are what `webhookSubscriptions` can list, so what the app can
+see missing and re-create. An event delivered to both arrives twice under different
+`X-Shopify-Webhook-Id`s and one `X-Shopify-Event-Id`, by which the intake takes it once.
+Shopify removes a
 subscription whose deliveries keep failing; `check_webhooks` (every hour, for every installed
 shop) compares the shop's subscriptions with the registry, re-creates what is missing and queues
 a reconciliation (and a catalogue import) over the gap, recorded in `WebhookCheck` for

@@ -66,9 +66,12 @@ async def post_webhook(
     *,
     shop_domain: str,
     webhook_id: str | None = None,
+    event_id: str | None = None,
     secret: str = "dev-shopify-secret",
 ) -> httpx.Response:
+    """A delivery as Shopify makes it; a retry of one keeps its webhook id and its event id."""
     body = json.dumps(payload).encode()
+    webhook_id = webhook_id or secrets.token_hex(8)
     return await client.post(
         "/webhooks/shopify",
         content=body,
@@ -78,7 +81,8 @@ async def post_webhook(
             "X-Shopify-Hmac-Sha256": webhook_signature(body, secret),
             "X-Shopify-Shop-Domain": shop_domain,
             "X-Shopify-API-Version": "2026-10",
-            "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8),
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Event-Id": event_id or f"event-of-{webhook_id}",
         },
     )
 

@@ -1,8 +1,7 @@
 """shopify.app.toml (Shopify's app configuration, which a Shopify-managed installation applies)
-says what the code needs: the scopes of iam/scopes.py, the registry's compliance topics
-(sync/topics.py) as compliance_topics and no app-specific subscription beside the app's
-shop-specific ones (sync/subscriptions.py), the API version the app speaks, an embedded app
-whose webhooks reach the intake."""
+says what the code needs: the scopes of iam/scopes.py, every Shopify topic of the registry
+(sync/topics.py) with the compliance topics as compliance_topics, the API version the app
+speaks, an embedded app whose webhooks reach the intake."""
 
 from __future__ import annotations
 
@@ -31,14 +30,14 @@ def test_the_toml_asks_for_exactly_the_scopes_the_code_needs() -> None:
     assert app_toml()["access_scopes"].get("use_legacy_install_flow") is False  # managed install
 
 
-def test_the_toml_declares_the_compliance_topics_and_no_topic_the_app_subscribes_to_per_shop() -> None:
-    """A topic with an app-specific subscription (here) and a shop-specific one (the API) is
-    delivered once per subscription under different webhook ids, past the inbox's dedupe: the
-    app keeps one model, shop-specific, which it can list and heal."""
+def test_the_toml_subscribes_to_every_shopify_topic_of_the_registry_and_no_other() -> None:
+    """App-specific subscriptions, as Shopify recommends: Shopify keeps them for every shop. The
+    app also subscribes each shop through the API (sync/subscriptions.py, which it can list and
+    heal); the intake takes an event delivered to both once, by its X-Shopify-Event-Id."""
     subscriptions = app_toml()["webhooks"]["subscriptions"]
     topics = [topic for each in subscriptions for topic in each.get("topics", [])]
     compliance = [topic for each in subscriptions for topic in each.get("compliance_topics", [])]
-    assert topics == []
+    assert sorted(topics) == sorted(t.name for t in SHOPIFY_TOPICS if t.delivery is Delivery.SUBSCRIPTION)
     assert sorted(compliance) == sorted(
         t.name for t in SHOPIFY_TOPICS if t.delivery is Delivery.APP_CONFIGURATION
     )

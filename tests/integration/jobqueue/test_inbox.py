@@ -87,9 +87,9 @@ async def test_rows_stored_by_the_intake_are_the_rows_the_orm_would_write(client
 
     events = await InboxEvent.select().order_by(InboxEvent.id).output(load_json=True)
     assert [(e["delivery_key"], e["entity_id"], e["payload"]["n"]) for e in events] == [
-        ("shopify:p-0", "7", 0),
-        ("shopify:p-1", "8", 1),
-        ("shopify:p-2", "7", 2),
+        ("shopify:event:products/update:event-of-p-0", "7", 0),
+        ("shopify:event:products/update:event-of-p-1", "8", 1),
+        ("shopify:event:products/update:event-of-p-2", "7", 2),
     ]
     assert {(e["source"], e["topic"], e["shop_domain"], e["status"], e["processed_at"]) for e in events} == {
         ("shopify", "products/update", SHOP, "received", None)

@@ -217,6 +217,33 @@ async def test_duplicate_delivery_is_stored_once(client: httpx.AsyncClient) -> N
 
 
 @pytest.mark.postgres
+async def test_one_event_delivered_to_two_subscriptions_is_stored_once(client: httpx.AsyncClient) -> None:
+    # shopify.app.toml's subscription and the shop's own: each delivery its own webhook id, the
+    # event's one X-Shopify-Event-Id (Shopify's key for duplicates).
+    body = {"id": 7, "title": "Tee"}
+    app_specific = await post_webhook(
+        client, "products/update", body, shop_domain=SHOP, webhook_id="w-app", event_id="e-1"
+    )
+    shop_specific = await post_webhook(
+        client, "products/update", body, shop_domain=SHOP, webhook_id="w-shop", event_id="e-1"
+    )
+    assert app_specific.json() == {"status": "stored"}
+    assert shop_specific.json() == {"status": "duplicate"}
+    assert await InboxEvent.count() == 1
+    assert await Job.count() == 1
+
+
+@pytest.mark.postgres
+async def test_the_same_event_id_under_another_topic_is_another_event(client: httpx.AsyncClient) -> None:
+    for topic in ("products/create", "products/update"):
+        response = await post_webhook(
+            client, topic, {"id": 7, "title": "Tee"}, shop_domain=SHOP, webhook_id=topic, event_id="e-1"
+        )
+        assert response.json() == {"status": "stored"}
+    assert await InboxEvent.count() == 2
+
+
+@pytest.mark.postgres
 async def test_previous_secret_is_accepted_during_rotation(settings: object, database_url: str) -> None:
     app = create_app(
         make_settings(database_url, shopify_api_secret="new-secret", shopify_api_secret_previous="old-secret")

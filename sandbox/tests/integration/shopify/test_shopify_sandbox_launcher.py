@@ -41,6 +41,23 @@ def test_the_shopify_application_url_reaches_the_store_admin() -> None:
     assert default.config.app_home_url == "http://127.0.0.1:8000/"
 
 
+def test_the_apps_app_specific_topics_reach_the_shopify_sandbox() -> None:
+    args = parse_args(
+        [
+            "--shopify=0",
+            "--shopify-app-webhook-topic",
+            "orders/create",
+            "--shopify-app-webhook-topic",
+            "app/uninstalled",
+        ]
+    )
+    options = SandboxOptions(
+        public_url="http://127.0.0.1:9", shopify_app_webhook_topics=tuple(args.shopify_app_webhook_topic)
+    )
+    config = shopify_sandbox_of(build_sandbox("shopify", options)).config
+    assert config.app_webhook_topics == ("orders/create", "app/uninstalled")
+
+
 def test_build_sandbox_refuses_unknown_names() -> None:
     with pytest.raises(ValueError, match="unknown sandbox"):
         build_sandbox("nope", SandboxOptions(public_url="http://127.0.0.1:9"))
