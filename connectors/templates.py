@@ -87,6 +87,9 @@ class PageContent:
     crm_campaign_id: str
     main_offer: OfferBlock
     upsells: tuple[OfferBlock, ...]
+    # Shown when the shopper declines an upsell (the page builder's downsell block); None: no
+    # downsell, or none to show now.
+    downsell: OfferBlock | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class PageContent:
             "crm_campaign_id": self.crm_campaign_id,
             "main_offer": self.main_offer.as_json(),
             "upsells": [upsell.as_json() for upsell in self.upsells],
+            "downsell": self.downsell.as_json() if self.downsell else None,
         }
 
 

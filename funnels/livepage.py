@@ -50,6 +50,7 @@ REFRESH_MAX_ATTEMPTS = 6
 HEADLINE_MAX = 300  # the page builder's limit
 BUY_MAIN = "Buy now"
 BUY_UPSELL = "Yes, add this to my order"
+BUY_DOWNSELL = "Yes, I'll take this instead"
 SOLD_OUT = "Sold out"
 DEFAULT_VARIANT_TITLE = "Default Title"
 CENT = Decimal("0.01")
@@ -86,6 +87,19 @@ async def store_variants(shopify: ShopifyAdmin, variant_ids: list[str]) -> tuple
     current = await shopify.graphql(PAGE_VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
     return str((current.data.get("shop") or {}).get("currencyCode") or ""), nodes
+
+
+def downsell_external_id(funnel_id: int) -> str:
+    """The CRM offer id of a funnel's downsell (one per funnel)."""
+    return f"downsell:{funnel_id}"
+
+
+def offered_variant_ids(draft: FunnelDraft) -> list[str]:
+    """Every variant the funnel offers, once each: main product, upsells, then the downsell."""
+    ids = [draft.funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)]
+    if draft.downsell is not None:
+        ids.append(draft.downsell["variant_id"])
+    return list(dict.fromkeys(ids))
 
 
 def _sold_out(variant: dict[str, Any] | None) -> bool:
@@ -129,12 +143,10 @@ async def page_content(
 ) -> PageContent:
     """The page as it should be now: the campaign's offers at the CRM's prices, the products
     as the store holds them. A sold-out main product stays, shown as sold out; an upsell
-    whose variant sold out (or left the store) is left out."""
+    whose variant sold out (or left the store) is left out, and so is the downsell (also when
+    no upsell is shown: there is nothing to decline)."""
     funnel = draft.funnel
-    variant_ids = list(
-        dict.fromkeys([funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)])
-    )
-    _, variants = await store_variants(shopify, variant_ids)
+    _, variants = await store_variants(shopify, offered_variant_ids(draft))
     offers = {str(offer.get("external_id")): offer for offer in await crm.campaign_offers(campaign_id)}
     products: dict[str, dict[str, Any]] = {}
 
@@ -167,6 +179,15 @@ async def page_content(
         upsells.append(
             _block(offer, await product_of(offer), variant, row["product"], row["headline"], BUY_UPSELL)
         )
+    downsell = None
+    if draft.downsell is not None and upsells:  # offered on declining an upsell: none shown, none declined
+        offer = offers.get(downsell_external_id(draft.id))
+        variant = variants.get(draft.downsell["variant_id"])
+        if offer is not None and not _sold_out(variant):
+            row = draft.downsell
+            downsell = _block(
+                offer, await product_of(offer), variant, row["product"], row["headline"], BUY_DOWNSELL
+            )
     return PageContent(
         title=funnel["name"],
         headline=(funnel["description"] or funnel["name"])[:HEADLINE_MAX],
@@ -175,6 +196,7 @@ async def page_content(
         crm_campaign_id=campaign_id,
         main_offer=main,
         upsells=tuple(upsells),
+        downsell=downsell,
     )
 
 
@@ -192,6 +214,7 @@ class ReviewLine:
 class Review:
     main: ReviewLine
     upsells: list[ReviewLine]
+    downsell: ReviewLine | None
     currency_problem: str | None  # the campaign's currency is not the store's
     store_problem: str | None  # Shopify could not be read: snapshot prices shown
 
@@ -200,7 +223,7 @@ async def review_of(clients: ShopClients, shop_domain: str, draft: FunnelDraft) 
     """The offers as the live page will sell them: the store's prices now (not those seen when
     the products were chosen), after each offer's discount, in the campaign's currency."""
     funnel = draft.funnel
-    ids = list(dict.fromkeys([funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)]))
+    ids = offered_variant_ids(draft)
     store_currency, store_problem = "", None
     variants: dict[str, Any] = {}
     try:
@@ -237,6 +260,14 @@ async def review_of(clients: ShopClients, shop_domain: str, draft: FunnelDraft) 
             )
             for row in draft.upsells
         ],
+        downsell=line(
+            draft.downsell["variant_id"],
+            draft.downsell["product"],
+            draft.downsell["headline"],
+            (draft.downsell["discount_type"], draft.downsell["discount_value"]),
+        )
+        if draft.downsell is not None
+        else None,
         currency_problem=currency_refusal(currency, store_currency),
         store_problem=store_problem,
     )

@@ -18,7 +18,7 @@ from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import TemplatesUser
-from funnels.livepage import page_content
+from funnels.livepage import downsell_external_id, offered_variant_ids, page_content
 from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
 from funnels.validation import Errors, currency_refusal
@@ -65,11 +65,7 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
     Mapped as product sync maps them, every field of seeds/003, and linked: the sync that
     follows finds the CRM already holding this content and does not write it again.
     """
-    variant_ids = list(
-        dict.fromkeys(
-            [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
-        )
-    )
+    variant_ids = offered_variant_ids(saga.draft)
     current = await saga.shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
     store_currency = str((current.data.get("shop") or {}).get("currencyCode") or "")
@@ -136,6 +132,19 @@ async def create_offers(saga: SagaContext) -> dict[str, Any]:
             for index, row in enumerate(saga.draft.upsells)
         ),
     ]
+    if (downsell := saga.draft.downsell) is not None:
+        # An offer of its own, so the CRM charges its price and reports its orders apart.
+        wanted.append(
+            {
+                "external_id": downsell_external_id(saga.funnel_id),
+                "product_id": products[downsell["variant_id"]],
+                "kind": "downsell",
+                "position": len(saga.draft.upsells) + 1,
+                "headline": downsell["headline"],
+                "discount_type": downsell["discount_type"],
+                "discount_value": downsell["discount_value"],
+            }
+        )
     offers = {
         offer["external_id"]: str((await saga.crm.upsert_offer(campaign_id, offer))["id"]) for offer in wanted
     }

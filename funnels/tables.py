@@ -1,4 +1,4 @@
-"""Tables of the funnels domain: funnels, their upsell offers and the publish saga's steps."""
+"""Tables of the funnels domain: funnels, their upsell and downsell offers and the publish saga's steps."""
 
 from enum import StrEnum
 
@@ -81,6 +81,21 @@ class Upsell(Table):
     product = JSON(null=False, default="{}")
 
 
+class Downsell(Table):
+    """The funnel's one downsell: offered when a shopper declines an upsell (as Zipify OCU and
+    AfterSell do), usually something cheaper or a bigger discount. Optional."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    # Unique: one downsell per funnel, so saving it again replaces it.
+    funnel = ForeignKey(references=Funnel, null=False, unique=True, on_delete=OnDelete.cascade)
+    headline = Varchar(length=200, null=False, default="")
+    discount_type = Varchar(length=16, null=False, default=DiscountType.NONE, choices=DiscountType)
+    discount_value = Varchar(length=16, null=False, default="0")  # a decimal string, exact
+    product_id = Varchar(length=80, null=True, default=None)
+    variant_id = Varchar(length=80, null=True, default=None)
+    product = JSON(null=False, default="{}")
+
+
 class PublishStepStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -103,4 +118,4 @@ class PublishStep(Table):
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [Funnel, Upsell, PublishStep]
+TABLES: list[type[Table]] = [Funnel, Upsell, Downsell, PublishStep]

@@ -25,6 +25,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.router import ADMIN_SESSION_COOKIE, admin_router
 from billing.controllers import BillingController
+from funnels.controllers.downsell import DownsellController
 from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
@@ -234,6 +235,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             JwksController,
             SignOutController,
             FunnelWizardController,
+            DownsellController,
             FunnelSettingsController,
             FunnelPublishingController,
             FunnelLifecycleController,

@@ -65,7 +65,8 @@ def site_json(site: Site, public_base: str) -> dict[str, Any]:
 
 def read_content(f: Fields) -> dict[str, Any] | None:
     """`content`: `title` (1..200), `headline` (<= 300), `main_offer` (object),
-    `upsells` (list of objects, <= 10), `crm_campaign_id` (string or null), `currency`
+    `upsells` (list of objects, <= 10), `downsell` (object or null: shown when an upsell is
+    declined), `crm_campaign_id` (string or null), `currency`
     (ISO 4217, optional), `locale` (a BCP 47 tag CLDR knows, optional); other keys are kept
     as sent."""
     c = f.nested("content")
@@ -85,6 +86,9 @@ def read_content(f: Fields) -> dict[str, Any] | None:
         c.fail("upsells", "Must be a list of objects.")
     elif len(upsells) > MAX_UPSELLS:
         c.fail("upsells", f"At most {MAX_UPSELLS} upsells.")
+    downsell = c.body.get("downsell")
+    if downsell is not None and not isinstance(downsell, dict):
+        c.fail("downsell", "Must be an object or null.")
     campaign = c.optional_text("crm_campaign_id", max_length=64)
     currency = c.body.get("currency")
     if currency is not None and not (isinstance(currency, str) and CURRENCY.match(currency)):

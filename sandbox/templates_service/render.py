@@ -1,13 +1,14 @@
 """Published funnel pages: the template's look around the site's content, as HTML.
 
-The content is rendered the way a page builder renders its blocks: `content.main_offer` and
-each of `content.upsells` is an offer block (`headline`, `product_title`, `variant_title`,
-`image` {`url`, `alt`}, `original_price`, `price`, `saving`, `available`, `stock`,
-`call_to_action`); prices are decimal strings, written in the page's `currency` and `locale`
-(CLDR, through Babel). Keys a block does not know are not shown. Blocks of the older free
-shape (`name`, `price` + `currency`, `compare_at_price`, `description`, `button_text`) still
-render. Every value is escaped; only http(s) image URLs are used. No script: the page's CSP
-forbids it.
+The content is rendered the way a page builder renders its blocks: `content.main_offer`,
+each of `content.upsells` and `content.downsell` (shown when a shopper follows an upsell's
+"No thanks", by CSS `:target`, as the page has no script) is an offer block (`headline`,
+`product_title`, `variant_title`, `image` {`url`, `alt`}, `original_price`, `price`,
+`saving`, `available`, `stock`, `call_to_action`); prices are decimal strings, written in
+the page's `currency` and `locale` (CLDR, through Babel). Keys a block does not know are
+not shown. Blocks of the older free shape (`name`, `price` + `currency`, `compare_at_price`,
+`description`, `button_text`) still render. Every value is escaped; only http(s) image URLs
+are used. No script: the page's CSP forbids it.
 """
 
 from __future__ import annotations
@@ -77,13 +78,25 @@ def _amount(value: Any) -> Decimal | None:
     return amount if amount is not None and amount.is_finite() else None
 
 
-def render_offer(offer: Any, money: Money, *, css_class: str, default_button: str) -> str:
+def render_offer(
+    offer: Any,
+    money: Money,
+    *,
+    css_class: str,
+    default_button: str,
+    decline_href: str | None = None,
+    element_id: str | None = None,
+) -> str:
+    """One offer block; `decline_href`: where its "No thanks" link leads (the downsell)."""
+    id_attribute = f' id="{escape(element_id)}"' if element_id else ""
     if not isinstance(offer, dict):
-        return f'<section class="offer {css_class}"><p>{_text(offer)}</p></section>'
+        return f'<section class="offer {css_class}"{id_attribute}><p>{_text(offer)}</p></section>'
     name = next((_text(offer[k]) for k in NAME_KEYS if _text(offer.get(k))), "")
     product = _text(offer.get("product_title"))
     variant = _text(offer.get("variant_title"))
-    parts = [f'<section class="offer {css_class}">']
+    offer_id = _text(offer.get("offer_id"))
+    data = f' data-offer-id="{offer_id}"' if offer_id else ""
+    parts = [f'<section class="offer {css_class}"{id_attribute}{data}>']
     block_image = offer.get("image")
     image: dict[str, Any] = block_image if isinstance(block_image, dict) else {"url": offer.get("image_url")}
     url = image.get("url")
@@ -125,6 +138,8 @@ def render_offer(offer: Any, money: Money, *, css_class: str, default_button: st
     button = _text(offer.get("call_to_action")) or _text(offer.get("button_text")) or default_button
     if available:
         parts.append(f'<p><a class="buy" href="#">{button}</a></p>')
+    if decline_href:
+        parts.append(f'<p><a class="decline" href="{escape(decline_href)}">No thanks</a></p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -136,8 +151,30 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
     upsells = content.get("upsells") or []
     money = Money(content.get("currency"), content.get("locale"))
     lang = (money.locale.split("_")[0]) if babel_locale(content.get("locale")) else "en"
+    downsell = content.get("downsell")
+    # The downsell waits hidden until a shopper follows an upsell's "No thanks" to #downsell
+    # (CSS :target): shown on decline without script, which the page's CSP forbids.
+    downsell_html = (
+        '<div class="downsells">'
+        + render_offer(
+            downsell,
+            money,
+            css_class="downsell",
+            default_button="Yes, I'll take this instead",
+            element_id="downsell",
+        )
+        + "</div>"
+        if isinstance(downsell, dict) and upsells
+        else ""
+    )
     upsell_html = "".join(
-        render_offer(u, money, css_class="upsell", default_button="Yes, add this to my order")
+        render_offer(
+            u,
+            money,
+            css_class="upsell",
+            default_button="Yes, add this to my order",
+            decline_href="#downsell" if downsell_html else None,
+        )
         for u in upsells
     )
     campaign = _text(content.get("crm_campaign_id"))
@@ -153,6 +190,7 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
         "img{max-width:100%;height:auto}.price{font-size:1.4rem;margin:.25rem 0}"
         ".original-price{opacity:.7;font-size:1rem;margin-left:.5rem}.saving{color:#0a7a3a;font-weight:600}"
         ".sold-out{color:#a00}.product{margin:0;opacity:.8}"
+        ".decline{color:inherit}.downsell{display:none}.downsell:target{display:block}"
     )
     document = (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
@@ -166,6 +204,7 @@ def render_site(site: Site, publication: Publication, t: Template) -> Response[A
         + (f'<p class="headline">{headline}</p>' if headline else "")
         + render_offer(content.get("main_offer"), money, css_class="main-offer", default_button="Buy now")
         + (f'<div class="upsells"><h2>Add to your order</h2>{upsell_html}</div>' if upsell_html else "")
+        + downsell_html
         + (f'<p class="campaign" data-crm-campaign="{campaign}"></p>' if campaign else "")
         + "</main></body></html>"
     )

@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from funnels.publish import JOB_PUBLISH_FUNNEL
+from funnels.sync_scope import live_funnels
 from funnels.tables import Funnel, PublishStep
 from jobqueue.tables import Job
 from jobqueue.worker import Worker
 from tests.support.funnel_wizard import (
     CAMPAIGN,
+    DOWNSELL,
+    HOODIE,
     T_SHIRT,
     accounts_ready_and_signed_in,
     add_payment_processor,
@@ -63,6 +66,43 @@ async def test_publish_makes_the_funnel_live_with_one_campaign_and_one_site(stac
     assert len(campaigns[0]["offers"]) == 2
     assert len(campaigns[0]["processor_ids"]) == 1
     assert len((await stack.templates.get("/_sandbox/sites")).json()["data"]) == 1
+
+
+async def test_a_downsell_is_its_own_crm_offer_shown_when_an_upsell_is_declined(stack: Stack) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/downsell?from=review", DOWNSELL)
+    review = await stack.client.get(f"/funnels/{funnel_id}/review")
+    assert "Last chance: the hoodie at 30% off" in review.text
+    assert "$39.20" in review.text  # 56.00 less 30 %, at the store's price now
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
+    offers = {offer["kind"]: offer for offer in campaign["offers"]}
+    assert sorted(offers) == ["downsell", "main", "upsell"]
+    assert offers["downsell"]["external_id"] == f"downsell:{funnel_id}"
+    assert offers["downsell"]["price"] == "39.20"
+    page = (await stack.templates.get("/p/summer-tees/")).text
+    upsell = page.split('class="offer upsell"', 1)[1].split("</section>", 1)[0]
+    assert '<a class="decline" href="#downsell">No thanks</a>' in upsell
+    downsell = page.split('class="offer downsell" id="downsell"', 1)[1].split("</section>", 1)[0]
+    assert f'data-offer-id="{offers["downsell"]["id"]}"' in downsell
+    assert "Last chance: the hoodie at 30% off" in downsell
+    assert "$39.20" in downsell
+    # Sync keeps the downsell's product too (a funnel product).
+    (live,) = await live_funnels(SHOP)
+    assert HOODIE in live.variant_ids
+
+    # Removed and published again: the CRM offer goes, and so does the block.
+    await post_form(stack, f"/funnels/{funnel_id}/downsell/remove")
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+    campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
+    assert sorted(offer["kind"] for offer in campaign["offers"]) == ["main", "upsell"]
+    page = (await stack.templates.get("/p/summer-tees/")).text
+    assert 'class="offer downsell"' not in page
+    assert "No thanks" not in page
 
 
 async def test_republish_after_an_edit_updates_in_place(stack: Stack) -> None:
