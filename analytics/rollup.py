@@ -51,11 +51,15 @@ async def roll_up_day(shop_domain: str, funnel_id: int, day: date) -> None:
         & (TrafficEvent.occurred_at >= start)
         & (TrafficEvent.occurred_at < end)
     )
-    orders = await OrderFact.select(OrderFact.variant, OrderFact.total_cents, OrderFact.lines).where(
-        (OrderFact.funnel_id == funnel_id)
-        & (OrderFact.shop_domain == shop_domain)
-        & (OrderFact.day == day)
-        & (OrderFact.counted.eq(True))
+    orders = (
+        await OrderFact.select(OrderFact.variant, OrderFact.total_cents, OrderFact.lines)
+        .where(
+            (OrderFact.funnel_id == funnel_id)
+            & (OrderFact.shop_domain == shop_domain)
+            & (OrderFact.day == day)
+            & (OrderFact.counted.eq(True))
+        )
+        .output(load_json=True)
     )
     funnel_rows: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"visitors": set(), "page_views": 0, "orders": 0, "revenue_cents": 0}
