@@ -24,7 +24,10 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.router import ADMIN_SESSION_COOKIE, admin_router
+from analytics.beacon import BeaconIntake, beacon_key
+from analytics.rollup import schedule_roll_up
 from billing.controllers import BillingController
+from funnels.analytics_scope import shop_of_live_funnel
 from funnels.controllers.downsell import DownsellController
 from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
@@ -147,6 +150,11 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
 
     @asynccontextmanager
     async def background_worker(app: Litestar) -> AsyncIterator[None]:
+        if settings.run_worker:
+            try:
+                await schedule_roll_up()
+            except Exception:  # no database yet: /readyz says so; the app still starts
+                log.exception("analytics_roll_up_not_scheduled")
         tasks = (
             [
                 *(asyncio.create_task(worker.run_forever()) for _ in range(settings.worker_concurrency)),
@@ -293,5 +301,13 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     # Read at sign-in, where the session's new id comes with a new CSRF token (iam/sessions.py).
     app.csrf_config = csrf_config
     # Outermost layers, around routing itself, so 404/405 answers get them too.
-    app.asgi_handler = RequestContext(SecurityHeaders(WebhookRouting(app.asgi_handler, intake), settings))
+    # The live pages' beacon, as lean as the webhook intake: no session, no CSRF cookie.
+    beacon = BeaconIntake(
+        WebhookRouting(app.asgi_handler, intake),
+        key=beacon_key(settings.analytics_beacon_key, settings.secret_key),
+        funnel_shop=shop_of_live_funnel,
+        reload_seconds=settings.analytics_reload_window_seconds,
+        script_file=STATIC_DIR / "js" / "beacon.js",
+    )
+    app.asgi_handler = RequestContext(SecurityHeaders(beacon, settings))
     return app

@@ -10,6 +10,8 @@ import httpx
 from joserfc.jwk import ECKey
 from shopify_app import ShopifyApp
 
+from analytics.orders import record_order
+from analytics.rollup import JOB_ROLL_UP, roll_up_job
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
@@ -116,7 +118,9 @@ def job_handlers(
     clients: ShopClients, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
 ) -> dict[str, JobHandler]:
     iam = clients.iam
-    sync = SyncContext(iam, live_funnels, clients, products_changed=queue_page_refresh)
+    sync = SyncContext(
+        iam, live_funnels, clients, products_changed=queue_page_refresh, order_seen=record_order
+    )
     dispatch = inbox_dispatch(topic_handlers(sync, billing))
     return {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
@@ -130,6 +134,7 @@ def job_handlers(
             catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
         ),
         JOB_RECONCILE: partial(reconciliation.reconcile, clients),
+        JOB_ROLL_UP: roll_up_job,
     }
 
 
