@@ -9,6 +9,7 @@ place, and the funnel records when its page last matched the store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -139,7 +140,11 @@ def _block(
 
 
 async def page_content(
-    draft: FunnelDraft, campaign_id: str, shopify: ShopifyAdmin, crm: CrmUser
+    draft: FunnelDraft,
+    campaign_id: str,
+    shopify: ShopifyAdmin,
+    crm: CrmUser,
+    upsell_offer_keys: Mapping[int, str] | None = None,
 ) -> PageContent:
     """The page as it should be now: the campaign's offers at the CRM's prices, the products
     as the store holds them. A sold-out main product stays, shown as sold out; an upsell
@@ -172,7 +177,8 @@ async def page_content(
     )
     upsells = []
     for row in draft.upsells:
-        offer = offers.get(f"upsell:{row['id']}")
+        # A split test's variant B may sell an upsell through an offer of its own.
+        offer = offers.get((upsell_offer_keys or {}).get(row["id"]) or f"upsell:{row['id']}")
         variant = variants.get(row["variant_id"])
         if offer is None or _sold_out(variant):
             continue

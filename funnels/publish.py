@@ -35,6 +35,7 @@ log = structlog.get_logger("funnels.publish")
 
 JOB_PUBLISH_FUNNEL = "funnels.publish"
 PUBLISH_MAX_ATTEMPTS = 4
+SPLIT_OFFER_PREFIX = "split:"
 LIVE_MARKER = '<meta name="funnel-site" content="{site_id}">'
 
 
@@ -148,9 +149,11 @@ async def create_offers(saga: SagaContext) -> dict[str, Any]:
     offers = {
         offer["external_id"]: str((await saga.crm.upsert_offer(campaign_id, offer))["id"]) for offer in wanted
     }
-    # Upsells removed since the last publish leave the campaign too.
+    # Upsells removed since the last publish leave the campaign too; a running split test's
+    # own offers (external id "split:…") stay until the test ends.
     for existing in await saga.crm.campaign_offers(campaign_id):
-        if existing.get("external_id") not in offers:
+        external_id = str(existing.get("external_id") or "")
+        if external_id not in offers and not external_id.startswith(SPLIT_OFFER_PREFIX):
             await saga.crm.delete_offer(campaign_id, str(existing["id"]))
     return {"offers": offers}
 

@@ -32,6 +32,7 @@ from funnels.controllers.downsell import DownsellController
 from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
+from funnels.controllers.split_tests import FunnelEntryController, SplitTestController
 from funnels.controllers.sync_health import FunnelSyncHealthController
 from funnels.controllers.wizard import FunnelWizardController
 from funnels.usage import funnel_usage
@@ -244,6 +245,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             SignOutController,
             FunnelWizardController,
             DownsellController,
+            SplitTestController,
+            FunnelEntryController,
             FunnelSettingsController,
             FunnelPublishingController,
             FunnelLifecycleController,

@@ -19,6 +19,12 @@ from connectors.shopify import ShopifyClient, shopify_http_client
 from connectors.templates import TemplatesClient
 from funnels.livepage import JOB_REFRESH_LIVE_PAGE, queue_page_refresh, refresh_live_page
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
+from funnels.split_tests import (
+    JOB_END_SPLIT_TEST,
+    JOB_START_SPLIT_TEST,
+    run_end_split_test,
+    run_start_split_test,
+)
 from funnels.sync_scope import live_funnels
 from iam.clients import ShopClients
 from iam.context import IamContext
@@ -129,6 +135,8 @@ def job_handlers(
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
         JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
         JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients),
+        JOB_START_SPLIT_TEST: partial(run_start_split_test, clients),
+        JOB_END_SPLIT_TEST: partial(run_end_split_test, clients),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
             catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
