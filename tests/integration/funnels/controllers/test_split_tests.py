@@ -146,6 +146,7 @@ async def test_the_entry_address_keeps_each_visitor_on_one_variant_and_respects_
     assert 83 <= to_b <= 157, to_b
 
 
+@pytest.mark.postgres
 async def test_each_variants_figures_add_up_to_the_funnels(stack: Stack) -> None:
     test = await running_headline_test(stack)
     funnel_id = funnel_of(stack)
@@ -188,6 +189,7 @@ async def test_each_variants_figures_add_up_to_the_funnels(stack: Stack) -> None
     assert figures["A"][1] + figures["B"][1] == main.accepts == figures["Both"][1]
 
 
+@pytest.mark.postgres
 async def test_choosing_b_makes_its_change_the_funnel_ends_the_test_and_keeps_it_in_history(
     stack: Stack,
 ) -> None:
@@ -214,6 +216,7 @@ async def test_choosing_b_makes_its_change_the_funnel_ends_the_test_and_keeps_it
     assert "not running" in again.text  # type: ignore[attr-defined]
 
 
+@pytest.mark.postgres
 async def test_a_discount_test_sells_b_through_its_own_crm_offer_until_a_wins(stack: Stack) -> None:
     funnel_id = funnel_of(stack)
     upsell = await Upsell.select(Upsell.id).first()
