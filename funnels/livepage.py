@@ -9,6 +9,7 @@ place, and the funnel records when its page last matched the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -20,7 +21,7 @@ from babel.numbers import format_currency
 from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
-from connectors.templates import OfferBlock, PageContent, PageImage
+from connectors.templates import OfferBlock, PageBeacon, PageContent, PageImage
 from funnels.services import FunnelDraft, load_draft, remote_ids
 from funnels.sync_scope import live_funnels
 from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind
@@ -30,6 +31,9 @@ from iam.tokens import ShopNotConnected
 from jobqueue.jobs import JobContext, enqueue
 from lib.clock import utcnow
 
+# The beacon a funnel's live page carries (onboarding builds it from analytics.beacon and the
+# settings' key): shop, funnel id → the signed tag.
+PageBeaconFor = Callable[[str, int], PageBeacon]
 log = structlog.get_logger("funnels.livepage")
 
 JOB_REFRESH_LIVE_PAGE = "funnels.refresh_live_page"
@@ -125,7 +129,11 @@ def _block(
 
 
 async def page_content(
-    draft: FunnelDraft, campaign_id: str, shopify: ShopifyAdmin, crm: CrmUser
+    draft: FunnelDraft,
+    campaign_id: str,
+    shopify: ShopifyAdmin,
+    crm: CrmUser,
+    beacon: PageBeacon | None = None,
 ) -> PageContent:
     """The page as it should be now: the campaign's offers at the CRM's prices, the products
     as the store holds them. A sold-out main product stays, shown as sold out; an upsell
@@ -175,6 +183,7 @@ async def page_content(
         crm_campaign_id=campaign_id,
         main_offer=main,
         upsells=tuple(upsells),
+        beacon=beacon,
     )
 
 
@@ -267,7 +276,9 @@ async def queue_page_refresh(shop_domain: str, variant_ids: frozenset[str]) -> N
             )
 
 
-async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
+async def refresh_live_page(
+    clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None
+) -> None:
     """Rebuilds a live funnel's page from the store and the CRM and republishes it in place."""
     shop_domain, funnel_id = str(job.shop_domain), int(job.payload["funnel_id"])
     draft = await load_draft(shop_domain, funnel_id)
@@ -276,7 +287,11 @@ async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
     remote = await remote_ids(funnel_id)  # a live funnel's saga made both
     site_id, campaign_id = remote["site_id"], remote["campaign_id"]
     content = await page_content(
-        draft, campaign_id, await clients.shopify_for(shop_domain), await clients.crm_for(shop_domain)
+        draft,
+        campaign_id,
+        await clients.shopify_for(shop_domain),
+        await clients.crm_for(shop_domain),
+        beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
     )
     templates = await clients.templates_for(shop_domain)
     site = await templates.update_site(site_id, {"content": content.as_json()})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
 from collections.abc import AsyncIterator
 
 import pytest
 
+from analytics.tables import TrafficEvent
 from funnels.publish import JOB_PUBLISH_FUNNEL
 from funnels.tables import Funnel, PublishStep
 from jobqueue.tables import Job
@@ -63,6 +66,35 @@ async def test_publish_makes_the_funnel_live_with_one_campaign_and_one_site(stac
     assert len(campaigns[0]["offers"]) == 2
     assert len(campaigns[0]["processor_ids"]) == 1
     assert len((await stack.templates.get("/_sandbox/sites")).json()["data"]) == 1
+
+
+async def test_the_live_page_reports_a_visit_through_the_signed_beacon_without_javascript(
+    stack: Stack,
+) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    page = await stack.templates.get("/p/summer-tees/")
+    pixel = re.search(r'<img class="fs-beacon" src="([^"]+)"', page.text)
+    assert pixel is not None
+    visitor = page.cookies["fs_vid"]  # first-party, on the page's origin
+    assert f"v={visitor}" in html.unescape(pixel.group(1))
+    assert 'data-fs-offer="' in page.text
+    assert 'data-fs-action="decline"' in page.text
+    app = stack.app.state.settings.app_base_url
+    policy = page.headers["content-security-policy"]
+    assert f"script-src {app}" in policy  # the app's beacon script only
+    assert f"connect-src {app}" in policy
+    counted = await stack.client.get(
+        html.unescape(pixel.group(1)).removeprefix(app), headers={"User-Agent": "Mozilla/5.0 Chrome/131.0"}
+    )
+    assert counted.status_code == 200
+    (event,) = await TrafficEvent.select(
+        TrafficEvent.funnel_id, TrafficEvent.shop_domain, TrafficEvent.visitor
+    )
+    assert event == {"funnel_id": funnel_id, "shop_domain": SHOP, "visitor": visitor}
 
 
 async def test_republish_after_an_edit_updates_in_place(stack: Stack) -> None:
