@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from babel import Locale, UnknownLocaleError
@@ -21,7 +21,7 @@ from babel.numbers import format_currency
 from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
-from connectors.templates import OfferBlock, PageContent, PageImage
+from connectors.templates import OfferBlock, PageBeacon, PageContent, PageImage
 from funnels.services import FunnelDraft, load_draft, remote_ids
 from funnels.sync_scope import live_funnels
 from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind
@@ -30,6 +30,15 @@ from iam.clients import ShopClients
 from iam.tokens import ShopNotConnected
 from jobqueue.jobs import JobContext, enqueue
 from lib.clock import utcnow
+
+
+class PageBeaconFor(Protocol):
+    """The beacon a funnel's live page carries (onboarding builds it from analytics.beacon and
+    the settings' key): shop, funnel id and analytics variant → the signed tag. A split test's
+    variant B reports under its own variant (funnels.split_tests), the funnel's page under ""."""
+
+    def __call__(self, shop_domain: str, funnel_id: int, variant: str = "") -> PageBeacon: ...
+
 
 log = structlog.get_logger("funnels.livepage")
 
@@ -144,6 +153,7 @@ async def page_content(
     campaign_id: str,
     shopify: ShopifyAdmin,
     crm: CrmUser,
+    beacon: PageBeacon | None = None,
     upsell_offer_keys: Mapping[int, str] | None = None,
 ) -> PageContent:
     """The page as it should be now: the campaign's offers at the CRM's prices, the products
@@ -203,6 +213,7 @@ async def page_content(
         main_offer=main,
         upsells=tuple(upsells),
         downsell=downsell,
+        beacon=beacon,
     )
 
 
@@ -304,7 +315,9 @@ async def queue_page_refresh(shop_domain: str, variant_ids: frozenset[str]) -> N
             )
 
 
-async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
+async def refresh_live_page(
+    clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None
+) -> None:
     """Rebuilds a live funnel's page from the store and the CRM and republishes it in place."""
     shop_domain, funnel_id = str(job.shop_domain), int(job.payload["funnel_id"])
     draft = await load_draft(shop_domain, funnel_id)
@@ -313,7 +326,11 @@ async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
     remote = await remote_ids(funnel_id)  # a live funnel's saga made both
     site_id, campaign_id = remote["site_id"], remote["campaign_id"]
     content = await page_content(
-        draft, campaign_id, await clients.shopify_for(shop_domain), await clients.crm_for(shop_domain)
+        draft,
+        campaign_id,
+        await clients.shopify_for(shop_domain),
+        await clients.crm_for(shop_domain),
+        beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
     )
     templates = await clients.templates_for(shop_domain)
     site = await templates.update_site(site_id, {"content": content.as_json()})

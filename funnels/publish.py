@@ -17,8 +17,8 @@ import structlog
 from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
-from connectors.templates import TemplatesUser
-from funnels.livepage import downsell_external_id, offered_variant_ids, page_content
+from connectors.templates import PageBeacon, TemplatesUser
+from funnels.livepage import PageBeaconFor, downsell_external_id, offered_variant_ids, page_content
 from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
 from funnels.validation import Errors, currency_refusal
@@ -51,6 +51,7 @@ class SagaContext:
     crm: CrmUser
     templates: TemplatesUser
     results: dict[str, dict[str, Any]]
+    beacon: PageBeacon | None = None  # what the live page reports its traffic with
 
     @property
     def funnel_id(self) -> int:
@@ -166,7 +167,9 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
         else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
     )
     # Built after the offers exist: the page shows the prices the CRM charges for them.
-    content = await page_content(saga.draft, saga.results["campaign"]["campaign_id"], saga.shopify, saga.crm)
+    content = await page_content(
+        saga.draft, saga.results["campaign"]["campaign_id"], saga.shopify, saga.crm, saga.beacon
+    )
     site = await saga.templates.upsert_site(
         {
             "external_id": f"funnel:{saga.funnel_id}",
@@ -321,7 +324,7 @@ def _merchant_reason(exc: Exception) -> str:
     return f"Unexpected problem ({type(exc).__name__})."
 
 
-async def run_publish(clients: ShopClients, job: JobContext) -> None:
+async def run_publish(clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None) -> None:
     funnel_id = int(job.payload["funnel_id"])
     shop_domain = str(job.shop_domain)
     draft = await load_draft(shop_domain, funnel_id)
@@ -333,6 +336,7 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         shopify=await clients.shopify_for(shop_domain),
         crm=await clients.crm_for(shop_domain),
         templates=await clients.templates_for(shop_domain),
+        beacon=beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
         results={
             name: row["result"] for name, row in state.items() if row["status"] == PublishStepStatus.DONE
         },

@@ -25,7 +25,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from analytics.tables import FunnelDay, OfferDay
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
-from funnels.livepage import page_content
+from funnels.livepage import PageBeaconFor, page_content
 from funnels.publish import SPLIT_OFFER_PREFIX, PublishBlocked, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft, remote_ids
 from funnels.tables import (
@@ -233,7 +233,9 @@ def b_offer_key(test_id: int, upsell_id: int) -> str:
     return f"{SPLIT_OFFER_PREFIX}{test_id}:upsell:{upsell_id}"
 
 
-async def run_start_split_test(clients: ShopClients, job: JobContext) -> None:
+async def run_start_split_test(
+    clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None
+) -> None:
     """Publishes variant B's site (and its own CRM offer for a discount test), then runs the test."""
     test_id, shop_domain = int(job.payload["test_id"]), str(job.shop_domain)
     test = await SplitTest.select().where(SplitTest.id == test_id).output(load_json=True).first()
@@ -264,7 +266,14 @@ async def run_start_split_test(clients: ShopClients, job: JobContext) -> None:
                     "discount_value": row["discount_value"],
                 },
             )
-        content = await page_content(variant, campaign_id, await clients.shopify_for(shop_domain), crm, keys)
+        content = await page_content(
+            variant,
+            campaign_id,
+            await clients.shopify_for(shop_domain),
+            crm,
+            upsell_offer_keys=keys,
+            beacon=beacon_for(shop_domain, draft.id, b_variant_key(test_id)) if beacon_for else None,
+        )
         if test["change"] == SplitTestChange.HEADLINE:
             content = replace(content, headline=str(test["variant_b"]["headline"]))
         templates = await clients.templates_for(shop_domain)
@@ -273,7 +282,7 @@ async def run_start_split_test(clients: ShopClients, job: JobContext) -> None:
                 "external_id": f"split:{test_id}:b",
                 "template_id": variant.funnel["template_id"],
                 "host": {"kind": "subdomain", "subdomain": b_subdomain(draft.funnel, test_id)},
-                "content": {**content.as_json(), "split_variant": b_variant_key(test_id)},
+                "content": content.as_json(),
             }
         )
         published = await templates.publish_site(str(site["id"]))

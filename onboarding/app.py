@@ -28,6 +28,7 @@ from analytics.beacon import BeaconIntake, beacon_key
 from analytics.rollup import schedule_roll_up
 from billing.controllers import BillingController
 from funnels.analytics_scope import shop_of_live_funnel
+from funnels.controllers.analytics import FunnelAnalyticsController, ShopAnalyticsController
 from funnels.controllers.downsell import DownsellController
 from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
@@ -251,6 +252,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             FunnelPublishingController,
             FunnelLifecycleController,
             FunnelSyncHealthController,
+            FunnelAnalyticsController,
+            ShopAnalyticsController,
             admin_router(admin_session_config),
             BillingController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),

@@ -10,14 +10,15 @@ import httpx
 from joserfc.jwk import ECKey
 from shopify_app import ShopifyApp
 
+from analytics.beacon import beacon_key, beacon_tag
 from analytics.orders import record_order
 from analytics.rollup import JOB_ROLL_UP, roll_up_job
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
 from connectors.shopify import ShopifyClient, shopify_http_client
-from connectors.templates import TemplatesClient
-from funnels.livepage import JOB_REFRESH_LIVE_PAGE, queue_page_refresh, refresh_live_page
+from connectors.templates import PageBeacon, TemplatesClient
+from funnels.livepage import JOB_REFRESH_LIVE_PAGE, PageBeaconFor, queue_page_refresh, refresh_live_page
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
 from funnels.split_tests import (
     JOB_END_SPLIT_TEST,
@@ -120,8 +121,24 @@ def inbox_dispatch(handlers: Mapping[str, TopicHandler]) -> dict[str, TopicHandl
     return dispatch | stripe
 
 
+def page_beacon_for(settings: Settings) -> PageBeaconFor:
+    """What a funnel's live page reports its traffic with: the app's beacon and a token signed
+    with the beacon key (analytics.beacon), put in the page's content at publish."""
+    key = beacon_key(settings.analytics_beacon_key, settings.secret_key)
+
+    def beacon_of(shop_domain: str, funnel_id: int, variant: str = "") -> PageBeacon:
+        # `variant`: a split test's variant B reports under its own (funnels.split_tests).
+        tag = beacon_tag(key, settings.app_base_url, shop_domain, funnel_id, variant)
+        return PageBeacon(url=tag.url, script_url=tag.script_url, token=tag.token)
+
+    return beacon_of
+
+
 def job_handlers(
-    clients: ShopClients, billing: Billing, catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH
+    clients: ShopClients,
+    billing: Billing,
+    catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH,
+    beacon_for: PageBeaconFor | None = None,
 ) -> dict[str, JobHandler]:
     iam = clients.iam
     sync = SyncContext(
@@ -133,9 +150,9 @@ def job_handlers(
         subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
         subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
-        JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
-        JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients),
-        JOB_START_SPLIT_TEST: partial(run_start_split_test, clients),
+        JOB_PUBLISH_FUNNEL: partial(run_publish, clients, beacon_for=beacon_for),
+        JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients, beacon_for=beacon_for),
+        JOB_START_SPLIT_TEST: partial(run_start_split_test, clients, beacon_for=beacon_for),
         JOB_END_SPLIT_TEST: partial(run_end_split_test, clients),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
@@ -147,7 +164,14 @@ def job_handlers(
 
 
 def build_worker(clients: ShopClients, billing: Billing, settings: Settings) -> Worker:
-    return Worker(job_handlers(clients, billing, timedelta(hours=settings.catalog_refresh_hours)))
+    return Worker(
+        job_handlers(
+            clients,
+            billing,
+            timedelta(hours=settings.catalog_refresh_hours),
+            beacon_for=page_beacon_for(settings),
+        )
+    )
 
 
 def build_billing_providers(settings: Settings, clients: ShopClients) -> Billing:

@@ -1,6 +1,6 @@
 """Uninstall and Shopify's mandatory privacy webhooks, across every domain.
 
-Each domain forgets its own rows (funnels/, sync/, billing/, iam/, jobqueue/ privacy.py);
+Each domain forgets its own rows (funnels/, analytics/, sync/, billing/, iam/, jobqueue/ privacy.py);
 this module orchestrates them, each request in one transaction. What goes, what stays and
 for how long: docs/privacy.md.
 """
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from analytics import privacy as analytics_privacy
 from billing import privacy as billing_privacy
 from connectors.errors import Rejected, Unauthorized
 from connectors.shopify import ShopifyAdmin
@@ -167,6 +168,7 @@ async def forget_shop(shop_domain: str) -> dict[str, int]:
     a transaction. Billing keeps its accounting records (billing.privacy)."""
     return {
         "funnels": await funnels_privacy.forget_shop(shop_domain),
+        "analytics": await analytics_privacy.forget_shop(shop_domain),
         "sync": await sync_privacy.forget_shop(shop_domain),
         "billing": await billing_privacy.forget_shop(shop_domain),
         "iam": await iam_privacy.forget_shop(shop_domain),

@@ -8,7 +8,18 @@ from pathlib import Path
 from tests.support.environment import PROJECT_DIR
 
 # Top to bottom. A package may import itself and any package after it, never one before it.
-LAYERS = ["onboarding", "admin", "funnels", "analytics", "sync", "billing", "iam", "jobqueue", "connectors", "lib"]
+LAYERS = [
+    "onboarding",
+    "admin",
+    "funnels",
+    "analytics",
+    "sync",
+    "billing",
+    "iam",
+    "jobqueue",
+    "connectors",
+    "lib",
+]
 
 
 def imported_packages(source: Path) -> set[str]:

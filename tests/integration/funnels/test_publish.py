@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
 from collections.abc import AsyncIterator
 
 import pytest
 
+from analytics.tables import TrafficEvent
 from funnels.publish import JOB_PUBLISH_FUNNEL
 from funnels.sync_scope import live_funnels
 from funnels.tables import Funnel, PublishStep
@@ -85,9 +88,9 @@ async def test_a_downsell_is_its_own_crm_offer_shown_when_an_upsell_is_declined(
     assert offers["downsell"]["price"] == "39.20"
     page = (await stack.templates.get("/p/summer-tees/")).text
     upsell = page.split('class="offer upsell"', 1)[1].split("</section>", 1)[0]
-    assert '<a class="decline" href="#downsell">No thanks</a>' in upsell
+    assert '<a class="decline" href="#downsell" data-fs-action="decline">No, thanks</a>' in upsell
     downsell = page.split('class="offer downsell" id="downsell"', 1)[1].split("</section>", 1)[0]
-    assert f'data-offer-id="{offers["downsell"]["id"]}"' in downsell
+    assert f'data-fs-offer="{offers["downsell"]["id"]}"' in downsell  # counted by the beacon
     assert "Last chance: the hoodie at 30% off" in downsell
     assert "$39.20" in downsell
     # Sync keeps the downsell's product too (a funnel product).
@@ -102,7 +105,36 @@ async def test_a_downsell_is_its_own_crm_offer_shown_when_an_upsell_is_declined(
     assert sorted(offer["kind"] for offer in campaign["offers"]) == ["main", "upsell"]
     page = (await stack.templates.get("/p/summer-tees/")).text
     assert 'class="offer downsell"' not in page
-    assert "No thanks" not in page
+    assert 'href="#downsell"' not in page
+
+
+async def test_the_live_page_reports_a_visit_through_the_signed_beacon_without_javascript(
+    stack: Stack,
+) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    page = await stack.templates.get("/p/summer-tees/")
+    pixel = re.search(r'<img class="fs-beacon" src="([^"]+)"', page.text)
+    assert pixel is not None
+    visitor = page.cookies["fs_vid"]  # first-party, on the page's origin
+    assert f"v={visitor}" in html.unescape(pixel.group(1))
+    assert 'data-fs-offer="' in page.text
+    assert 'data-fs-action="decline"' in page.text
+    app = stack.app.state.settings.app_base_url
+    policy = page.headers["content-security-policy"]
+    assert f"script-src {app}" in policy  # the app's beacon script only
+    assert f"connect-src {app}" in policy
+    counted = await stack.client.get(
+        html.unescape(pixel.group(1)).removeprefix(app), headers={"User-Agent": "Mozilla/5.0 Chrome/131.0"}
+    )
+    assert counted.status_code == 200
+    (event,) = await TrafficEvent.select(
+        TrafficEvent.funnel_id, TrafficEvent.shop_domain, TrafficEvent.visitor
+    )
+    assert event == {"funnel_id": funnel_id, "shop_domain": SHOP, "visitor": visitor}
 
 
 async def test_republish_after_an_edit_updates_in_place(stack: Stack) -> None:

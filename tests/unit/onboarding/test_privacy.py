@@ -10,6 +10,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
+from analytics import privacy as analytics_privacy
 from billing import privacy as billing_privacy
 from funnels import privacy as funnels_privacy
 from iam import privacy as iam_privacy
@@ -18,7 +19,14 @@ from jobqueue import privacy as jobqueue_privacy
 from onboarding.database import all_tables, app_registry
 from sync import privacy as sync_privacy
 
-DOMAINS: list[ModuleType] = [funnels_privacy, sync_privacy, billing_privacy, iam_privacy, jobqueue_privacy]
+DOMAINS: list[ModuleType] = [
+    funnels_privacy,
+    analytics_privacy,
+    sync_privacy,
+    billing_privacy,
+    iam_privacy,
+    jobqueue_privacy,
+]
 SHOP_COLUMNS = {"shop_domain", "domain", "local_id"}
 
 
