@@ -110,6 +110,18 @@ async def test_variant_b_is_published_as_its_own_site_and_the_page_shows_the_run
     assert b_page.status_code == 200
     assert "Tees that last all summer" in b_page.text
     assert "Tees that last all summer" not in (await stack.templates.get("/p/summer-tees/")).text
+    # B's page reports its traffic under B's variant, signed into its beacon token.
+    token = re.search(r'data-fs-token="([^"]+)"', b_page.text)
+    assert token is not None
+    counted = await stack.client.get(
+        "/beacon",
+        params={"t": token.group(1), "k": "page_view", "v": "visitor-of-b", "e": "event-0001"},
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"},
+    )
+    assert counted.status_code == 200
+    assert await TrafficEvent.select(TrafficEvent.variant).first() == {
+        "variant": b_variant_key(int(test["id"]))
+    }  # type: ignore[call-overload]
     page = await stack.client.get(f"/funnels/{funnel_of(stack)}/split-tests/")
     assert "Running test: headline" in page.text
     assert "Two-proportion z-test" in page.text
