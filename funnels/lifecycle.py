@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from funnels.services import load_draft, remote_ids
+from funnels.split_tests import stop_for_archive
 from funnels.tables import Downsell, Funnel, FunnelStatus, PublishStep, Upsell
 from iam.clients import ShopClients
 from lib.clock import utcnow
@@ -44,6 +45,7 @@ async def archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> Non
         await (await clients.templates_for(shop_domain)).unpublish_site(remote["site_id"])
     if "campaign_id" in remote:
         await (await clients.crm_for(shop_domain)).deactivate_campaign(remote["campaign_id"])
+    await stop_for_archive(clients, shop_domain, funnel_id)
     now = utcnow()
     await Funnel.update(
         {Funnel.status: FunnelStatus.ARCHIVED, Funnel.archived_at: now, Funnel.updated_at: now}

@@ -532,6 +532,24 @@ async def _apply_variant_b(draft: FunnelDraft, test: dict[str, Any]) -> None:
     await Funnel.update({**values, Funnel.updated_at: utcnow()}).where(Funnel.id == funnel_id)
 
 
+async def stop_for_archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> None:
+    """Archiving a funnel ends its test without a winner: B's page goes offline with A's."""
+    test = await _current(funnel_id)
+    if test is None:
+        return
+    if test["b_site_id"]:
+        await (await clients.templates_for(shop_domain)).unpublish_site(str(test["b_site_id"]))
+    a, b = await variant_figures(test)
+    await SplitTest.update(
+        {
+            SplitTest.status: SplitTestStatus.ENDED,
+            SplitTest.ended_at: utcnow(),
+            SplitTest.error: "Ended without a winner: the funnel was archived",
+            SplitTest.results: {"a": a.as_json(), "b": b.as_json()},
+        }
+    ).where(SplitTest.id == test["id"])
+
+
 async def run_end_split_test(clients: ShopClients, job: JobContext) -> None:
     """Takes variant B's page offline and removes its own CRM offer, if it had one."""
     test_id, shop_domain = int(job.payload["test_id"]), str(job.shop_domain)

@@ -274,3 +274,16 @@ async def test_another_shops_funnel_has_no_split_tests_for_this_merchant(stack: 
 
 async def test_an_unknown_funnels_entry_address_is_404(stack: Stack) -> None:
     assert (await stack.client.get("/go/9999")).status_code == 404
+
+
+async def test_archiving_the_funnel_ends_its_test_without_a_winner_and_takes_b_offline(stack: Stack) -> None:
+    test = await running_headline_test(stack)
+    funnel_id = funnel_of(stack)
+    archived = await post_form(stack, f"/funnels/{funnel_id}/archive")
+    assert archived.status_code == 303  # type: ignore[attr-defined]
+    assert (await stack.templates.get(f"/p/summer-tees-b{test['id']}/")).status_code == 404
+    ended = await SplitTest.select(SplitTest.status, SplitTest.winner).first()
+    assert ended == {"status": "ended", "winner": None}
+    assert (await stack.client.get(f"/go/{funnel_id}")).status_code == 404
+    page = await stack.client.get(f"/funnels/{funnel_id}/split-tests/")
+    assert "Ended without a winner: the funnel was archived" in page.text
