@@ -89,3 +89,44 @@ def test_a_merchant_runs_a_split_test_and_chooses_the_winner(
         expect(headline).to_be_visible()
         screenshots.take(page, "5-live-page-after")
     assert problems == [], problems
+
+
+def test_a_merchant_adds_a_downsell_that_a_shopper_sees_after_declining_the_upsell(
+    page: Page, live_stack: LiveStack, screenshots: Screenshots
+) -> None:
+    install(page, live_stack, SHOP)
+    if not page.locator(".status-live").count():
+        run_wizard(page, live_stack, screenshots, subdomain="split-tees", js=True)
+    page.goto(live_stack.app_url + "/app/")
+    opened = page.locator("a", has_text=re.compile("^Open$")).first.get_attribute("href")
+    assert opened is not None
+    page.goto(live_stack.app_url + opened.rstrip("/") + "/upsells")
+    page.get_by_role("link", name="Add a downsell").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Downsell (optional)")
+
+    page.get_by_role("button", name="Save downsell").click()  # nothing filled in: each field says why
+    expect(page.get_by_role("link", name=re.compile("Enter a headline"))).to_be_visible()
+    problems = look(page, screenshots, "downsell-1-errors")
+    page.get_by_label("Headline", exact=True).fill("Last chance: the hoodie at 30% off")
+    page.get_by_label("Percentage off").check()
+    page.get_by_label("Discount value").fill("30")
+    page.get_by_label("Search products").fill("hoodie")
+    page.get_by_label("Offer Organic Hoodie – M / Grey").check()
+    problems += look(page, screenshots, "downsell-2-filled")
+    page.get_by_role("button", name="Save downsell").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Upsells")
+    expect(page.get_by_text("Last chance: the hoodie at 30% off")).to_be_visible()
+    problems += look(page, screenshots, "downsell-3-upsells")
+
+    page.goto(page.url.rsplit("/", 1)[0] + "/review")
+    expect(page.get_by_text("Shown when a shopper says")).to_be_visible()
+    page.get_by_role("button", name="Publish funnel").click()
+    expect(page.get_by_text("Your funnel is live at")).to_be_visible(timeout=30_000)
+    page.locator("a[href$='/p/split-tees/']").first.click()
+    downsell = page.locator("#downsell")
+    expect(downsell).to_be_hidden()  # only after a "No, thanks"
+    page.locator(".upsell").get_by_role("link", name="No, thanks").first.click()
+    expect(downsell).to_be_visible()
+    expect(downsell.get_by_text("Last chance: the hoodie at 30% off")).to_be_visible()
+    screenshots.take(page, "downsell-4-live-after-decline")
+    assert problems == [], problems
