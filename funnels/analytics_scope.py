@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.offers import FunnelInfo, Offer
-from funnels.tables import Funnel, FunnelStatus, PublishStep, Upsell
+from funnels.tables import Downsell, Funnel, FunnelStatus, PublishStep, Upsell
 
 
 async def shop_of_live_funnel(funnel_id: int) -> str | None:
@@ -53,6 +53,12 @@ async def funnels_of_shop(shop_domain: str, funnel_ids: list[int] | None = None)
         .order_by(Upsell.position)
         .output(load_json=True)
     )
+    downsells = {
+        row["funnel"]: row
+        for row in await Downsell.select(Downsell.funnel, Downsell.variant_id, Downsell.product)
+        .where(Downsell.funnel.is_in(ids))
+        .output(load_json=True)
+    }
     found = []
     for funnel in funnels:
         own = [step for step in steps if step["funnel"] == funnel["id"]]
@@ -67,6 +73,11 @@ async def funnels_of_shop(shop_domain: str, funnel_ids: list[int] | None = None)
             )
             for n, u in enumerate((u for u in upsells if u["funnel"] == funnel["id"]), start=1)
         ]
+        if (downsell := downsells.get(funnel["id"])) is not None:  # offered on declining an upsell
+            title = (downsell["product"] or {}).get("title") or ""
+            rows.append(
+                (f"downsell:{funnel['id']}", downsell["variant_id"], f"Downsell: {title}".rstrip(": "))
+            )
         found.append(
             FunnelInfo(
                 funnel_id=funnel["id"],

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from analytics.tables import TrafficEvent
+from funnels.analytics_scope import funnels_of_shop
 from funnels.publish import JOB_PUBLISH_FUNNEL
 from funnels.sync_scope import live_funnels
 from funnels.tables import Funnel, PublishStep
@@ -93,6 +94,12 @@ async def test_a_downsell_is_its_own_crm_offer_shown_when_an_upsell_is_declined(
     assert f'data-fs-offer="{offers["downsell"]["id"]}"' in downsell  # counted by the beacon
     assert "Last chance: the hoodie at 30% off" in downsell
     assert "$39.20" in downsell
+    # Analytics counts it as an offer of its own (views, accepts by its CRM offer id).
+    (info,) = await funnels_of_shop(SHOP, [funnel_id])
+    assert (info.offers[-1].label, info.offers[-1].offer_id) == (
+        "Downsell: Organic Hoodie",
+        offers["downsell"]["id"],
+    )
     # Sync keeps the downsell's product too (a funnel product).
     (live,) = await live_funnels(SHOP)
     assert HOODIE in live.variant_ids
