@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -58,6 +58,7 @@ BOT_PATTERN = re.compile(
 # How long the owner of a funnel id is remembered: the intake reads the funnels once a minute,
 # not on every event (a funnel archived meanwhile is counted for that minute at most).
 OWNER_CACHE_SECONDS = 60.0
+MAX_EVENT_AGE = timedelta(days=366)
 
 
 def derived_key(secret_key: str) -> bytes:
@@ -173,6 +174,10 @@ class BeaconIntake:
     funnel_shop: FunnelShop
     reload_seconds: int = 1800
     script_file: Path | None = None
+    # Outside production an event may say when it happened (`ts`, Unix seconds, up to a year
+    # back): the page-service sandbox simulates past traffic with it. In production the
+    # intake's clock alone decides, so no page can write history.
+    accept_event_time: bool = False
 
     def __post_init__(self) -> None:
         self._owners: dict[int, tuple[float, str | None]] = {}
@@ -188,6 +193,18 @@ class BeaconIntake:
             self._owners.clear()
         self._owners[funnel_id] = (now, owner)
         return owner
+
+    def _event_time(self, stamp: str) -> datetime:
+        now = utcnow()
+        if not stamp or not self.accept_event_time:
+            return now
+        try:
+            at = datetime.fromtimestamp(int(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise Refused(400, "bad event time") from exc
+        if at > now or now - at > MAX_EVENT_AGE:
+            raise Refused(400, "event time out of range")
+        return at
 
     async def count(self, params: dict[str, str], user_agent: str) -> bool:
         """Counts one event; False when it is not counted but nothing is wrong (a bot, a repeat)."""
@@ -210,7 +227,7 @@ class BeaconIntake:
             raise Refused(400, "bad visitor or event id")
         if is_bot(user_agent):
             return False
-        now = utcnow()
+        now = self._event_time(params.get("ts", ""))
         if not visitor:
             # A page that could not keep an id (no cookie, no script): this view is its own visitor.
             visitor = secrets.token_urlsafe(12)
