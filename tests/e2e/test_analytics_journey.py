@@ -69,9 +69,9 @@ def test_analytics_of_a_funnel_with_simulated_history(
         assert serious_accessibility_violations(page) == []
 
     # A range that ends before it starts: the reason, the input kept.
-    page.get_by_label("Range").select_option("custom")
-    page.get_by_label("From").fill("2026-12-05")
-    page.get_by_label("To").fill("2026-12-01")
+    page.locator("#range").select_option("custom")
+    page.locator("#start").fill("2026-12-05")
+    page.locator("#end").fill("2026-12-01")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("The end date is before the start date.").first).to_be_visible()
     screenshots.take(page, "analytics-bad-range-390")
