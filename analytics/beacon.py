@@ -17,7 +17,9 @@ cookie, one INSERT.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
@@ -165,6 +167,42 @@ def event_key(
     return f"{funnel_id}:{event_id}"
 
 
+class EventWriter:
+    """Group commit for the beacon: events arriving together go in one INSERT (one commit).
+
+    Each request is answered once its event is stored, as the webhook intake's InboxWriter
+    does; under load one commit serves many beacons instead of one each. A repeated
+    `event_key` (within a batch or with a stored event) is dropped by ON CONFLICT DO NOTHING.
+    """
+
+    def __init__(self, max_batch: int = 500) -> None:
+        self.max_batch = max_batch
+        self._pending: list[tuple[TrafficEvent, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def add(self, event: TrafficEvent) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        if self._flusher is None or self._flusher.done():
+            # A context of its own: the batch belongs to no single request.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                await TrafficEvent.insert(*(event for event, _ in batch)).on_conflict(action="DO NOTHING")
+            except Exception as exc:  # each waiting request answers with the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+
 @dataclass
 class BeaconIntake:
     """The beacon's ASGI app in front of `app`: /beacon (GET image, POST sendBeacon) and /beacon.js."""
@@ -180,6 +218,7 @@ class BeaconIntake:
     accept_event_time: bool = False
 
     def __post_init__(self) -> None:
+        self._writer = EventWriter()
         self._owners: dict[int, tuple[float, str | None]] = {}
         self._script = self.script_file.read_bytes() if self.script_file is not None else b""
 
@@ -207,7 +246,7 @@ class BeaconIntake:
         return at
 
     async def count(self, params: dict[str, str], user_agent: str) -> bool:
-        """Counts one event; False when it is not counted but nothing is wrong (a bot, a repeat)."""
+        """Counts one event (a repeat of a stored one vanishes); False for a bot."""
         signed = read_token(self.key, params.get("t", ""))
         if signed is None:
             raise Refused(403, "bad signature")
@@ -232,23 +271,19 @@ class BeaconIntake:
             # A page that could not keep an id (no cookie, no script): this view is its own visitor.
             visitor = secrets.token_urlsafe(12)
         key = event_key(signed.funnel_id, kind, visitor, offer, event_id, now, self.reload_seconds)
-        inserted = (
-            await TrafficEvent.insert(
-                TrafficEvent(
-                    event_key=key,
-                    shop_domain=signed.shop_domain,
-                    funnel_id=signed.funnel_id,
-                    variant=signed.variant,
-                    kind=kind.value,
-                    offer=offer,
-                    visitor=visitor,
-                    occurred_at=now,
-                )
+        await self._writer.add(
+            TrafficEvent(
+                event_key=key,
+                shop_domain=signed.shop_domain,
+                funnel_id=signed.funnel_id,
+                variant=signed.variant,
+                kind=kind.value,
+                offer=offer,
+                visitor=visitor,
+                occurred_at=now,
             )
-            .on_conflict(action="DO NOTHING")
-            .returning(TrafficEvent.id)
         )
-        return bool(inserted)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
