@@ -17,7 +17,9 @@ cookie, one INSERT.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
@@ -26,7 +28,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -58,6 +60,7 @@ BOT_PATTERN = re.compile(
 # How long the owner of a funnel id is remembered: the intake reads the funnels once a minute,
 # not on every event (a funnel archived meanwhile is counted for that minute at most).
 OWNER_CACHE_SECONDS = 60.0
+MAX_EVENT_AGE = timedelta(days=366)
 
 
 def derived_key(secret_key: str) -> bytes:
@@ -164,6 +167,42 @@ def event_key(
     return f"{funnel_id}:{event_id}"
 
 
+class EventWriter:
+    """Group commit for the beacon: events arriving together go in one INSERT (one commit).
+
+    Each request is answered once its event is stored, as the webhook intake's InboxWriter
+    does; under load one commit serves many beacons instead of one each. A repeated
+    `event_key` (within a batch or with a stored event) is dropped by ON CONFLICT DO NOTHING.
+    """
+
+    def __init__(self, max_batch: int = 500) -> None:
+        self.max_batch = max_batch
+        self._pending: list[tuple[TrafficEvent, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def add(self, event: TrafficEvent) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        if self._flusher is None or self._flusher.done():
+            # A context of its own: the batch belongs to no single request.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                await TrafficEvent.insert(*(event for event, _ in batch)).on_conflict(action="DO NOTHING")
+            except Exception as exc:  # each waiting request answers with the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+
 @dataclass
 class BeaconIntake:
     """The beacon's ASGI app in front of `app`: /beacon (GET image, POST sendBeacon) and /beacon.js."""
@@ -173,8 +212,13 @@ class BeaconIntake:
     funnel_shop: FunnelShop
     reload_seconds: int = 1800
     script_file: Path | None = None
+    # Outside production an event may say when it happened (`ts`, Unix seconds, up to a year
+    # back): the page-service sandbox simulates past traffic with it. In production the
+    # intake's clock alone decides, so no page can write history.
+    accept_event_time: bool = False
 
     def __post_init__(self) -> None:
+        self._writer = EventWriter()
         self._owners: dict[int, tuple[float, str | None]] = {}
         self._script = self.script_file.read_bytes() if self.script_file is not None else b""
 
@@ -189,8 +233,20 @@ class BeaconIntake:
         self._owners[funnel_id] = (now, owner)
         return owner
 
+    def _event_time(self, stamp: str) -> datetime:
+        now = utcnow()
+        if not stamp or not self.accept_event_time:
+            return now
+        try:
+            at = datetime.fromtimestamp(int(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise Refused(400, "bad event time") from exc
+        if at > now or now - at > MAX_EVENT_AGE:
+            raise Refused(400, "event time out of range")
+        return at
+
     async def count(self, params: dict[str, str], user_agent: str) -> bool:
-        """Counts one event; False when it is not counted but nothing is wrong (a bot, a repeat)."""
+        """Counts one event (a repeat of a stored one vanishes); False for a bot."""
         signed = read_token(self.key, params.get("t", ""))
         if signed is None:
             raise Refused(403, "bad signature")
@@ -210,28 +266,24 @@ class BeaconIntake:
             raise Refused(400, "bad visitor or event id")
         if is_bot(user_agent):
             return False
-        now = utcnow()
+        now = self._event_time(params.get("ts", ""))
         if not visitor:
             # A page that could not keep an id (no cookie, no script): this view is its own visitor.
             visitor = secrets.token_urlsafe(12)
         key = event_key(signed.funnel_id, kind, visitor, offer, event_id, now, self.reload_seconds)
-        inserted = (
-            await TrafficEvent.insert(
-                TrafficEvent(
-                    event_key=key,
-                    shop_domain=signed.shop_domain,
-                    funnel_id=signed.funnel_id,
-                    variant=signed.variant,
-                    kind=kind.value,
-                    offer=offer,
-                    visitor=visitor,
-                    occurred_at=now,
-                )
+        await self._writer.add(
+            TrafficEvent(
+                event_key=key,
+                shop_domain=signed.shop_domain,
+                funnel_id=signed.funnel_id,
+                variant=signed.variant,
+                kind=kind.value,
+                offer=offer,
+                visitor=visitor,
+                occurred_at=now,
             )
-            .on_conflict(action="DO NOTHING")
-            .returning(TrafficEvent.id)
         )
-        return bool(inserted)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

@@ -24,7 +24,7 @@ from lib.db import write_transaction
 log = structlog.get_logger("analytics.rollup")
 
 JOB_ROLL_UP = "analytics.roll_up"
-ROLL_UP_INTERVAL = timedelta(seconds=60)
+ROLL_UP_INTERVAL = timedelta(seconds=30)
 SETTLE = timedelta(seconds=10)
 BATCH = 5000
 CURSOR = "events"

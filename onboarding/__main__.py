@@ -79,6 +79,10 @@ def run_worker() -> None:
     """A worker process of its own (set RUN_WORKER=false on the app processes)."""
 
     async def work(app: Litestar) -> None:
+        from analytics.rollup import schedule_roll_up
+
+        # The app processes (RUN_WORKER=false) leave the analytics rollup job to the workers.
+        await schedule_roll_up()
         concurrency = app.state.settings.worker_concurrency
         await asyncio.gather(*(app.state.worker.run_forever() for _ in range(concurrency)))
 

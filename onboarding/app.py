@@ -314,6 +314,7 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         funnel_shop=shop_of_live_funnel,
         reload_seconds=settings.analytics_reload_window_seconds,
         script_file=STATIC_DIR / "js" / "beacon.js",
+        accept_event_time=not settings.is_production,
     )
     app.asgi_handler = RequestContext(SecurityHeaders(beacon, settings))
     return app

@@ -18,6 +18,7 @@ from analytics.rollup import SETTLE, roll_up_new_events
 from funnels.analytics_scope import funnels_of_shop
 from funnels.tables import Funnel, FunnelStatus
 from lib.clock import utcnow
+from sandbox.simulate import simulate_traffic
 from tests.support.live_funnel import crm_funnel_order, crm_orders, live_funnel, settle, user_id
 from tests.support.shops import OTHER_SHOP, SHOP
 from tests.support.stack import Stack, running_stack
@@ -106,6 +107,48 @@ async def test_traffic_and_crm_orders_give_exact_figures_that_reconcile_and_a_ca
     assert export.headers["content-type"].startswith("text/csv")
     total_row = next(row for row in csv.reader(io.StringIO(export.text)) if row and row[0] == "total")
     assert total_row[1:5] == ["4", "4", "1", str(revenue_after.quantize(Decimal("0.01")))]
+
+
+@pytest.mark.postgres
+async def test_simulated_traffic_over_days_gives_exactly_the_expected_figures(stack: Stack) -> None:
+    (site,) = (await stack.templates.get("/_sandbox/sites")).json()["data"]
+    upsells = len(site["content"]["upsells"])
+
+    simulated = await simulate_traffic(
+        stack.templates,
+        stack.crm,
+        site["id"],
+        visitors=60,
+        days=10,
+        conversion=0.3,
+        take_rates=[0.5] * upsells,
+        seed=7,
+    )
+    await settle(stack)
+    await roll_up_new_events(utcnow() + SETTLE * 2)
+
+    (funnel,) = await funnels_of_shop(SHOP, [funnel_of(stack)])
+    today = utcnow().date()
+    report = await funnel_report(
+        SHOP, funnel, parse_range("custom", str(today - timedelta(days=9)), str(today), today)
+    )
+    placed = simulated["orders"]
+    assert placed  # some visitors bought
+    assert report.totals.visits == 60  # one visit each, on its own day
+    assert report.totals.orders == len(placed)
+    expected = sum((Decimal(str(order["total"])) for order in placed), Decimal(0))
+    assert Decimal(report.totals.revenue_cents) / 100 == expected
+    assert Decimal(report.totals.revenue_cents) / 100 == crm_revenue(
+        await crm_orders(stack), str(placed[0]["campaign_id"])
+    )
+    assert len({point.day for point in report.series if point.totals.visits}) == 10  # spread over the days
+    main, *rest = report.offers
+    assert main.views == 60
+    assert main.accepts == main.orders == len(placed)
+    for offer in rest:
+        taken = sum(1 for p in simulated["purchases"] if offer.offer.offer_id in p["offer_ids"])
+        assert (offer.accepts, offer.orders) == (taken, taken)
+        assert offer.accepts + offer.declines == offer.views == len(placed)
 
 
 async def test_bad_ranges_and_other_shops_funnels_get_a_clear_answer(stack: Stack) -> None:
