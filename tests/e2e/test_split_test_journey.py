@@ -10,6 +10,7 @@ from tests.e2e.journey import install, run_wizard, serious_accessibility_violati
 from tests.e2e.support import LiveStack, Screenshots
 
 SHOP = "demo-store.myshopify.com"
+DOWNSELL_SHOP = "demo-plus.myshopify.com"
 PHONE_WIDTH = 390
 B_HEADLINE = "Tees that last all summer"
 
@@ -94,9 +95,17 @@ def test_a_merchant_runs_a_split_test_and_chooses_the_winner(
 def test_a_merchant_adds_a_downsell_that_a_shopper_sees_after_declining_the_upsell(
     page: Page, live_stack: LiveStack, screenshots: Screenshots
 ) -> None:
-    install(page, live_stack, SHOP)
-    if not page.locator(".status-live").count():
-        run_wizard(page, live_stack, screenshots, subdomain="split-tees", js=True)
+    # A shop of its own: the stack is shared by this file's tests, in any order.
+    install(page, live_stack, DOWNSELL_SHOP)
+    run_wizard(
+        page,
+        live_stack,
+        screenshots,
+        subdomain="downsell-tees",
+        js=True,
+        upsell=("jacket", "Rain Jacket – M / Yellow"),
+        currency="EUR",  # demo-plus sells in euros
+    )
     page.goto(live_stack.app_url + "/app/")
     opened = page.locator("a", has_text=re.compile("^Open$")).first.get_attribute("href")
     assert opened is not None
@@ -107,26 +116,26 @@ def test_a_merchant_adds_a_downsell_that_a_shopper_sees_after_declining_the_upse
     page.get_by_role("button", name="Save downsell").click()  # nothing filled in: each field says why
     expect(page.get_by_role("link", name=re.compile("Enter a headline"))).to_be_visible()
     problems = look(page, screenshots, "downsell-1-errors")
-    page.get_by_label("Headline", exact=True).fill("Last chance: the hoodie at 30% off")
+    page.get_by_label("Headline", exact=True).fill("Last chance: the jacket at 30% off")
     page.get_by_label("Percentage off").check()
     page.get_by_label("Discount value").fill("30")
-    page.get_by_label("Search products").fill("hoodie")
-    page.get_by_label("Offer Organic Hoodie – M / Grey").check()
+    page.get_by_label("Search products").fill("jacket")
+    page.get_by_label("Offer Rain Jacket – M / Yellow").check()
     problems += look(page, screenshots, "downsell-2-filled")
     page.get_by_role("button", name="Save downsell").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Upsells")
-    expect(page.get_by_text("Last chance: the hoodie at 30% off")).to_be_visible()
+    expect(page.get_by_text("Last chance: the jacket at 30% off")).to_be_visible()
     problems += look(page, screenshots, "downsell-3-upsells")
 
     page.goto(page.url.rsplit("/", 1)[0] + "/review")
     expect(page.get_by_text("Shown when a shopper says")).to_be_visible()
     page.get_by_role("button", name="Publish funnel").click()
     expect(page.get_by_text("Your funnel is live at")).to_be_visible(timeout=30_000)
-    page.locator("a[href$='/p/split-tees/']").first.click()
+    page.locator("a[href$='/p/downsell-tees/']").first.click()
     downsell = page.locator("#downsell")
     expect(downsell).to_be_hidden()  # only after a "No, thanks"
     page.locator(".upsell").get_by_role("link", name="No, thanks").first.click()
     expect(downsell).to_be_visible()
-    expect(downsell.get_by_text("Last chance: the hoodie at 30% off")).to_be_visible()
+    expect(downsell.get_by_text("Last chance: the jacket at 30% off")).to_be_visible()
     screenshots.take(page, "downsell-4-live-after-decline")
     assert problems == [], problems
