@@ -272,8 +272,12 @@ async def test_another_shops_funnel_has_no_split_tests_for_this_merchant(stack: 
     assert (await SplitTest.select(SplitTest.status).first()) == {"status": "running"}
 
 
-async def test_an_unknown_funnels_entry_address_is_404(stack: Stack) -> None:
+async def test_an_unknown_funnel_has_no_entry_address_nor_split_tests(stack: Stack) -> None:
     assert (await stack.client.get("/go/9999")).status_code == 404
+    assert (await stack.client.get("/funnels/9999/split-tests/")).status_code == 404
+    refused = await post_form(stack, "/funnels/9999/split-tests/", {"change": "headline", "b_percent": "50"})
+    assert refused.status_code == 404  # type: ignore[attr-defined]
+    assert await SplitTest.count() == 0
 
 
 async def test_archiving_the_funnel_ends_its_test_without_a_winner_and_takes_b_offline(stack: Stack) -> None:
