@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 # A hard ceiling so a hung test can never hold CI: the suite takes a few minutes.
 TEST_TIMEOUT_SECONDS ?= 1500
 
-.PHONY: run test bench lint typecheck pytest migrate browser clean
+.PHONY: run test bench lint typecheck pytest migrate browser clean simulate
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,6 +22,11 @@ $(STAMP): $(UV) pyproject.toml sandbox/pyproject.toml uv.lock
 # DEV_ARGS: e.g. --port 8000 --sandbox-base-port 8101 --state-dir var/sandbox
 run: $(STAMP)
 	$(VENV)/bin/python -m onboarding dev --stop-with-parent $(DEV_ARGS)
+
+# Simulated visitors and orders on the last published funnel page of a running `make run`
+# (SIMULATE_ARGS: e.g. --visitors 800 --days 90 --conversion 0.05 --templates http://127.0.0.1:9103).
+simulate: $(STAMP)
+	$(VENV)/bin/python -m sandbox.simulate $(SIMULATE_ARGS)
 
 migrate: $(STAMP)
 	$(VENV)/bin/python -m onboarding migrate

@@ -77,6 +77,19 @@ class OfferBlock:
 
 
 @dataclass(frozen=True)
+class PageBeacon:
+    """How a live page reports its traffic to the app: an image request to `url` with the
+    signed `token` (works without JavaScript) and the app's script at `script_url`."""
+
+    url: str
+    script_url: str
+    token: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"beacon_url": self.url, "script_url": self.script_url, "token": self.token}
+
+
+@dataclass(frozen=True)
 class PageContent:
     """A funnel page's content: the page builder renders it into the chosen template."""
 
@@ -87,9 +100,14 @@ class PageContent:
     crm_campaign_id: str
     main_offer: OfferBlock
     upsells: tuple[OfferBlock, ...]
+    # Shown when the shopper declines an upsell (the page builder's downsell block); None: no
+    # downsell, or none to show now.
+    downsell: OfferBlock | None = None
+    beacon: PageBeacon | None = None  # None: the page reports no traffic
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        beacon = {"analytics": self.beacon.as_json()} if self.beacon is not None else {}
+        return beacon | {
             "title": self.title,
             "headline": self.headline,
             "currency": self.currency,
@@ -97,6 +115,7 @@ class PageContent:
             "crm_campaign_id": self.crm_campaign_id,
             "main_offer": self.main_offer.as_json(),
             "upsells": [upsell.as_json() for upsell in self.upsells],
+            "downsell": self.downsell.as_json() if self.downsell else None,
         }
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from funnels.services import load_draft, remote_ids
-from funnels.tables import Funnel, FunnelStatus, PublishStep
+from funnels.split_tests import stop_for_archive
+from funnels.tables import Downsell, Funnel, FunnelStatus, PublishStep, Upsell
 from iam.clients import ShopClients
 from lib.clock import utcnow
+from lib.db import write_transaction
 
 # A failed publish may have made a campaign and a site already: those are archived too.
 ARCHIVABLE = frozenset({FunnelStatus.LIVE, FunnelStatus.FAILED})
@@ -43,6 +45,7 @@ async def archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> Non
         await (await clients.templates_for(shop_domain)).unpublish_site(remote["site_id"])
     if "campaign_id" in remote:
         await (await clients.crm_for(shop_domain)).deactivate_campaign(remote["campaign_id"])
+    await stop_for_archive(clients, shop_domain, funnel_id)
     now = utcnow()
     await Funnel.update(
         {Funnel.status: FunnelStatus.ARCHIVED, Funnel.archived_at: now, Funnel.updated_at: now}
@@ -57,4 +60,9 @@ async def delete_draft(shop_domain: str, funnel_id: int) -> None:
         raise LifecycleRefused(
             "Only a draft that was never published can be deleted. Archive this one instead."
         )
-    await Funnel.delete().where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
+    # Its offers are deleted outright, not left to the foreign keys' cascade (SQLite applies it
+    # only where enabled): a leftover downsell would join the next funnel given the same id.
+    async with write_transaction():
+        await Upsell.delete().where(Upsell.funnel == draft.id)
+        await Downsell.delete().where(Downsell.funnel == draft.id)
+        await Funnel.delete().where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))

@@ -9,9 +9,10 @@ place, and the funnel records when its page last matched the store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from babel import Locale, UnknownLocaleError
@@ -20,7 +21,7 @@ from babel.numbers import format_currency
 from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
-from connectors.templates import OfferBlock, PageContent, PageImage
+from connectors.templates import OfferBlock, PageBeacon, PageContent, PageImage
 from funnels.services import FunnelDraft, load_draft, remote_ids
 from funnels.sync_scope import live_funnels
 from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind
@@ -29,6 +30,15 @@ from iam.clients import ShopClients
 from iam.tokens import ShopNotConnected
 from jobqueue.jobs import JobContext, enqueue
 from lib.clock import utcnow
+
+
+class PageBeaconFor(Protocol):
+    """The beacon a funnel's live page carries (onboarding builds it from analytics.beacon and
+    the settings' key): shop, funnel id and analytics variant → the signed tag. A split test's
+    variant B reports under its own variant (funnels.split_tests), the funnel's page under ""."""
+
+    def __call__(self, shop_domain: str, funnel_id: int, variant: str = "") -> PageBeacon: ...
+
 
 log = structlog.get_logger("funnels.livepage")
 
@@ -50,6 +60,7 @@ REFRESH_MAX_ATTEMPTS = 6
 HEADLINE_MAX = 300  # the page builder's limit
 BUY_MAIN = "Buy now"
 BUY_UPSELL = "Yes, add this to my order"
+BUY_DOWNSELL = "Yes, I'll take this instead"
 SOLD_OUT = "Sold out"
 DEFAULT_VARIANT_TITLE = "Default Title"
 CENT = Decimal("0.01")
@@ -86,6 +97,19 @@ async def store_variants(shopify: ShopifyAdmin, variant_ids: list[str]) -> tuple
     current = await shopify.graphql(PAGE_VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
     return str((current.data.get("shop") or {}).get("currencyCode") or ""), nodes
+
+
+def downsell_external_id(funnel_id: int) -> str:
+    """The CRM offer id of a funnel's downsell (one per funnel)."""
+    return f"downsell:{funnel_id}"
+
+
+def offered_variant_ids(draft: FunnelDraft) -> list[str]:
+    """Every variant the funnel offers, once each: main product, upsells, then the downsell."""
+    ids = [draft.funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)]
+    if draft.downsell is not None:
+        ids.append(draft.downsell["variant_id"])
+    return list(dict.fromkeys(ids))
 
 
 def _sold_out(variant: dict[str, Any] | None) -> bool:
@@ -125,16 +149,19 @@ def _block(
 
 
 async def page_content(
-    draft: FunnelDraft, campaign_id: str, shopify: ShopifyAdmin, crm: CrmUser
+    draft: FunnelDraft,
+    campaign_id: str,
+    shopify: ShopifyAdmin,
+    crm: CrmUser,
+    beacon: PageBeacon | None = None,
+    upsell_offer_keys: Mapping[int, str] | None = None,
 ) -> PageContent:
     """The page as it should be now: the campaign's offers at the CRM's prices, the products
     as the store holds them. A sold-out main product stays, shown as sold out; an upsell
-    whose variant sold out (or left the store) is left out."""
+    whose variant sold out (or left the store) is left out, and so is the downsell (also when
+    no upsell is shown: there is nothing to decline)."""
     funnel = draft.funnel
-    variant_ids = list(
-        dict.fromkeys([funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)])
-    )
-    _, variants = await store_variants(shopify, variant_ids)
+    _, variants = await store_variants(shopify, offered_variant_ids(draft))
     offers = {str(offer.get("external_id")): offer for offer in await crm.campaign_offers(campaign_id)}
     products: dict[str, dict[str, Any]] = {}
 
@@ -160,13 +187,23 @@ async def page_content(
     )
     upsells = []
     for row in draft.upsells:
-        offer = offers.get(f"upsell:{row['id']}")
+        # A split test's variant B may sell an upsell through an offer of its own.
+        offer = offers.get((upsell_offer_keys or {}).get(row["id"]) or f"upsell:{row['id']}")
         variant = variants.get(row["variant_id"])
         if offer is None or _sold_out(variant):
             continue
         upsells.append(
             _block(offer, await product_of(offer), variant, row["product"], row["headline"], BUY_UPSELL)
         )
+    downsell = None
+    if draft.downsell is not None and upsells:  # offered on declining an upsell: none shown, none declined
+        offer = offers.get(downsell_external_id(draft.id))
+        variant = variants.get(draft.downsell["variant_id"])
+        if offer is not None and not _sold_out(variant):
+            row = draft.downsell
+            downsell = _block(
+                offer, await product_of(offer), variant, row["product"], row["headline"], BUY_DOWNSELL
+            )
     return PageContent(
         title=funnel["name"],
         headline=(funnel["description"] or funnel["name"])[:HEADLINE_MAX],
@@ -175,6 +212,8 @@ async def page_content(
         crm_campaign_id=campaign_id,
         main_offer=main,
         upsells=tuple(upsells),
+        downsell=downsell,
+        beacon=beacon,
     )
 
 
@@ -192,6 +231,7 @@ class ReviewLine:
 class Review:
     main: ReviewLine
     upsells: list[ReviewLine]
+    downsell: ReviewLine | None
     currency_problem: str | None  # the campaign's currency is not the store's
     store_problem: str | None  # Shopify could not be read: snapshot prices shown
 
@@ -200,7 +240,7 @@ async def review_of(clients: ShopClients, shop_domain: str, draft: FunnelDraft) 
     """The offers as the live page will sell them: the store's prices now (not those seen when
     the products were chosen), after each offer's discount, in the campaign's currency."""
     funnel = draft.funnel
-    ids = list(dict.fromkeys([funnel["main_variant_id"], *(row["variant_id"] for row in draft.upsells)]))
+    ids = offered_variant_ids(draft)
     store_currency, store_problem = "", None
     variants: dict[str, Any] = {}
     try:
@@ -237,6 +277,14 @@ async def review_of(clients: ShopClients, shop_domain: str, draft: FunnelDraft) 
             )
             for row in draft.upsells
         ],
+        downsell=line(
+            draft.downsell["variant_id"],
+            draft.downsell["product"],
+            draft.downsell["headline"],
+            (draft.downsell["discount_type"], draft.downsell["discount_value"]),
+        )
+        if draft.downsell is not None
+        else None,
         currency_problem=currency_refusal(currency, store_currency),
         store_problem=store_problem,
     )
@@ -267,7 +315,9 @@ async def queue_page_refresh(shop_domain: str, variant_ids: frozenset[str]) -> N
             )
 
 
-async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
+async def refresh_live_page(
+    clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None
+) -> None:
     """Rebuilds a live funnel's page from the store and the CRM and republishes it in place."""
     shop_domain, funnel_id = str(job.shop_domain), int(job.payload["funnel_id"])
     draft = await load_draft(shop_domain, funnel_id)
@@ -276,7 +326,11 @@ async def refresh_live_page(clients: ShopClients, job: JobContext) -> None:
     remote = await remote_ids(funnel_id)  # a live funnel's saga made both
     site_id, campaign_id = remote["site_id"], remote["campaign_id"]
     content = await page_content(
-        draft, campaign_id, await clients.shopify_for(shop_domain), await clients.crm_for(shop_domain)
+        draft,
+        campaign_id,
+        await clients.shopify_for(shop_domain),
+        await clients.crm_for(shop_domain),
+        beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
     )
     templates = await clients.templates_for(shop_domain)
     site = await templates.update_site(site_id, {"content": content.as_json()})

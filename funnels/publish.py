@@ -17,8 +17,8 @@ import structlog
 from connectors.crm import CrmUser, PaymentProcessor
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
 from connectors.shopify import ShopifyAdmin
-from connectors.templates import TemplatesUser
-from funnels.livepage import page_content
+from connectors.templates import PageBeacon, TemplatesUser
+from funnels.livepage import PageBeaconFor, downsell_external_id, offered_variant_ids, page_content
 from funnels.services import FunnelDraft, load_draft, over_plan_limits
 from funnels.tables import Funnel, FunnelStatus, HostKind, PublishStep, PublishStepStatus
 from funnels.validation import Errors, currency_refusal
@@ -35,6 +35,7 @@ log = structlog.get_logger("funnels.publish")
 
 JOB_PUBLISH_FUNNEL = "funnels.publish"
 PUBLISH_MAX_ATTEMPTS = 4
+SPLIT_OFFER_PREFIX = "split:"
 LIVE_MARKER = '<meta name="funnel-site" content="{site_id}">'
 
 
@@ -50,6 +51,7 @@ class SagaContext:
     crm: CrmUser
     templates: TemplatesUser
     results: dict[str, dict[str, Any]]
+    beacon: PageBeacon | None = None  # what the live page reports its traffic with
 
     @property
     def funnel_id(self) -> int:
@@ -65,11 +67,7 @@ async def map_products(saga: SagaContext) -> dict[str, Any]:
     Mapped as product sync maps them, every field of seeds/003, and linked: the sync that
     follows finds the CRM already holding this content and does not write it again.
     """
-    variant_ids = list(
-        dict.fromkeys(
-            [saga.draft.funnel["main_variant_id"], *(row["variant_id"] for row in saga.draft.upsells)]
-        )
-    )
+    variant_ids = offered_variant_ids(saga.draft)
     current = await saga.shopify.graphql(VARIANTS_QUERY, {"ids": variant_ids})
     nodes = {node["id"]: node for node in current.data.get("nodes") or [] if node}
     store_currency = str((current.data.get("shop") or {}).get("currencyCode") or "")
@@ -136,12 +134,27 @@ async def create_offers(saga: SagaContext) -> dict[str, Any]:
             for index, row in enumerate(saga.draft.upsells)
         ),
     ]
+    if (downsell := saga.draft.downsell) is not None:
+        # An offer of its own, so the CRM charges its price and reports its orders apart.
+        wanted.append(
+            {
+                "external_id": downsell_external_id(saga.funnel_id),
+                "product_id": products[downsell["variant_id"]],
+                "kind": "downsell",
+                "position": len(saga.draft.upsells) + 1,
+                "headline": downsell["headline"],
+                "discount_type": downsell["discount_type"],
+                "discount_value": downsell["discount_value"],
+            }
+        )
     offers = {
         offer["external_id"]: str((await saga.crm.upsert_offer(campaign_id, offer))["id"]) for offer in wanted
     }
-    # Upsells removed since the last publish leave the campaign too.
+    # Upsells removed since the last publish leave the campaign too; a running split test's
+    # own offers (external id "split:…") stay until the test ends.
     for existing in await saga.crm.campaign_offers(campaign_id):
-        if existing.get("external_id") not in offers:
+        external_id = str(existing.get("external_id") or "")
+        if external_id not in offers and not external_id.startswith(SPLIT_OFFER_PREFIX):
             await saga.crm.delete_offer(campaign_id, str(existing["id"]))
     return {"offers": offers}
 
@@ -154,7 +167,9 @@ async def create_site(saga: SagaContext) -> dict[str, Any]:
         else {"kind": "custom_domain", "domain": funnel["custom_domain"]}
     )
     # Built after the offers exist: the page shows the prices the CRM charges for them.
-    content = await page_content(saga.draft, saga.results["campaign"]["campaign_id"], saga.shopify, saga.crm)
+    content = await page_content(
+        saga.draft, saga.results["campaign"]["campaign_id"], saga.shopify, saga.crm, saga.beacon
+    )
     site = await saga.templates.upsert_site(
         {
             "external_id": f"funnel:{saga.funnel_id}",
@@ -309,7 +324,7 @@ def _merchant_reason(exc: Exception) -> str:
     return f"Unexpected problem ({type(exc).__name__})."
 
 
-async def run_publish(clients: ShopClients, job: JobContext) -> None:
+async def run_publish(clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None) -> None:
     funnel_id = int(job.payload["funnel_id"])
     shop_domain = str(job.shop_domain)
     draft = await load_draft(shop_domain, funnel_id)
@@ -321,6 +336,7 @@ async def run_publish(clients: ShopClients, job: JobContext) -> None:
         shopify=await clients.shopify_for(shop_domain),
         crm=await clients.crm_for(shop_domain),
         templates=await clients.templates_for(shop_domain),
+        beacon=beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
         results={
             name: row["result"] for name, row in state.items() if row["status"] == PublishStepStatus.DONE
         },

@@ -9,7 +9,7 @@ from piccolo.columns import Column
 
 from billing.services import entitlements
 from funnels.catalog import VariantChoice
-from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind, PublishStep, Upsell
+from funnels.tables import DiscountType, Downsell, Funnel, FunnelStatus, HostKind, PublishStep, Upsell
 from funnels.validation import (
     Errors,
     campaign_errors,
@@ -32,6 +32,8 @@ class FunnelNotFound(Exception):
 class FunnelDraft:
     funnel: dict[str, Any]
     upsells: list[dict[str, Any]]
+    # The optional offer shown when an upsell is declined (a Downsell row), or None.
+    downsell: dict[str, Any] | None = None
 
     @property
     def id(self) -> int:
@@ -94,7 +96,8 @@ async def load_draft(shop_domain: str, funnel_id: int) -> FunnelDraft:
         .order_by(Upsell.id)
         .output(load_json=True)
     )
-    return FunnelDraft(funnel, upsells)
+    downsell = await Downsell.select().where(Downsell.funnel == funnel_id).output(load_json=True).first()
+    return FunnelDraft(funnel, upsells, downsell)
 
 
 async def _update(shop_domain: str, funnel_id: int, values: dict[Column | str, Any]) -> None:
@@ -204,6 +207,51 @@ async def move_upsell(shop_domain: str, funnel_id: int, upsell_id: int, directio
             ids[index], ids[target] = ids[target], ids[index]
             await _renumber(draft.id, ids)
             await _update(shop_domain, funnel_id, {})
+
+
+async def save_downsell(
+    shop_domain: str, funnel_id: int, form: dict[str, str], choice: VariantChoice | None
+) -> Errors:
+    """Sets the funnel's one downsell (replacing the one it had), by the upsells' rules.
+
+    It is shown when an upsell is declined, so a funnel needs an upsell before it has one.
+    """
+    draft = await load_draft(shop_domain, funnel_id)
+    errors = upsell_errors(
+        form["headline"],
+        form["discount_type"],
+        form["discount_value"],
+        choice.price_amount if choice else None,
+    )
+    if choice is None:
+        errors["variant_id"] = "Choose the product to offer from your store"
+    if not draft.upsells:
+        errors["headline"] = "Add an upsell first: the downsell is offered when a shopper declines one"
+    if errors or choice is None:
+        return errors
+    values: dict[Column | str, Any] = {
+        Downsell.headline: form["headline"],
+        Downsell.discount_type: form["discount_type"],
+        Downsell.discount_value: form["discount_value"].strip()
+        if form["discount_type"] != DiscountType.NONE
+        else "0",
+        Downsell.product_id: choice.product_id,
+        Downsell.variant_id: choice.variant_id,
+        Downsell.product: choice.snapshot(),
+    }
+    async with write_transaction():
+        if draft.downsell is None:
+            await Downsell.insert(Downsell(funnel=funnel_id))
+        await Downsell.update(values).where(Downsell.funnel == funnel_id)
+        await _update(shop_domain, funnel_id, {})
+    return {}
+
+
+async def remove_downsell(shop_domain: str, funnel_id: int) -> None:
+    async with write_transaction():
+        draft = await load_draft(shop_domain, funnel_id)
+        await Downsell.delete().where(Downsell.funnel == draft.id)
+        await _update(shop_domain, funnel_id, {})
 
 
 async def confirm_upsells(shop_domain: str, funnel_id: int) -> Errors:

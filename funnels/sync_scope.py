@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from funnels.tables import Funnel, FunnelStatus, PublishStep, Upsell
+from funnels.tables import Downsell, Funnel, FunnelStatus, PublishStep, Upsell
 from sync.gate import FunnelSync
 
 
@@ -22,6 +22,10 @@ async def live_funnels(shop_domain: str) -> list[FunnelSync]:
     variants: dict[int, set[str]] = {row["id"]: {row["main_variant_id"]} for row in funnels}
     for upsell in await Upsell.select(Upsell.funnel, Upsell.variant_id).where(Upsell.funnel.is_in(ids)):
         variants[upsell["funnel"]].add(upsell["variant_id"])
+    for downsell in await Downsell.select(Downsell.funnel, Downsell.variant_id).where(
+        Downsell.funnel.is_in(ids)
+    ):
+        variants[downsell["funnel"]].add(downsell["variant_id"])
     campaigns = {
         row["funnel"]: str(row["result"].get("campaign_id") or "") or None
         for row in await PublishStep.select(PublishStep.funnel, PublishStep.result)

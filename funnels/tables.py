@@ -1,4 +1,4 @@
-"""Tables of the funnels domain: funnels, their upsell offers and the publish saga's steps."""
+"""Tables of the funnels domain: funnels, their upsell and downsell offers and the publish saga's steps."""
 
 from enum import StrEnum
 
@@ -81,6 +81,21 @@ class Upsell(Table):
     product = JSON(null=False, default="{}")
 
 
+class Downsell(Table):
+    """The funnel's one downsell: offered when a shopper declines an upsell (as Zipify OCU and
+    AfterSell do), usually something cheaper or a bigger discount. Optional."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    # Unique: one downsell per funnel, so saving it again replaces it.
+    funnel = ForeignKey(references=Funnel, null=False, unique=True, on_delete=OnDelete.cascade)
+    headline = Varchar(length=200, null=False, default="")
+    discount_type = Varchar(length=16, null=False, default=DiscountType.NONE, choices=DiscountType)
+    discount_value = Varchar(length=16, null=False, default="0")  # a decimal string, exact
+    product_id = Varchar(length=80, null=True, default=None)
+    variant_id = Varchar(length=80, null=True, default=None)
+    product = JSON(null=False, default="{}")
+
+
 class PublishStepStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -103,4 +118,43 @@ class PublishStep(Table):
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [Funnel, Upsell, PublishStep]
+class SplitTestStatus(StrEnum):
+    STARTING = "starting"  # variant B's page is being published
+    RUNNING = "running"
+    FAILED = "failed"  # variant B's page could not be published; nothing else changed
+    ENDED = "ended"  # a winner was chosen; kept for the history
+
+
+class SplitTestChange(StrEnum):
+    """What variant B changes of the funnel (variant A is the funnel as it is)."""
+
+    TEMPLATE = "template"
+    HEADLINE = "headline"
+    UPSELL_DISCOUNT = "upsell_discount"
+    UPSELL_ORDER = "upsell_order"
+
+
+class SplitTest(Table):
+    """An A/B test of a live funnel: variant A is the funnel's page, variant B its own site on
+    the page service with one change; visitors of the funnel's entry address are split."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    funnel = ForeignKey(references=Funnel, null=False, on_delete=OnDelete.cascade)
+    shop_domain = Varchar(length=255, null=False, index=True)
+    status = Varchar(length=16, null=False, default=SplitTestStatus.STARTING, choices=SplitTestStatus)
+    change = Varchar(length=24, null=False, choices=SplitTestChange)
+    # What B changes: {"template_id", "template_name"} | {"headline"} |
+    # {"upsell_id", "discount_type", "discount_value"} | {"upsell_ids": [...] in B's order}.
+    variant_b = JSON(null=False, default="{}")
+    b_percent = Integer(null=False, default=50)  # the share of visitors sent to B, 1..99
+    b_site_id = Varchar(length=80, null=True, default=None)
+    b_url = Varchar(length=500, null=True, default=None)
+    error = Text(null=True, default=None)
+    winner = Varchar(length=1, null=True, default=None)  # "a" or "b" once ended
+    # Each variant's figures when the test ended, so the history does not change later.
+    results = JSON(null=False, default="{}")
+    started_at = Timestamptz(null=False, default=TimestamptzNow())
+    ended_at = Timestamptz(null=True, default=None)
+
+
+TABLES: list[type[Table]] = [Funnel, Upsell, Downsell, PublishStep, SplitTest]

@@ -25,10 +25,15 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from admin.router import ADMIN_SESSION_COOKIE, admin_router
+from analytics.beacon import BeaconIntake, beacon_key
 from billing.controllers import BillingController
+from funnels.analytics_scope import shop_of_live_funnel
+from funnels.controllers.analytics import FunnelAnalyticsController, ShopAnalyticsController
+from funnels.controllers.downsell import DownsellController
 from funnels.controllers.lifecycle import FunnelLifecycleController
 from funnels.controllers.publishing import FunnelPublishingController
 from funnels.controllers.settings import FunnelSettingsController
+from funnels.controllers.split_tests import FunnelEntryController, SplitTestController
 from funnels.controllers.sync_health import FunnelSyncHealthController
 from funnels.controllers.wizard import FunnelWizardController
 from funnels.usage import funnel_usage
@@ -264,10 +269,15 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
             MetricsController,
             SignOutController,
             FunnelWizardController,
+            DownsellController,
+            SplitTestController,
+            FunnelEntryController,
             FunnelSettingsController,
             FunnelPublishingController,
             FunnelLifecycleController,
             FunnelSyncHealthController,
+            FunnelAnalyticsController,
+            ShopAnalyticsController,
             admin_router(admin_session_config),
             BillingController,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
@@ -326,6 +336,14 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
     # Read at sign-in, where the session's new id comes with a new CSRF token (iam/sessions.py).
     app.csrf_config = csrf_config
     # Outermost layers, around routing itself, so 404/405 answers get them too.
-    routing = WebhookRouting(app.asgi_handler, intake, traced_intake(intake) if tracing else None)
-    app.asgi_handler = RequestContext(SecurityHeaders(routing, settings))
+    # The live pages' beacon, as lean as the webhook intake: no session, no CSRF cookie.
+    beacon = BeaconIntake(
+        WebhookRouting(app.asgi_handler, intake, traced_intake(intake) if tracing else None),
+        key=beacon_key(settings.analytics_beacon_key, settings.secret_key),
+        funnel_shop=shop_of_live_funnel,
+        reload_seconds=settings.analytics_reload_window_seconds,
+        script_file=STATIC_DIR / "js" / "beacon.js",
+        accept_event_time=not settings.is_production,
+    )
+    app.asgi_handler = RequestContext(SecurityHeaders(beacon, settings))
     return app

@@ -12,14 +12,23 @@ from opentelemetry import trace
 from shopify_app import ShopifyApp
 
 from alerts.digests import JOB_SEND_DIGESTS, AlertConfig, send_digests
+from analytics.beacon import beacon_key, beacon_tag
+from analytics.orders import record_order
+from analytics.rollup import JOB_ROLL_UP, roll_up_job, schedule_roll_up
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
 from connectors.mail import Mailer
 from connectors.shopify import ShopifyClient, shopify_http_client
-from connectors.templates import TemplatesClient
-from funnels.livepage import JOB_REFRESH_LIVE_PAGE, queue_page_refresh, refresh_live_page
+from connectors.templates import PageBeacon, TemplatesClient
+from funnels.livepage import JOB_REFRESH_LIVE_PAGE, PageBeaconFor, queue_page_refresh, refresh_live_page
 from funnels.publish import JOB_PUBLISH_FUNNEL, run_publish
+from funnels.split_tests import (
+    JOB_END_SPLIT_TEST,
+    JOB_START_SPLIT_TEST,
+    run_end_split_test,
+    run_start_split_test,
+)
 from funnels.sync_scope import live_funnels
 from iam.clients import ShopClients
 from iam.context import IamContext
@@ -129,22 +138,40 @@ def alert_config(settings: Settings) -> AlertConfig:
     )
 
 
+def page_beacon_for(settings: Settings) -> PageBeaconFor:
+    """What a funnel's live page reports its traffic with: the app's beacon and a token signed
+    with the beacon key (analytics.beacon), put in the page's content at publish."""
+    key = beacon_key(settings.analytics_beacon_key, settings.secret_key)
+
+    def beacon_of(shop_domain: str, funnel_id: int, variant: str = "") -> PageBeacon:
+        # `variant`: a split test's variant B reports under its own (funnels.split_tests).
+        tag = beacon_tag(key, settings.app_base_url, shop_domain, funnel_id, variant)
+        return PageBeacon(url=tag.url, script_url=tag.script_url, token=tag.token)
+
+    return beacon_of
+
+
 def job_handlers(
     clients: ShopClients,
     billing: Billing,
     catalog_refresh: timedelta = catalog_import.DEFAULT_REFRESH,
     alerts: AlertConfig | None = None,
+    beacon_for: PageBeaconFor | None = None,
 ) -> dict[str, JobHandler]:
     iam = clients.iam
-    sync = SyncContext(iam, live_funnels, clients, products_changed=queue_page_refresh)
+    sync = SyncContext(
+        iam, live_funnels, clients, products_changed=queue_page_refresh, order_seen=record_order
+    )
     dispatch = inbox_dispatch(topic_handlers(sync, billing))
     handlers: dict[str, JobHandler] = {
         JOB_PROVISION_ACCOUNT: partial(provision_account, iam),
         subscriptions.JOB_REGISTER_WEBHOOKS: partial(subscriptions.register_webhooks, clients),
         subscriptions.JOB_REGISTER_CRM_WEBHOOKS: partial(subscriptions.register_crm_webhooks, clients),
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
-        JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
-        JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients),
+        JOB_PUBLISH_FUNNEL: partial(run_publish, clients, beacon_for=beacon_for),
+        JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients, beacon_for=beacon_for),
+        JOB_START_SPLIT_TEST: partial(run_start_split_test, clients, beacon_for=beacon_for),
+        JOB_END_SPLIT_TEST: partial(run_end_split_test, clients),
         JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
         catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
             catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
@@ -153,6 +180,7 @@ def job_handlers(
         subscriptions.JOB_CHECK_WEBHOOKS: partial(subscriptions.check_webhooks, clients),
         subscriptions.JOB_CHECK_ALL_WEBHOOKS: subscriptions.check_all_webhooks,
         JOB_SEND_DIGESTS: partial(send_digests, alerts or AlertConfig(Mailer("", ""), iam.app_base_url, "")),
+        JOB_ROLL_UP: roll_up_job,
     }
     # A shop whose Shopify access was lost: its jobs wait for the merchant to reconnect.
     return {kind: waiting_for_shopify_access(handler) for kind, handler in handlers.items()}
@@ -163,7 +191,11 @@ def build_worker(
 ) -> Worker:
     return Worker(
         job_handlers(
-            clients, billing, timedelta(hours=settings.catalog_refresh_hours), alert_config(settings)
+            clients,
+            billing,
+            timedelta(hours=settings.catalog_refresh_hours),
+            alert_config(settings),
+            beacon_for=page_beacon_for(settings),
         ),
         # A span per job, continuing the trace of what queued it (onboarding/tracing.py).
         tracer=trace.get_tracer("funnelsync.jobs") if traced else None,
@@ -177,6 +209,7 @@ async def start_periodic_jobs(settings: Settings) -> None:
     await schedule_once(
         subscriptions.JOB_CHECK_ALL_WEBHOOKS, None, delay=subscriptions.WEBHOOK_CHECK_INTERVAL
     )
+    await schedule_roll_up()
 
 
 def build_billing_providers(settings: Settings, clients: ShopClients) -> Billing:

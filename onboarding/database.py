@@ -20,6 +20,7 @@ PICCOLO_APPS = [
     "iam.piccolo_app",
     "billing.piccolo_app",
     "sync.piccolo_app",
+    "analytics.piccolo_app",
     "funnels.piccolo_app",
     "alerts.piccolo_app",
 ]

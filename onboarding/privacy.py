@@ -1,6 +1,6 @@
 """Uninstall and Shopify's mandatory privacy webhooks, across every domain.
 
-Each domain forgets its own rows (alerts/, funnels/, sync/, billing/, iam/, jobqueue/ privacy.py);
+Each domain forgets its own rows (alerts/, funnels/, analytics/, sync/, billing/, iam/, jobqueue/ privacy.py);
 this module orchestrates them, each request in one transaction. What goes, what stays and
 for how long: docs/privacy.md.
 """
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import structlog
 
 from alerts import privacy as alerts_privacy
+from analytics import privacy as analytics_privacy
 from billing import privacy as billing_privacy
 from connectors.errors import Rejected, Unauthorized
 from connectors.shopify import ShopifyAdmin
@@ -169,6 +170,7 @@ async def forget_shop(shop_domain: str) -> dict[str, int]:
     return {
         "alerts": await alerts_privacy.forget_shop(shop_domain),
         "funnels": await funnels_privacy.forget_shop(shop_domain),
+        "analytics": await analytics_privacy.forget_shop(shop_domain),
         "sync": await sync_privacy.forget_shop(shop_domain),
         "billing": await billing_privacy.forget_shop(shop_domain),
         "iam": await iam_privacy.forget_shop(shop_domain),

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     catalog_refresh_hours: float = Field(
         4.0, gt=0, le=24 * 7, description="How often the store's catalog is refreshed in the CRM"
     )
+    analytics_beacon_key: str = Field(
+        "",
+        description="Signs the live pages' analytics beacon tokens; empty: derived from SECRET_KEY",
+    )
+    analytics_reload_window_seconds: int = Field(
+        1800, ge=1, le=86400, description="A page or offer view repeated by a visitor within it counts once"
+    )
     external_timeout_seconds: float = Field(
         10.0, gt=0, le=60, description="Timeout of each call to Shopify, the CRM and the template service"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from iam.clients import ShopClients
 from iam.context import IamContext
@@ -17,6 +18,16 @@ LiveFunnels = Callable[[str], Awaitable[list[FunnelSync]]]
 ProductsChanged = Callable[[str, frozenset[str]], Awaitable[None]]
 
 
+# A CRM order of a live funnel's campaign, as the CRM's order event carries it (any source:
+# placed on the live page, or a Shopify order written to the CRM): the analytics domain counts
+# it (onboarding wires analytics.orders.record_order in here). Arguments: shop, funnel id, order.
+OrderSeen = Callable[[str, int, dict[str, Any]], Awaitable[None]]
+
+
+async def _nothing_to_count(shop_domain: str, funnel_id: int, order: dict[str, Any]) -> None:
+    return None
+
+
 async def _nothing_to_refresh(shop_domain: str, variant_ids: frozenset[str]) -> None:
     return None
 
@@ -28,3 +39,4 @@ class SyncContext:
     # Shopify and the CRM as the shop's own: `await ctx.clients.shopify_for(shop)`.
     clients: ShopClients
     products_changed: ProductsChanged = _nothing_to_refresh
+    order_seen: OrderSeen = _nothing_to_count

@@ -49,7 +49,7 @@ class FunnelPublishingController(Controller):
         draft = await open_step(shop_domain, funnel_id, "template")
         if isinstance(draft, Redirect):
             return draft
-        templates, problem = await _templates(clients, shop_domain)
+        templates, problem = await page_templates(clients, shop_domain)
         return wizard_page(
             draft,
             "template",
@@ -70,7 +70,7 @@ class FunnelPublishingController(Controller):
         draft = await open_step(shop_domain, funnel_id, "template")
         if isinstance(draft, Redirect):
             return draft
-        templates, problem = await _templates(clients, shop_domain)
+        templates, problem = await page_templates(clients, shop_domain)
         chosen = next((item for item in templates if item.id == form_field(data, "template_id")), None)
         if chosen is None:
             errors = {"template_id": problem or "Choose one of the templates below"}
@@ -223,7 +223,7 @@ def _site_host(clients: Clients) -> str:
     return urlsplit(clients.iam.templates.base_url).netloc
 
 
-async def _templates(clients: Clients, shop_domain: str) -> tuple[list[FunnelTemplate], str | None]:
+async def page_templates(clients: Clients, shop_domain: str) -> tuple[list[FunnelTemplate], str | None]:
     try:
         templates = await clients.templates_for(shop_domain)
         return await templates.templates(), None

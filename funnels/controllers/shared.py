@@ -51,17 +51,21 @@ def wizard_page(
     *,
     errors: Errors | None = None,
     status_code: int = 200,
+    page: str | None = None,
+    page_title: str | None = None,
     **context: Any,
 ) -> Template:
+    """A page of step `slug`: its own template, or `page` (a sub-page of the step, such as the
+    upsells step's downsell) under `page_title`."""
     return Template(
-        template_name=f"funnels/{slug}.html",
+        template_name=f"funnels/{page or slug}.html",
         context={
             "draft": draft,
             "funnel": draft.funnel,
             "upsells": draft.upsells,
             "steps": STEPS,
             "current": slug,
-            "step_title": title_of(slug),
+            "step_title": page_title or title_of(slug),
             "step_number": STEP_SLUGS.index(slug) + 1,
             "errors": errors or {},
             "currencies": CURRENCIES,

@@ -42,8 +42,8 @@ async def _store_currency(clients: Clients, shop_domain: str) -> str | None:
         return None
 
 
-async def _search(
-    clients: Clients, shop_domain: str, text: str, after: str | None
+async def search_results(
+    clients: Clients, shop_domain: str, text: str, after: str | None = None
 ) -> tuple[SearchPage | None, str | None]:
     try:
         return await search_catalog(clients, shop_domain, text, after), None
@@ -139,7 +139,7 @@ class FunnelWizardController(Controller):
         draft = await open_step(shop_domain, funnel_id, "product")
         if isinstance(draft, Redirect):
             return draft
-        results, search_error = await _search(clients, shop_domain, q, after)
+        results, search_error = await search_results(clients, shop_domain, q, after)
         return wizard_page(draft, "product", q=q, results=results, search_error=search_error)
 
     @get("/{funnel_id:int}/product/search")
@@ -176,9 +176,9 @@ class FunnelWizardController(Controller):
         draft = await open_step(shop_domain, funnel_id, "product")
         if isinstance(draft, Redirect):
             return draft
-        choice, problem = await _variant_of_shop(clients, shop_domain, form_field(data, "variant_id"))
+        choice, problem = await variant_of_shop(clients, shop_domain, form_field(data, "variant_id"))
         if choice is None:
-            results, search_error = await _search(clients, shop_domain, "", None)
+            results, search_error = await search_results(clients, shop_domain, "", None)
             return wizard_page(
                 draft,
                 "product",
@@ -212,7 +212,7 @@ class FunnelWizardController(Controller):
         }
         values["discount_type"] = values["discount_type"] or "percentage"
         # Searching costs Shopify query points: the upsell list loads without one until asked.
-        results, search_error = await _search(clients, shop_domain, q, None) if q else (None, None)
+        results, search_error = await search_results(clients, shop_domain, q, None) if q else (None, None)
         return await _upsells_page(
             draft, shop_domain, values=values, q=q, results=results, search_error=search_error
         )
@@ -232,14 +232,14 @@ class FunnelWizardController(Controller):
         values = {name: form_field(data, name) for name in ("headline", "discount_type", "discount_value")}
         variant_id = form_field(data, "variant_id")
         choice, problem = (
-            await _variant_of_shop(clients, shop_domain, variant_id) if variant_id else (None, None)
+            await variant_of_shop(clients, shop_domain, variant_id) if variant_id else (None, None)
         )
         errors = await services.add_upsell(shop_domain, funnel_id, values, choice)
         if problem:
             errors["variant_id"] = problem
         if errors:
             q = form_field(data, "q")
-            results, search_error = await _search(clients, shop_domain, q, None) if q else (None, None)
+            results, search_error = await search_results(clients, shop_domain, q, None) if q else (None, None)
             draft = await load_draft(shop_domain, funnel_id)
             return await _upsells_page(
                 draft,
@@ -317,7 +317,7 @@ async def search_fragment(
     draft = await open_step(shop_domain, funnel_id, slug)
     if isinstance(draft, Redirect):
         raise NotFoundException()
-    results, search_error = await _search(clients, shop_domain, q, after)
+    results, search_error = await search_results(clients, shop_domain, q, after)
     return Template(
         template_name="funnels/_search_results.html",
         context={
@@ -331,7 +331,7 @@ async def search_fragment(
     )
 
 
-async def _variant_of_shop(
+async def variant_of_shop(
     clients: Clients, shop_domain: str, variant_id: str
 ) -> tuple[VariantChoice | None, str]:
     if not variant_id:

@@ -17,6 +17,7 @@ rules (422 `validation_failed`, 409s), answered in the API's error shapes:
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, delete, get, post, put
@@ -145,7 +146,9 @@ def sales_control_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]
         price?}] (product lines default to the product's name, SKU and price); optional
         `campaign_id`, `operator_comment`, `currency` (default: the campaign's, else the
         first product's, else USD), `shipping_address` (default: the customer's address
-        when it is a complete delivery address), `status` (default pending), `external_id`.
+        when it is a complete delivery address), `status` (default pending), `external_id`,
+        `placed_at` (ISO 8601, not in the future: an order imported with its history, as CRMs
+        import past orders; its `created_at`).
         The customer is found by email (else phone) among the user's customers, or
         created (customer.created). Answers {"order", "customer", "customer_created"}."""
         owner = user(user_id).id
@@ -174,6 +177,8 @@ def sales_control_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]
             "shipping_address": body.get("shipping_address") or _delivery_address(address),
         }
         order_body.pop("customer", None)
+        placed_at = _placed_at(body.pop("placed_at", None), sandbox.now())
+        order_body.pop("placed_at", None)
         found = sales.lookups(sandbox, owner)
         checking = OrderLookups(
             product=found.product,
@@ -186,7 +191,7 @@ def sales_control_handlers(sandbox: CrmSandbox) -> list[ControllerRouterHandler]
             assert new_customer is not None
             customer = sales.create_customer(sandbox, owner, new_customer, prefix="customer")
             data = dataclasses.replace(data, customer_id=customer.id)
-        order = sales.create_order(sandbox, owner, data)
+        order = sales.create_order(sandbox, owner, data, placed_at)
         await sandbox.save()
         return Response(
             content={
@@ -290,3 +295,15 @@ def _delivery_address(address: Address | None) -> dict[str, Any] | None:
     if address is None or any(getattr(address, name) is None for name in DELIVERY_REQUIRED):
         return None
     return address.as_json()
+
+
+def _placed_at(value: Any, now: float) -> float | None:
+    if value is None:
+        return None
+    try:
+        placed = datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        raise validation_failed([FieldError("placed_at", "Must be an ISO 8601 time.")]) from None
+    if placed > now:
+        raise validation_failed([FieldError("placed_at", "Must not be in the future.")])
+    return placed

@@ -200,8 +200,9 @@ def _apply_order(order: Order, data: OrderInput, now: float) -> None:
     order.updated_at = now
 
 
-def create_order(sandbox: CrmSandbox, owner: str, data: OrderInput) -> Order:
-    """Lines without a product_id stay on the order only: the catalog is never touched."""
+def create_order(sandbox: CrmSandbox, owner: str, data: OrderInput, placed_at: float | None = None) -> Order:
+    """Lines without a product_id stay on the order only: the catalog is never touched.
+    `placed_at`: an order imported with the time it was placed (the control API's history)."""
     check_external_id(
         sandbox.state.orders.values(),
         owner=owner,
@@ -223,7 +224,7 @@ def create_order(sandbox: CrmSandbox, owner: str, data: OrderInput) -> Order:
         operator_comment=None,
         status=OrderStatus.PENDING,
         source="",
-        created_at=now,
+        created_at=placed_at if placed_at is not None else now,
         updated_at=now,
     )
     _apply_order(order, data, now)

@@ -65,6 +65,7 @@ class ProcessorStatus(enum.StrEnum):
 class OfferKind(enum.StrEnum):
     MAIN = "main"
     UPSELL = "upsell"
+    DOWNSELL = "downsell"  # offered when the shopper declines an upsell
 
 
 class DiscountType(enum.StrEnum):
@@ -161,7 +162,7 @@ class Campaign:
 
 @dataclass
 class Offer:
-    """A product offered in a campaign: its one `main` offer or an `upsell`."""
+    """A product offered in a campaign: its one `main` offer, an `upsell` or a `downsell`."""
 
     id: str
     seq: int

@@ -32,7 +32,7 @@ from sandbox.templates_service.hosts import (
     subdomain_problem,
     view_url,
 )
-from sandbox.templates_service.render import PAGE_HEADERS, babel_locale, render_site
+from sandbox.templates_service.render import PAGE_HEADERS, VISITOR_COOKIE, babel_locale, render_site
 from sandbox.templates_service.runtime import TemplatesSandbox
 from sandbox.templates_service.state import Host, HostKind, Publication, Site
 
@@ -65,7 +65,8 @@ def site_json(site: Site, public_base: str) -> dict[str, Any]:
 
 def read_content(f: Fields) -> dict[str, Any] | None:
     """`content`: `title` (1..200), `headline` (<= 300), `main_offer` (object),
-    `upsells` (list of objects, <= 10), `crm_campaign_id` (string or null), `currency`
+    `upsells` (list of objects, <= 10), `downsell` (object or null: shown when an upsell is
+    declined), `crm_campaign_id` (string or null), `currency`
     (ISO 4217, optional), `locale` (a BCP 47 tag CLDR knows, optional); other keys are kept
     as sent."""
     c = f.nested("content")
@@ -85,6 +86,9 @@ def read_content(f: Fields) -> dict[str, Any] | None:
         c.fail("upsells", "Must be a list of objects.")
     elif len(upsells) > MAX_UPSELLS:
         c.fail("upsells", f"At most {MAX_UPSELLS} upsells.")
+    downsell = c.body.get("downsell")
+    if downsell is not None and not isinstance(downsell, dict):
+        c.fail("downsell", "Must be an object or null.")
     campaign = c.optional_text("crm_campaign_id", max_length=64)
     currency = c.body.get("currency")
     if currency is not None and not (isinstance(currency, str) and CURRENCY.match(currency)):
@@ -317,21 +321,24 @@ def api_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
 
 
 def public_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
-    def serve(host: Host) -> Response[Any]:
+    def serve(host: Host, visitor: str | None = None) -> Response[Any]:
         site = next((s for s in sandbox.state.sites.values() if s.host == host), None)
         if site is None or site.published is None:
             return _not_published()
         t = template(site.published.template_id)
         assert t is not None  # the catalogue only grows
-        return render_site(site, site.published, t)
+        return render_site(site, site.published, t, visitor)
 
     @get("/p/{subdomain:str}")
-    async def subdomain_page(subdomain: FromPath[str]) -> Response[Any]:
-        return serve(Host(HostKind.SUBDOMAIN, subdomain=subdomain))
+    async def subdomain_page(subdomain: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
+        return serve(Host(HostKind.SUBDOMAIN, subdomain=subdomain), request.cookies.get(VISITOR_COOKIE))
 
     @get("/d/{domain:str}")
-    async def domain_page(domain: FromPath[str]) -> Response[Any]:
-        return serve(Host(HostKind.CUSTOM_DOMAIN, domain=domain.lower().rstrip(".")))
+    async def domain_page(domain: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
+        return serve(
+            Host(HostKind.CUSTOM_DOMAIN, domain=domain.lower().rstrip(".")),
+            request.cookies.get(VISITOR_COOKIE),
+        )
 
     @get("/previews/{name:str}")
     async def preview(name: FromPath[str]) -> Response[Any]:

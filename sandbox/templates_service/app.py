@@ -4,7 +4,8 @@ Real-service routes: `POST /oauth/token`, `/api/v1/accounts` (create, list, get)
 merchant API (templates, hosts, sites, publish: `sandbox.templates_service.api`), the
 public pages (`GET /p/{subdomain}/`, `GET /d/{domain}/`, `GET /previews/{id}.svg`),
 `GET /healthz`, `GET /`. Control routes: the common ones (see sandbox.common.app) plus
-`GET /_sandbox/accounts` and `GET /_sandbox/sites`.
+`GET /_sandbox/accounts`, `GET /_sandbox/sites` and
+`POST /_sandbox/sites/{id}/simulate` (simulated traffic: sandbox.templates_service.simulate).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from sandbox.common.app import build_sandbox_app
 from sandbox.common.clock import iso
+from sandbox.common.errors import json_object_body, not_found
 from sandbox.common.members import MemberResource, member_handlers
 from sandbox.common.pages import html_page, table
 from sandbox.templates_service.api import api_handlers, public_handlers, site_json
 from sandbox.templates_service.catalogue import TEMPLATES
 from sandbox.templates_service.config import TemplatesSandboxConfig
 from sandbox.templates_service.runtime import TemplatesSandbox
+from sandbox.templates_service.simulate import simulate
 
 STATE_KEY = "templates_sandbox"
 ACCOUNTS = MemberResource(
@@ -107,4 +111,13 @@ def _extra_handlers(sandbox: TemplatesSandbox) -> list[ControllerRouterHandler]:
             "data": [{**site_json(s, sandbox.config.public_base), "account_id": s.owner_id} for s in listed]
         }
 
-    return [start, accounts, sites]
+    @post("/_sandbox/sites/{site_id:str}/simulate", status_code=200)
+    async def simulate_traffic(site_id: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Visitors on the published page over past days (sandbox.templates_service.simulate)."""
+        site = sandbox.state.sites.get(site_id)
+        if site is None:
+            raise not_found(f"No site {site_id}.")
+        body = await json_object_body(request, optional=True)
+        return await simulate(site, body or {}, sandbox.http(), sandbox.now())
+
+    return [start, accounts, sites, simulate_traffic]

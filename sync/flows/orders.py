@@ -268,9 +268,20 @@ async def _variant_ids(crm: CrmUser, shop_domain: str, order: dict[str, Any]) ->
     return found
 
 
+async def _count_order(ctx: SyncContext, shop_domain: str | None, order: dict[str, Any]) -> None:
+    """Every CRM order of a live funnel's campaign is handed to analytics, whatever its source and
+    whether or not the funnel keeps orders synced: the CRM's orders are what the funnel sold."""
+    if not shop_domain or not order.get("id"):
+        return
+    funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
+    if funnel is not None:
+        await ctx.order_seen(shop_domain, funnel.funnel_id, order)
+
+
 async def sync_order_to_shopify(ctx: SyncContext, event: InboxEventData) -> None:
     """A funnel order placed in the CRM becomes a Shopify order (its customer created if unknown)."""
     shop_domain, order = event.shop_domain, crm_data(event)
+    await _count_order(ctx, shop_domain, order)
     if not shop_domain or order.get("source") == "shopify" or from_shopify(order, "Order"):
         return  # the CRM's copy of a Shopify order
     funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))
@@ -329,6 +340,7 @@ async def sync_order_update_to_shopify(ctx: SyncContext, event: InboxEventData) 
     order takes the CRM's note and delivery address, and a cancellation or payment it cannot
     take from us is shown on sync health for the merchant to set in Shopify."""
     shop_domain, order = event.shop_domain, crm_data(event)
+    await _count_order(ctx, shop_domain, order)
     if not shop_domain or order.get("source") == "shopify" or from_shopify(order, "Order"):
         return  # the CRM's copy of a Shopify order: Shopify's order is the source
     funnel = funnel_of_campaign(await ctx.live_funnels(shop_domain), order.get("campaign_id"))

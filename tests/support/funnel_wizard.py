@@ -27,6 +27,14 @@ UPSELL = {
     "variant_id": T_SHIRT,
 }
 
+# The funnel's one downsell: the hoodie at 30 % off for a shopper who declined it at 20 %.
+DOWNSELL = {
+    "headline": "Last chance: the hoodie at 30% off",
+    "discount_type": "percentage",
+    "discount_value": "30",
+    "variant_id": HOODIE,
+}
+
 
 @asynccontextmanager
 async def two_shops_signed_in(database_url: str) -> AsyncIterator[Stack]:

@@ -13,6 +13,7 @@ LAYERS = [
     "alerts",
     "admin",
     "funnels",
+    "analytics",
     "sync",
     "billing",
     "iam",

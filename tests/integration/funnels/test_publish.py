@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
 from collections.abc import AsyncIterator
 
 import pytest
 
+from analytics.tables import TrafficEvent
+from funnels.analytics_scope import funnels_of_shop
 from funnels.publish import JOB_PUBLISH_FUNNEL
+from funnels.sync_scope import live_funnels
 from funnels.tables import Funnel, PublishStep
 from jobqueue.tables import Job
 from jobqueue.worker import Worker
 from tests.support.funnel_wizard import (
     CAMPAIGN,
+    DOWNSELL,
+    HOODIE,
     T_SHIRT,
     accounts_ready_and_signed_in,
     add_payment_processor,
@@ -63,6 +70,78 @@ async def test_publish_makes_the_funnel_live_with_one_campaign_and_one_site(stac
     assert len(campaigns[0]["offers"]) == 2
     assert len(campaigns[0]["processor_ids"]) == 1
     assert len((await stack.templates.get("/_sandbox/sites")).json()["data"]) == 1
+
+
+async def test_a_downsell_is_its_own_crm_offer_shown_when_an_upsell_is_declined(stack: Stack) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/downsell?from=review", DOWNSELL)
+    review = await stack.client.get(f"/funnels/{funnel_id}/review")
+    assert "Last chance: the hoodie at 30% off" in review.text
+    assert "$39.20" in review.text  # 56.00 less 30 %, at the store's price now
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
+    offers = {offer["kind"]: offer for offer in campaign["offers"]}
+    assert sorted(offers) == ["downsell", "main", "upsell"]
+    assert offers["downsell"]["external_id"] == f"downsell:{funnel_id}"
+    assert offers["downsell"]["price"] == "39.20"
+    page = (await stack.templates.get("/p/summer-tees/")).text
+    upsell = page.split('class="offer upsell"', 1)[1].split("</section>", 1)[0]
+    assert '<a class="decline" href="#downsell" data-fs-action="decline">No, thanks</a>' in upsell
+    downsell = page.split('class="offer downsell" id="downsell"', 1)[1].split("</section>", 1)[0]
+    assert f'data-fs-offer="{offers["downsell"]["id"]}"' in downsell  # counted by the beacon
+    assert "Last chance: the hoodie at 30% off" in downsell
+    assert "$39.20" in downsell
+    # Analytics counts it as an offer of its own (views, accepts by its CRM offer id).
+    (info,) = await funnels_of_shop(SHOP, [funnel_id])
+    assert (info.offers[-1].label, info.offers[-1].offer_id) == (
+        "Downsell: Organic Hoodie",
+        offers["downsell"]["id"],
+    )
+    # Sync keeps the downsell's product too (a funnel product).
+    (live,) = await live_funnels(SHOP)
+    assert HOODIE in live.variant_ids
+
+    # Removed and published again: the CRM offer goes, and so does the block.
+    await post_form(stack, f"/funnels/{funnel_id}/downsell/remove")
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+    campaign = (await stack.crm.get("/_sandbox/campaigns")).json()["data"][0]
+    assert sorted(offer["kind"] for offer in campaign["offers"]) == ["main", "upsell"]
+    page = (await stack.templates.get("/p/summer-tees/")).text
+    assert 'class="offer downsell"' not in page
+    assert 'href="#downsell"' not in page
+
+
+async def test_the_live_page_reports_a_visit_through_the_signed_beacon_without_javascript(
+    stack: Stack,
+) -> None:
+    await add_payment_processor(stack)
+    funnel_id = await complete_wizard(stack)
+    await post_form(stack, f"/funnels/{funnel_id}/publish")
+    await stack.drain()
+
+    page = await stack.templates.get("/p/summer-tees/")
+    pixel = re.search(r'<img class="fs-beacon" src="([^"]+)"', page.text)
+    assert pixel is not None
+    visitor = page.cookies["fs_vid"]  # first-party, on the page's origin
+    assert f"v={visitor}" in html.unescape(pixel.group(1))
+    assert 'data-fs-offer="' in page.text
+    assert 'data-fs-action="decline"' in page.text
+    app = stack.app.state.settings.app_base_url
+    policy = page.headers["content-security-policy"]
+    assert f"script-src {app}" in policy  # the app's beacon script only
+    assert f"connect-src {app}" in policy
+    counted = await stack.client.get(
+        html.unescape(pixel.group(1)).removeprefix(app), headers={"User-Agent": "Mozilla/5.0 Chrome/131.0"}
+    )
+    assert counted.status_code == 200
+    (event,) = await TrafficEvent.select(
+        TrafficEvent.funnel_id, TrafficEvent.shop_domain, TrafficEvent.visitor
+    )
+    assert event == {"funnel_id": funnel_id, "shop_domain": SHOP, "visitor": visitor}
 
 
 async def test_republish_after_an_edit_updates_in_place(stack: Stack) -> None:

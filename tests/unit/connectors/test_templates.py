@@ -106,7 +106,24 @@ def test_page_content_is_the_documented_structure_the_page_builder_takes() -> No
         "crm_campaign_id",
         "main_offer",
         "upsells",
+        "downsell",
     }
+    assert content["downsell"] is None  # no downsell: the page builder's null
     assert content["main_offer"]["saving"] == "0.00"
     assert content["main_offer"]["image"] is None
     assert [upsell["price"] for upsell in content["upsells"]] == ["47.60"]
+
+
+def test_a_downsell_is_its_own_offer_block_in_the_page_content() -> None:
+    content = PageContent(
+        title="Summer launch",
+        headline="",
+        currency="USD",
+        locale="en-US",
+        crm_campaign_id="cmp_1",
+        main_offer=offer("19.99", "19.99"),
+        upsells=(offer("56.00", "47.60"),),
+        downsell=offer("56.00", "39.20"),
+    ).as_json()
+    assert content["downsell"]["price"] == "39.20"
+    assert content["downsell"]["saving"] == "16.80"

@@ -13,6 +13,7 @@ from piccolo.columns import Column
 
 from funnels.tables import (
     DiscountType,
+    Downsell,
     Funnel,
     FunnelStatus,
     HostKind,
@@ -27,6 +28,7 @@ STORED: list[tuple[Column, type[StrEnum], list[str]]] = [
     (Funnel.status, FunnelStatus, ["draft", "publishing", "live", "failed", "archived"]),
     (Funnel.host_kind, HostKind, ["subdomain", "custom_domain"]),
     (Upsell.discount_type, DiscountType, ["none", "percentage", "fixed_amount"]),
+    (Downsell.discount_type, DiscountType, ["none", "percentage", "fixed_amount"]),
     (PublishStep.status, PublishStepStatus, ["pending", "running", "done", "failed"]),
 ]
 
@@ -34,7 +36,13 @@ STORED: list[tuple[Column, type[StrEnum], list[str]]] = [
 @pytest.mark.parametrize(
     ("column", "enum", "values"),
     STORED,
-    ids=["Funnel.status", "Funnel.host_kind", "Upsell.discount_type", "PublishStep.status"],
+    ids=[
+        "Funnel.status",
+        "Funnel.host_kind",
+        "Upsell.discount_type",
+        "Downsell.discount_type",
+        "PublishStep.status",
+    ],
 )
 def test_the_column_s_choices_are_the_strings_its_rows_hold(
     column: Column, enum: type[StrEnum], values: list[str]

@@ -11,6 +11,7 @@ from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
 from alerts import privacy as alerts_privacy
+from analytics import privacy as analytics_privacy
 from billing import privacy as billing_privacy
 from funnels import privacy as funnels_privacy
 from iam import privacy as iam_privacy
@@ -22,6 +23,7 @@ from sync import privacy as sync_privacy
 DOMAINS: list[ModuleType] = [
     alerts_privacy,
     funnels_privacy,
+    analytics_privacy,
     sync_privacy,
     billing_privacy,
     iam_privacy,

@@ -198,9 +198,40 @@ async def test_a_sold_out_offer_block_says_so_and_cannot_be_bought(acme: Merchan
     assert 'class="buy"' not in main
 
 
+async def test_a_downsell_waits_hidden_until_an_upsell_is_declined(acme: Merchant) -> None:
+    html = await published_page(
+        acme,
+        {
+            "main_offer": offer_block(offer_id="ofr_1"),
+            "upsells": [offer_block(offer_id="ofr_2")],
+            "downsell": offer_block(offer_id="ofr_3", headline="Just the saucer, then?", price="39.00"),
+        },
+    )
+    upsell = html.split('class="offer upsell"', 1)[1].split("</section>", 1)[0]
+    assert '<a class="decline" href="#downsell" data-fs-action="decline">No, thanks</a>' in upsell
+    downsell = html.split('class="offer downsell"', 1)[1].split("</section>", 1)[0]
+    assert "Just the saucer, then?" in downsell
+    assert '<section class="offer downsell" id="downsell" data-fs-offer="ofr_3">' in html
+    # Shown by CSS :target, without script.
+    assert ".downsell{display:none}.downsell:target{display:block}" in html
+    assert "<script" not in html
+
+
+async def test_without_an_upsell_to_decline_no_downsell_is_shown(acme: Merchant) -> None:
+    html = await published_page(
+        acme, {"main_offer": offer_block(), "upsells": [], "downsell": offer_block(offer_id="ofr_3")}
+    )
+    assert 'class="offer downsell"' not in html
+    assert 'href="#downsell"' not in html
+
+
 @pytest.mark.parametrize(
     ("content", "field"),
-    [({"locale": "xx-nope"}, "content.locale"), ({"currency": "euro"}, "content.currency")],
+    [
+        ({"locale": "xx-nope"}, "content.locale"),
+        ({"currency": "euro"}, "content.currency"),
+        ({"downsell": "a saucer"}, "content.downsell"),
+    ],
 )
 async def test_content_in_an_unknown_locale_or_currency_is_422(
     acme: Merchant, content: dict[str, Any], field: str
