@@ -167,13 +167,14 @@ async def year_of_rollups() -> int:
     # Only constants of this module go into the statements' text; values are parameters.
     series = f"WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {DAYS - 1})"  # noqa: S608
     n = "(f.id + d.n)"
+    start = today.isoformat() if sqlite else today
     await FunnelDay.raw(
         "INSERT INTO funnel_day (shop_domain, funnel_id, day, variant, rollup_key, visits, page_views,"  # noqa: S608
         f" orders, revenue_cents) {series} SELECT {{}}, f.id, {day}, '', f.id || ':' || d.n,"
         f" 50 + {n} % 40, 60 + {n} % 50, {n} % 7, ({n} % 7) * 4599"
         " FROM funnel f CROSS JOIN d WHERE f.shop_domain = {}",
         SHOP,
-        today.isoformat(),
+        start,
         SHOP,
     )
     for offer, product, counts in (
@@ -186,7 +187,7 @@ async def year_of_rollups() -> int:
             f" SELECT {{}}, f.id, {day}, '', {{}}, {{}}, f.id || ':' || d.n || {{}}, {counts}, 0"
             " FROM funnel f CROSS JOIN d WHERE f.shop_domain = {}",
             SHOP,
-            today.isoformat(),
+            start,
             offer,
             product,
             f":{offer}:{product}",
