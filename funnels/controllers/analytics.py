@@ -114,10 +114,6 @@ def kpis(totals: Totals, previous: Totals, currency: str) -> list[dict[str, str]
     ]
 
 
-def day_label(rng: DateRange, index: int) -> str:
-    return rng.each_day()[index].strftime("%-d %b")
-
-
 def time_charts(series: list[Any], rng: DateRange, currency: str) -> dict[str, Any]:
     labels = [point.day.strftime("%-d %b") for point in series]
     revenue = [
