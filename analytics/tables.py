@@ -65,12 +65,16 @@ class OrderFact(Table):
 
 
 class FunnelDay(Table):
-    """Rollup: one funnel's traffic and orders on one UTC day, per split-test variant."""
+    """Rollup: one funnel's traffic and orders on one UTC day, per split-test variant.
+
+    Read through covering indexes only (migration analytics_2026_12_08t00_46): by funnel and
+    day, and by shop and day; single-column indexes would tempt SQLite's planner into
+    scanning a whole shop for one funnel."""
 
     id: Serial  # added by Piccolo; declared for the type checker
-    shop_domain = Varchar(length=255, null=False, index=True)
-    funnel_id = Integer(null=False, index=True)
-    day = Date(null=False, index=True)
+    shop_domain = Varchar(length=255, null=False)
+    funnel_id = Integer(null=False)
+    day = Date(null=False)
     variant = Varchar(length=32, null=False, default="")
     # "{funnel}:{day}:{variant}"
     rollup_key = Varchar(length=120, null=False, unique=True)
@@ -85,9 +89,9 @@ class OfferDay(Table):
     CRM offer id the page shows (`offer`); order rows by the CRM product bought (`product`)."""
 
     id: Serial  # added by Piccolo; declared for the type checker
-    shop_domain = Varchar(length=255, null=False, index=True)
-    funnel_id = Integer(null=False, index=True)
-    day = Date(null=False, index=True)
+    shop_domain = Varchar(length=255, null=False)
+    funnel_id = Integer(null=False)
+    day = Date(null=False)
     variant = Varchar(length=32, null=False, default="")
     offer = Varchar(length=80, null=False, default="")
     product = Varchar(length=80, null=False, default="")

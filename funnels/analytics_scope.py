@@ -27,9 +27,12 @@ def _results(steps: list[dict[str, Any]], key: str) -> dict[str, str]:
     return {}
 
 
-async def funnels_of_shop(shop_domain: str, funnel_ids: list[int] | None = None) -> list[FunnelInfo]:
+async def funnels_of_shop(
+    shop_domain: str, funnel_ids: list[int] | None = None, *, with_offers: bool = True
+) -> list[FunnelInfo]:
     """The shop's funnels that were ever published (live or archived: their history stays),
-    with the offers their last publish made, in the order the merchant made them."""
+    with the offers their last publish made (unless `with_offers` is False: the overview
+    needs names only), in the order the merchant made them."""
     query = Funnel.select(
         Funnel.id, Funnel.name, Funnel.currency, Funnel.main_variant_id, Funnel.main_product
     ).where(
@@ -41,6 +44,11 @@ async def funnels_of_shop(shop_domain: str, funnel_ids: list[int] | None = None)
     funnels = await query.order_by(Funnel.id).output(load_json=True)
     if not funnels:
         return []
+    if not with_offers:
+        return [
+            FunnelInfo(funnel["id"], funnel["name"] or f"Funnel {funnel['id']}", funnel["currency"])
+            for funnel in funnels
+        ]
     ids = [funnel["id"] for funnel in funnels]
     steps = (
         await PublishStep.select(PublishStep.funnel, PublishStep.result)

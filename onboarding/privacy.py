@@ -31,6 +31,7 @@ from jobqueue.tables import InboxEvent
 from lib.clock import utcnow
 from lib.db import write_transaction
 from sync import privacy as sync_privacy
+from sync.tables import SyncEntity
 
 log = structlog.get_logger("funnelsync.privacy")
 
@@ -153,6 +154,7 @@ async def handle_customer_redact(event: InboxEventData) -> None:
         events = await jobqueue_privacy.forget_events(shop_domain, trail.inbox_refs, exclude=event.id)
         others = await sync_privacy.forget_customer(shop_domain, trail)
         others += await billing_privacy.forget_orders(shop_domain, trail.order_keys)
+        others += await analytics_privacy.forget_orders(shop_domain, trail.ids(SyncEntity.ORDER)[1])
         others += await iam_privacy.forget_customer(shop_domain, customer_id)
         # The request itself names the customer: keep only its id, drop the contact details.
         await InboxEvent.update({InboxEvent.payload: {"customer": {"id": customer_id}}}).where(

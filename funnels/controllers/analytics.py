@@ -8,6 +8,7 @@ unknown funnel is the 404 page."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from babel.numbers import format_currency
@@ -38,10 +39,25 @@ from lib.clock import utcnow
 RangeChoice = Annotated[str | None, QueryParameter(name="range")]
 
 
+@lru_cache(maxsize=64)
+def _currency_pattern(currency: str) -> tuple[str, str] | None:
+    """What goes before and after the amount for `currency` (Babel's, taken once: formatting
+    a thousand table cells through Babel each time costs more than the page's queries)."""
+    sample = str(format_currency(Decimal("1234.56"), currency or "USD", locale="en_US"))
+    before, found, after = sample.partition("1,234.56")
+    return (before, after) if found else None  # not written with two decimals (JPY): Babel each time
+
+
 def money(cents: int | Decimal | None, currency: str) -> str:
     if cents is None:
         return "–"
-    return str(format_currency(Decimal(cents) / 100, currency or "USD", locale="en_US"))
+    pattern = _currency_pattern(currency)
+    if pattern is None:
+        return str(format_currency(Decimal(cents) / 100, currency, locale="en_US"))
+    before, after = pattern
+    amount = (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{before}{abs(amount):,}{after}"
 
 
 def change(now: Decimal | int | None, before: Decimal | int | None) -> str:
@@ -96,10 +112,6 @@ def kpis(totals: Totals, previous: Totals, currency: str) -> list[dict[str, str]
             "change": change(totals.revenue_per_visit_cents, previous.revenue_per_visit_cents),
         },
     ]
-
-
-def day_label(rng: DateRange, index: int) -> str:
-    return rng.each_day()[index].strftime("%-d %b")
 
 
 def time_charts(series: list[Any], rng: DateRange, currency: str) -> dict[str, Any]:
@@ -261,7 +273,7 @@ class ShopAnalyticsController(Controller):
             rng = parse_range(range_choice, start, end, utcnow().date())
         except BadRange as error:
             return _bad_range("analytics/overview.html", error, form)
-        funnels = await funnels_of_shop(shop_domain)
+        funnels = await funnels_of_shop(shop_domain, with_offers=False)
         overview = await shop_overview(shop_domain, funnels, rng)
         currency = next((f.currency for f in funnels if f.currency), "")
         form["choice"] = rng.choice
