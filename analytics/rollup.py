@@ -173,4 +173,4 @@ async def roll_up_job(job: JobContext) -> None:
 
 async def schedule_roll_up(delay: timedelta = timedelta(0)) -> None:
     """Queues the rollup job once (one for the whole app: its cursor is global)."""
-    await schedule_once(JOB_ROLL_UP, "", delay=delay)
+    await schedule_once(JOB_ROLL_UP, None, delay=delay)

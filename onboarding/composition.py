@@ -14,7 +14,7 @@ from shopify_app import ShopifyApp
 from alerts.digests import JOB_SEND_DIGESTS, AlertConfig, send_digests
 from analytics.beacon import beacon_key, beacon_tag
 from analytics.orders import record_order
-from analytics.rollup import JOB_ROLL_UP, roll_up_job, schedule_roll_up
+from analytics.rollup import JOB_ROLL_UP, ROLL_UP_INTERVAL, roll_up_job, schedule_roll_up
 from billing.provider import Billing, build_billing
 from billing.stripe_billing import StripeConfig
 from connectors.crm import CrmClient
@@ -209,7 +209,7 @@ async def start_periodic_jobs(settings: Settings) -> None:
     await schedule_once(
         subscriptions.JOB_CHECK_ALL_WEBHOOKS, None, delay=subscriptions.WEBHOOK_CHECK_INTERVAL
     )
-    await schedule_roll_up()
+    await schedule_roll_up(ROLL_UP_INTERVAL)
 
 
 def build_billing_providers(settings: Settings, clients: ShopClients) -> Billing:
