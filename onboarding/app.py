@@ -66,7 +66,13 @@ from onboarding.composition import (
     start_periodic_jobs,
 )
 from onboarding.controllers import DashboardController, HealthController, HomeController
-from onboarding.database import app_registry, bind_tables, engine_from_url, expected_migrations
+from onboarding.database import (
+    KeptConnectionSQLiteEngine,
+    app_registry,
+    bind_tables,
+    engine_from_url,
+    expected_migrations,
+)
 from onboarding.errors import EXCEPTION_HANDLERS, error_body
 from onboarding.metrics import MetricsController, process_exiting, request_metrics
 from onboarding.observability import RequestContext, configure_logging, current_request_id
@@ -205,6 +211,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         if isinstance(engine, SQLiteEngine):
             # WAL lets readers proceed during a write; the mode is stored in the file.
             await engine.run_ddl("PRAGMA journal_mode=WAL")
+        if isinstance(engine, KeptConnectionSQLiteEngine):
+            await engine.open_connections()
         if isinstance(engine, PostgresEngine):
             try:
                 await engine.start_connection_pool(
@@ -220,6 +228,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         finally:
             if pooled:
                 await engine.close_connection_pool()  # type: ignore[no-untyped-call]
+            if isinstance(engine, KeptConnectionSQLiteEngine):
+                await engine.close_connections()
 
     def add_template_globals(jinja: JinjaTemplateEngine) -> None:
         jinja.engine.globals.update(template_globals())

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 from piccolo.table import Table
 
 # Order matters only for humans: migrations declare their own dependencies.
@@ -65,12 +67,74 @@ def create_private_sqlite_file(path: Path) -> None:
             side.chmod(SQLITE_FILE_MODE)
 
 
+class KeptConnectionSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine, with the queries outside a transaction on connections kept open.
+
+    Piccolo's engine opens a connection (aiosqlite: a new thread and a new SQLite handle) for
+    every query outside a transaction, which cost more than the query itself on a page of
+    several reads and a session write. While the app runs (`open_connections` in its
+    lifespan, `close_connections` at its end), such a query runs on one of two connections
+    kept open instead: SELECTs on the reader, every other statement on the writer. Two,
+    because SQLite takes one writer at a time: a write waiting for the lock (held by the
+    worker's transaction, say) then holds up only the writes queued behind it, which would
+    wait for that lock anyway, never a read. A transaction keeps Piccolo's way (a connection
+    of its own, which its reads use too). In WAL mode (set at start-up) every statement on
+    the reader reads the last commit, whichever connection made it: the worker's writes in
+    the same process are seen at the next read, as before.
+    """
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._reader: aiosqlite.Connection | None = None
+        self._writer: aiosqlite.Connection | None = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def open_connections(self) -> None:
+        if self._reader is None:
+            self._reader, self._writer = await self._connect(), await self._connect()
+
+    async def close_connections(self) -> None:
+        kept, self._reader, self._writer = (self._reader, self._writer), None, None
+        for connection in kept:
+            if connection is not None:
+                await connection.close()  # its thread is not a daemon: an open one holds the exit
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[object] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> object:
+        reader, writer = self._reader, self._writer
+        if reader is None or writer is None or (query_type == "insert" and self.get_version_sync() < 3.35):
+            # Not running (a command, a test without the app), or an SQLite without RETURNING,
+            # which Piccolo handles on its own path.
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        if _is_select(query):
+            async with reader.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        async with writer.execute(query, args or []) as cursor:
+            return await cursor.fetchall()  # autocommit (isolation_level None): committed here
+
+
+def _is_select(query: str) -> bool:
+    # What Piccolo compiles for select, count, exists and objects queries; anything else (a
+    # CTE, a raw statement) may write, so it goes to the writer.
+    return query.lstrip()[:7].upper() == "SELECT "
+
+
 def engine_from_url(database_url: str) -> Engine:  # type: ignore[type-arg]
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         create_private_sqlite_file(path)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return KeptConnectionSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     return PostgresEngine(config={"dsn": database_url})
 
 

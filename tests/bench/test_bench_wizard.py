@@ -1,4 +1,5 @@
-"""Server time per wizard page with 1,000 funnels in the database (target: p95 under 50 ms).
+"""Server time per wizard page with 1,000 funnels in the database (target: p95 under 25 ms on
+SQLite, 50 ms on PostgreSQL).
 
 The app runs in-process with the sandboxes behind ASGI transports, so the figures include
 the calls a page makes to Shopify, the CRM or the template service, minus network time.
@@ -18,6 +19,9 @@ from tests.support.stack import running_stack
 
 FUNNELS = 1000
 REQUESTS_PER_PAGE = 60
+# SQLite keeps its connections open while the app runs (onboarding/database.py), so its pages
+# aim lower than a connection per query allowed.
+TARGET_P95_MS = {"sqlite": 25, "postgres": 50}
 PAGES = ("campaign", "product", "upsells", "template", "hosting", "review")
 
 
@@ -52,4 +56,5 @@ async def test_wizard_page_server_time(
                 assert response.status_code == 200, (path, response.status_code)
             p95 = percentile(samples, 0.95)
             bench_report.add(f"wizard {page} p50 [{engine_name}]", percentile(samples, 0.5), "ms", "-", True)
-            bench_report.add(f"wizard {page} p95 [{engine_name}]", p95, "ms", "< 50 ms", p95 < 50)
+            target = TARGET_P95_MS[engine_name]
+            bench_report.add(f"wizard {page} p95 [{engine_name}]", p95, "ms", f"< {target} ms", p95 < target)
