@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from billing.returns import ReturnTo
 from billing.services import BillingRefused, Outcome, ProviderState, apply_state, apply_status
 from billing.tables import BillingInterval, ProviderName, Subscription, SubscriptionStatus
 from connectors.shopify import UserErrors
@@ -60,17 +61,16 @@ class ShopifyBilling:
         self.grace = grace
         self.test_charges = test_charges
 
-    @property
-    def return_url(self) -> str:
-        return f"{self.iam.app_base_url}/billing/return"
-
-    async def start(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None) -> str:
+    async def start(
+        self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None, back: ReturnTo
+    ) -> str:
         """Creates the charge at Shopify; returns the confirmation URL the merchant must visit.
-        Approving it replaces the current plan (Shopify cancels the previous charge)."""
+        Approving it replaces the current plan (Shopify cancels the previous charge). Shopify
+        comes back to `returnUrl` with `charge_id` added to its query."""
         price = plan["price"]
         variables = {
             "name": plan["name"],
-            "returnUrl": self.return_url,
+            "returnUrl": back.url("/billing/return"),
             "trialDays": plan["trial_days"],
             "test": self.test_charges,
             "amount": str(Decimal(price["amount_cents"]) / 100),

@@ -94,6 +94,17 @@ def redirect_out(
     return Redirect(url, status_code=status_code, headers=headers)
 
 
+def app_address(request: AnyRequest, iam: IamContext) -> str:
+    """Where this merchant reaches the app, for URLs another site sends them back to (billing
+    return URLs). Inside the admin's iframe that is the app's page in the admin: Shopify opens
+    the path after it in the iframe with a fresh ID token, as the iframe has no cookie to come
+    back with. Standalone it is the app's own address (the session cookie comes back)."""
+    visit = request.scope.get("state", {}).get(APP_HOME_STATE_KEY)
+    if isinstance(visit, AppHomeVisit):
+        return f"{iam.admin_origin}/store/{visit.shop_name}/apps/{iam.app_handle}"
+    return iam.app_base_url
+
+
 async def app_home_visit(request: AnyRequest, iam: IamContext) -> AppHomeVisit:
     """Verifies a request from inside the admin's iframe by its ID token (Shopify's package)."""
     query = request.scope["query_string"].decode("latin-1")

@@ -87,6 +87,7 @@ def build_iam_context(settings: Settings, key: ECKey, transports: Transports) ->
         shopify_app=shopify_app_of(settings),
         app_bridge_url=settings.shopify_app_bridge_url,
         admin_origin=settings.shopify_admin_origin,
+        app_handle=settings.shopify_app_handle,
         on_installed=(subscriptions.start_shopify_sync,),
         on_crm_account_ready=(subscriptions.start_crm_sync,),
     )

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         "https://admin.shopify.com",
         description="The Shopify admin origin framing the embedded app (the sandbox admin in development)",
     )
+    shopify_app_handle: str = Field(
+        "funnelsync",
+        description="The app's handle in admin URLs (shopify.app.toml `handle`); billing returns to it",
+    )
     crm_base_url: str = Field("http://127.0.0.1:8102", description="The CRM's API and OAuth server")
     crm_client_id: str = Field("dev-crm-client", description="The app's OAuth client id at the CRM")
     crm_client_secret: str = Field(

@@ -14,6 +14,9 @@
   An app that is not installed sends the merchant to its listing.
 - `POST .../apps/{handle}/id-token`: a fresh ID token for the app in this admin session;
   the admin page's script asks for one whenever App Bridge in the iframe does.
+- `GET /store/{store}/apps/{handle}[/{path}]`: Shopify's own admin URL shape
+  (`https://admin.shopify.com/store/…`, what apps give as billing `returnUrl`), sent on to
+  the same page under `/admin/store/…` with its query.
 - `GET /cdn/app-bridge.js`: the App Bridge stand-in the app loads in the iframe.
 
 No merchant login: whoever opens the admin page is the shop's one merchant user.
@@ -226,6 +229,25 @@ async def open_app_at(
     return await _open_app(request, sandbox, store, handle, app_path)
 
 
+@get("/store/{store:str}/apps/{handle:str}", status_code=302)
+async def open_app_by_admin_url(
+    store: FromPath[str], handle: FromPath[str], request: Request[Any, Any, Any]
+) -> Redirect:
+    return _to_sandbox_admin(request, f"/admin/store/{store}/apps/{handle}")
+
+
+@get("/store/{store:str}/apps/{handle:str}/{app_path:path}", status_code=302)
+async def open_app_at_by_admin_url(
+    store: FromPath[str], handle: FromPath[str], app_path: FromPath[str], request: Request[Any, Any, Any]
+) -> Redirect:
+    return _to_sandbox_admin(request, f"/admin/store/{store}/apps/{handle}/{app_path.lstrip('/')}")
+
+
+def _to_sandbox_admin(request: Request[Any, Any, Any], path: str) -> Redirect:
+    query = request.url.query
+    return Redirect(path=f"{path}?{query}" if query else path, status_code=302, headers=NO_STORE)
+
+
 @post("/admin/store/{store:str}/apps/{handle:str}/id-token", status_code=200)
 async def fresh_id_token(store: FromPath[str], handle: FromPath[str], sandbox: SandboxDep) -> Response[bytes]:
     shop = _shop_of(sandbox, store)
@@ -252,6 +274,8 @@ STORE_ADMIN_HANDLERS = [
     install_from_listing,
     open_app,
     open_app_at,
+    open_app_by_admin_url,
+    open_app_at_by_admin_url,
     fresh_id_token,
     app_bridge_script,
 ]
