@@ -153,7 +153,8 @@ async def test_a_price_edited_in_shopify_reaches_the_crm_offer_and_the_live_page
     later_match = (await funnel_row(Funnel.page_synced_at))["page_synced_at"]
     assert later_match > first_match
     dashboard = await stack.client.get("/app/")
-    assert f"Page matched your store {later_match:%d %b %H:%M} UTC" in dashboard.text
+    matched = f'<time datetime="{later_match.isoformat()}">{later_match:%d %b %H:%M} UTC</time>'
+    assert f"Page matched your store {matched}" in dashboard.text
     review = await stack.client.get(f"/funnels/{stack.funnel_id}/review")  # type: ignore[attr-defined]
     assert "$24.99" in review.text
     assert "$19.99" not in review.text
