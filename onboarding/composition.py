@@ -126,11 +126,19 @@ def job_handlers(
         JOB_PROCESS_INBOX_EVENT: partial(process_inbox_event, dispatch),
         JOB_PUBLISH_FUNNEL: partial(run_publish, clients),
         JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients),
-        JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
-        catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
-            catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
+        JOB_IMPORT_CATALOG: partial(
+            catalog_import.import_catalog,
+            clients,
+            refresh=catalog_refresh,
+            products_changed=sync.products_changed,
         ),
-        JOB_RECONCILE: partial(reconciliation.reconcile, clients),
+        catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
+            catalog_import.import_catalog_bulk,
+            clients,
+            refresh=catalog_refresh,
+            products_changed=sync.products_changed,
+        ),
+        JOB_RECONCILE: partial(reconciliation.reconcile, clients, products_changed=sync.products_changed),
     }
 
 
