@@ -15,6 +15,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from billing.provider import Billing, BillingProvider
+from billing.returns import ReturnTo, after, outcome_message
 from billing.services import (
     BillingRefused,
     current_subscription,
@@ -27,19 +28,12 @@ from billing.services import (
 from billing.tables import ProviderName, SubscriptionStatus
 from billing.usage import FunnelUsageOf, synced_orders_this_month
 from connectors.errors import ExternalServiceError, Rejected
-from iam.controllers import AnyRequest, Iam, ShopDomain, app_url_here, current_shop, redirect_out
+from iam.controllers import AnyRequest, Iam, ShopDomain, app_address, current_shop, redirect_out
 from lib.clock import utcnow
+from lib.paths import local_path
 
 log = structlog.get_logger("funnelsync.billing")
 
-OUTCOMES = {
-    "active": "Your new plan is active.",
-    "trialing": "Your new plan is active, starting with its free trial.",
-    "changed": "Your plan was changed.",
-    "declined": "You declined the charge: your plan did not change.",
-    "pending": "Your payment provider has not confirmed the subscription yet. Reload this page in a moment.",
-    "checkout_left": "You left the checkout: your plan did not change.",
-}
 NOT_YOURS = "We could not find that subscription for your shop. Reload this page and try again."
 Form = URLEncodedBody[dict[str, str]]
 
@@ -81,16 +75,24 @@ class BillingController(Controller):
         message: str | None = None,
         problem: str | None = None,
         status_code: int = 200,
+        then: str | None = None,
     ) -> Template:
         context = await billing_page_context(shop_domain, billing_of(state), state.funnel_usage_of, utcnow())
         return Template(
             template_name="billing/billing.html",
-            context={**context, "message": message, "problem": problem},
+            # `then`: the page the merchant came from (a funnel's Check answers), carried
+            # through the plan forms and the provider's return URL, and linked back to.
+            context={**context, "message": message, "problem": problem, "then": local_path(then)},
             status_code=status_code,
         )
 
     async def _unavailable(
-        self, shop_domain: str, state: State, provider: BillingProvider, error: str
+        self,
+        shop_domain: str,
+        state: State,
+        provider: BillingProvider,
+        error: str,
+        then: str | None = None,
     ) -> Template:
         log.warning("billing_provider_failed", shop=shop_domain, provider=provider.name, error=error)
         return await self._page(
@@ -98,6 +100,7 @@ class BillingController(Controller):
             state,
             problem=f"{provider.label} did not answer. Try again in a minute.",
             status_code=503,
+            then=then,
         )
 
     async def _named_subscription(self, shop_domain: str, data: dict[str, str]) -> dict[str, Any] | None:
@@ -111,9 +114,13 @@ class BillingController(Controller):
 
     @get("/")
     async def show(
-        self, shop_domain: ShopDomain, state: State, outcome: FromQuery[str | None] = None
+        self,
+        shop_domain: ShopDomain,
+        state: State,
+        outcome: FromQuery[str | None] = None,
+        then: FromQuery[str | None] = None,
     ) -> Template:
-        return await self._page(shop_domain, state, message=OUTCOMES.get(outcome or ""))
+        return await self._page(shop_domain, state, message=outcome_message(outcome), then=then)
 
     @post("/subscribe", status_code=303)
     async def subscribe(
@@ -122,28 +129,30 @@ class BillingController(Controller):
         billing = billing_of(state)
         provider = billing.for_new_subscriptions()
         current = await current_subscription(shop_domain)
+        back = ReturnTo(app_address(request, iam), str(data.get("then", "")))
         if data.get("subscription") and await self._named_subscription(shop_domain, data) is None:
-            return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400)
+            return await self._page(shop_domain, state, problem=NOT_YOURS, status_code=400, then=back.then)
         try:
             plan = await subscribable_plan(str(data.get("plan", "")))
             if current is not None and current["provider"] != provider.name:
                 # A change of plan stays with the provider that charges the shop today.
                 provider = billing.of(current["provider"]) or provider
-            back_to = app_url_here(request, iam, shop_domain)
-            next_url = await provider.start(shop_domain, plan, current, back_to=back_to)
+            next_url = await provider.start(shop_domain, plan, current, back)
         except BillingRefused as refused:
-            return await self._page(shop_domain, state, problem=str(refused), status_code=400)
+            return await self._page(shop_domain, state, problem=str(refused), status_code=400, then=back.then)
         except Rejected as exc:
             log.warning("billing_provider_refused", shop=shop_domain, provider=provider.name, error=str(exc))
             problem = f"{provider.label} refused the change: {str(exc).split(': ', 1)[-1]}"
-            return await self._page(shop_domain, state, problem=problem, status_code=400)
+            return await self._page(shop_domain, state, problem=problem, status_code=400, then=back.then)
         except ExternalServiceError as exc:
-            return await self._unavailable(shop_domain, state, provider, str(exc))
+            return await self._unavailable(shop_domain, state, provider, str(exc), back.then)
         return redirect_out(request, iam, next_url)
 
     async def _returned(
-        self, shop_domain: str, state: State, provider_name: str, query: dict[str, str]
+        self, shop_domain: str, state: State, provider_name: str, query: dict[str, str], then: str | None
     ) -> Redirect:
+        """Records what the provider says, then on to `then` after an upgrade (checked again:
+        the query is anyone's), else to the billing page with the outcome."""
         provider = billing_of(state).of(provider_name)
         if provider is None:
             return Redirect("/billing/")
@@ -151,21 +160,29 @@ class BillingController(Controller):
             status = await provider.complete(shop_domain, query)
         except ExternalServiceError:
             status = SubscriptionStatus.PENDING  # the webhook will tell us
-        return Redirect(f"/billing/?outcome={status or SubscriptionStatus.PENDING}")
+        return Redirect(after(status or SubscriptionStatus.PENDING, then))
 
     @get("/return")
     async def returned(
-        self, shop_domain: ShopDomain, state: State, charge_id: FromQuery[str] = ""
+        self,
+        shop_domain: ShopDomain,
+        state: State,
+        charge_id: FromQuery[str] = "",
+        then: FromQuery[str | None] = None,
     ) -> Redirect:
         """Back from Shopify's charge confirmation page."""
-        return await self._returned(shop_domain, state, ProviderName.SHOPIFY, {"charge_id": charge_id})
+        return await self._returned(shop_domain, state, ProviderName.SHOPIFY, {"charge_id": charge_id}, then)
 
     @get("/checkout/return")
     async def checkout_returned(
-        self, shop_domain: ShopDomain, state: State, session_id: FromQuery[str] = ""
+        self,
+        shop_domain: ShopDomain,
+        state: State,
+        session_id: FromQuery[str] = "",
+        then: FromQuery[str | None] = None,
     ) -> Redirect:
         """Back from Stripe's hosted checkout."""
-        return await self._returned(shop_domain, state, ProviderName.STRIPE, {"session_id": session_id})
+        return await self._returned(shop_domain, state, ProviderName.STRIPE, {"session_id": session_id}, then)
 
     @post("/cancel", status_code=303)
     async def cancel(

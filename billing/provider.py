@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from billing.returns import ReturnTo
 from billing.shopify_billing import ShopifyBilling
 from billing.stripe_billing import StripeBilling, StripeConfig
 from billing.tables import ProviderName
@@ -28,17 +29,11 @@ class BillingProvider(Protocol):
     label: str  # as merchants read it
 
     async def start(
-        self,
-        shop_domain: str,
-        plan: dict[str, Any],
-        current: dict[str, Any] | None,
-        *,
-        back_to: str | None = None,
+        self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None, back: ReturnTo
     ) -> str:
         """Starts subscribing to `plan` (or switching to it from `current`); returns the URL the
-        merchant goes to next: the provider's page to approve or pay, or back to ours.
-        `back_to` is the app's address the provider's page returns to (the app inside the
-        Shopify admin when the merchant started there); the app's own address by default."""
+        merchant goes to next: the provider's page to approve or pay, or back to ours. The
+        provider's return URLs are made by `back` (they keep its `then`)."""
         ...
 
     async def complete(self, shop_domain: str, query: Mapping[str, str]) -> str | None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from billing.returns import ReturnTo
 from billing.services import BillingRefused, Outcome, ProviderState, apply_state, apply_status
 from billing.tables import BillingInterval, ProviderName, Subscription, SubscriptionStatus
 from connectors.shopify import UserErrors
@@ -60,23 +61,16 @@ class ShopifyBilling:
         self.grace = grace
         self.test_charges = test_charges
 
-    def return_url(self, back_to: str | None = None) -> str:
-        return f"{back_to or self.iam.app_base_url}/billing/return"
-
     async def start(
-        self,
-        shop_domain: str,
-        plan: dict[str, Any],
-        current: dict[str, Any] | None,
-        *,
-        back_to: str | None = None,
+        self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None, back: ReturnTo
     ) -> str:
         """Creates the charge at Shopify; returns the confirmation URL the merchant must visit.
-        Approving it replaces the current plan (Shopify cancels the previous charge)."""
+        Approving it replaces the current plan (Shopify cancels the previous charge). Shopify
+        comes back to `returnUrl` with `charge_id` added to its query."""
         price = plan["price"]
         variables = {
             "name": plan["name"],
-            "returnUrl": self.return_url(back_to),
+            "returnUrl": back.url("/billing/return"),
             "trialDays": plan["trial_days"],
             "test": self.test_charges,
             "amount": str(Decimal(price["amount_cents"]) / 100),

@@ -32,6 +32,7 @@ import structlog
 from stripe.params import CustomerCreateParams, PriceCreateParams, ProductCreateParams
 from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
 
+from billing.returns import ReturnTo
 from billing.services import (
     BillingRefused,
     NewSubscription,
@@ -333,18 +334,13 @@ class StripeBilling:
     # -- the provider interface --------------------------------------------------------------
 
     async def start(
-        self,
-        shop_domain: str,
-        plan: dict[str, Any],
-        current: dict[str, Any] | None,
-        *,
-        back_to: str | None = None,
+        self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any] | None, back: ReturnTo
     ) -> str:
         """Where the merchant goes next: Stripe's hosted checkout for a first subscription; a
-        plan change of a live Stripe subscription is made at once (back to the billing page)."""
+        plan change of a live Stripe subscription is made at once (on to `back.then`, or the
+        billing page)."""
         if current is not None and current["provider"] == ProviderName.STRIPE:
-            return await self._switch(shop_domain, plan, current)
-        back = back_to or self.app_base_url
+            return await self._switch(shop_domain, plan, current, back)
         price = plan["price"]
         price_id = await self._price(plan, price)
         customer = await self._customer(shop_domain)
@@ -356,8 +352,9 @@ class StripeBilling:
             "ui_mode": "hosted_page",
             "customer": customer,
             "line_items": [{"price": price_id, "quantity": 1}],
-            "success_url": f"{back}/billing/checkout/return?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancel_url": f"{back}/billing/?outcome=checkout_left",
+            # Stripe fills in the placeholder itself: it must reach Stripe unencoded.
+            "success_url": back.url("/billing/checkout/return", raw="session_id={CHECKOUT_SESSION_ID}"),
+            "cancel_url": back.url("/billing/", outcome="checkout_left"),
             "client_reference_id": shop_domain,
             "metadata": metadata,
             "subscription_data": {"metadata": metadata},
@@ -373,7 +370,9 @@ class StripeBilling:
             raise ExternalServiceError(ProviderName.STRIPE, "the checkout session has no URL")
         return session.url
 
-    async def _switch(self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any]) -> str:
+    async def _switch(
+        self, shop_domain: str, plan: dict[str, Any], current: dict[str, Any], back: ReturnTo
+    ) -> str:
         if current["plan"] == plan["id"]:
             raise BillingRefused(f"You are already on the {plan['name']} plan.")
         price_id = await self._price(plan, plan["price"])
@@ -392,7 +391,7 @@ class StripeBilling:
             options={"idempotency_key": self._once("switch")},
         )
         await self._apply(shop_domain, updated.to_dict(), None)
-        return "/billing/?outcome=changed"
+        return back.after("changed")
 
     async def complete(self, shop_domain: str, query: Mapping[str, str]) -> str | None:
         """Back from Checkout: asks Stripe about the session, which must be this shop's."""

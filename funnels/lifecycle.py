@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnels.services import load_draft, remote_ids
+from funnels.services import funnel_page_locked, load_draft, remote_ids
 from funnels.split_tests import stop_for_archive
 from funnels.tables import Downsell, Funnel, FunnelStatus, PublishStep, Upsell
 from iam.clients import ShopClients
@@ -34,22 +34,30 @@ async def archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> Non
     Both remote calls are idempotent and the status changes last, so a failure part-way
     leaves the funnel as it was (perhaps with its page already offline) and trying again
     finishes the job. Raises ExternalServiceError when a service does not answer.
+
+    All of it happens under the funnel's lock (`funnel_page_locked`), the one a live-page
+    refresh writes the page under: a refresh writing now finishes first and its page is then
+    taken offline; one that comes later reads ARCHIVED and leaves the page alone.
     """
-    draft = await load_draft(shop_domain, funnel_id)
-    if draft.funnel["status"] == FunnelStatus.ARCHIVED:
-        return
-    if not can_archive(draft.funnel):
-        raise LifecycleRefused("Only a live funnel can be archived. Wait until publishing has finished.")
+    await load_draft(shop_domain, funnel_id)  # FunnelNotFound for another shop's funnel
     remote = await remote_ids(funnel_id)
-    if "site_id" in remote:
-        await (await clients.templates_for(shop_domain)).unpublish_site(remote["site_id"])
-    if "campaign_id" in remote:
-        await (await clients.crm_for(shop_domain)).deactivate_campaign(remote["campaign_id"])
-    await stop_for_archive(clients, shop_domain, funnel_id)
-    now = utcnow()
-    await Funnel.update(
-        {Funnel.status: FunnelStatus.ARCHIVED, Funnel.archived_at: now, Funnel.updated_at: now}
-    ).where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
+    templates = await clients.templates_for(shop_domain) if "site_id" in remote else None
+    crm = await clients.crm_for(shop_domain) if "campaign_id" in remote else None
+    async with funnel_page_locked(shop_domain, funnel_id) as funnel:
+        if funnel is None or funnel["status"] == FunnelStatus.ARCHIVED:
+            return
+        if not can_archive(funnel):
+            raise LifecycleRefused("Only a live funnel can be archived. Wait until publishing has finished.")
+        if templates is not None:
+            await templates.unpublish_site(remote["site_id"])
+        if crm is not None:
+            await crm.deactivate_campaign(remote["campaign_id"])
+        # Before the status: a failure here leaves the funnel live, and trying again finishes.
+        await stop_for_archive(templates, funnel_id)
+        now = utcnow()
+        await Funnel.update(
+            {Funnel.status: FunnelStatus.ARCHIVED, Funnel.archived_at: now, Funnel.updated_at: now}
+        ).where((Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain))
 
 
 async def delete_draft(shop_domain: str, funnel_id: int) -> None:

@@ -22,7 +22,7 @@ from connectors.crm import CrmUser
 from connectors.errors import ExternalServiceError, Rejected
 from connectors.shopify import ShopifyAdmin
 from connectors.templates import OfferBlock, PageBeacon, PageContent, PageImage
-from funnels.services import FunnelDraft, load_draft, remote_ids
+from funnels.services import FunnelDraft, funnel_page_locked, load_draft, remote_ids
 from funnels.sync_scope import live_funnels
 from funnels.tables import DiscountType, Funnel, FunnelStatus, HostKind
 from funnels.validation import currency_refusal
@@ -315,14 +315,28 @@ async def queue_page_refresh(shop_domain: str, variant_ids: frozenset[str]) -> N
             )
 
 
+def _refreshable(funnel: dict[str, Any] | None) -> bool:
+    # Not archived (or being archived), not being published again (that builds the page), and
+    # kept in sync with the store.
+    return (
+        funnel is not None and funnel["status"] == FunnelStatus.LIVE and bool(funnel["keep_products_synced"])
+    )
+
+
 async def refresh_live_page(
     clients: ShopClients, job: JobContext, beacon_for: PageBeaconFor | None = None
 ) -> None:
-    """Rebuilds a live funnel's page from the store and the CRM and republishes it in place."""
+    """Rebuilds a live funnel's page from the store and the CRM and republishes it in place.
+
+    The content is built first, without a lock (store and CRM reads); the page is written only
+    under the funnel's lock after reading the status again (`funnel_page_locked`), so an archive
+    that finished meanwhile stops it, and one that starts meanwhile waits for it, then takes
+    the page offline.
+    """
     shop_domain, funnel_id = str(job.shop_domain), int(job.payload["funnel_id"])
     draft = await load_draft(shop_domain, funnel_id)
-    if draft.funnel["status"] != FunnelStatus.LIVE or not draft.funnel["keep_products_synced"]:
-        return  # unpublished, being published again (that builds the page), or not kept in sync
+    if not _refreshable(draft.funnel):
+        return
     remote = await remote_ids(funnel_id)  # a live funnel's saga made both
     site_id, campaign_id = remote["site_id"], remote["campaign_id"]
     content = await page_content(
@@ -333,8 +347,12 @@ async def refresh_live_page(
         beacon_for(shop_domain, funnel_id) if beacon_for is not None else None,
     )
     templates = await clients.templates_for(shop_domain)
-    site = await templates.update_site(site_id, {"content": content.as_json()})
-    if site.get("unpublished_changes"):
-        site = await templates.publish_site(site_id)
-    await Funnel.update({Funnel.page_synced_at: utcnow()}).where(Funnel.id == funnel_id)
+    async with funnel_page_locked(shop_domain, funnel_id) as funnel:
+        if not _refreshable(funnel):
+            log.info("live_page_refresh_dropped", funnel_id=funnel_id, status=funnel and funnel["status"])
+            return
+        site = await templates.update_site(site_id, {"content": content.as_json()})
+        if site.get("unpublished_changes"):
+            site = await templates.publish_site(site_id)
+        await Funnel.update({Funnel.page_synced_at: utcnow()}).where(Funnel.id == funnel_id)
     log.info("live_page_refreshed", funnel_id=funnel_id, version=site.get("version"))

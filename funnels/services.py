@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from piccolo.columns import Column
+from piccolo.engine.postgres import PostgresEngine
 
 from billing.services import entitlements
 from funnels.catalog import VariantChoice
@@ -343,3 +346,22 @@ async def remote_ids(funnel_id: int) -> dict[str, str]:
             if isinstance(step["result"], dict) and step["result"].get(key):
                 ids[key] = str(step["result"][key])
     return ids
+
+
+@asynccontextmanager
+async def funnel_page_locked(shop_domain: str, funnel_id: int) -> AsyncIterator[dict[str, Any] | None]:
+    """The funnel's row (status, keep_products_synced), locked until the block ends: what is
+    done to its page inside happens after, or before, what another holder does, never between.
+
+    Archiving and the live-page refresh both change the page at the page service; each reads
+    the status under this lock and acts before letting go, so a refresh cannot republish the
+    page of a funnel archived while it was building (PostgreSQL: `FOR UPDATE`; SQLite: the
+    write lock, held from the start). The remote calls made inside are short and idempotent.
+    """
+    async with write_transaction():
+        query = Funnel.select(Funnel.id, Funnel.status, Funnel.keep_products_synced).where(
+            (Funnel.id == funnel_id) & (Funnel.shop_domain == shop_domain)
+        )
+        if isinstance(Funnel._meta.db, PostgresEngine):
+            query = query.lock_rows("UPDATE")
+        yield await query.first()

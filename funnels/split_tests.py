@@ -25,6 +25,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from analytics.tables import FunnelDay, OfferDay
 from connectors.errors import ExternalServiceError, RateLimited, Rejected
+from connectors.templates import TemplatesUser
 from funnels.livepage import PageBeaconFor, page_content
 from funnels.publish import SPLIT_OFFER_PREFIX, PublishBlocked, start_publish
 from funnels.services import FunnelDraft, FunnelNotFound, load_draft, remote_ids
@@ -532,13 +533,16 @@ async def _apply_variant_b(draft: FunnelDraft, test: dict[str, Any]) -> None:
     await Funnel.update({**values, Funnel.updated_at: utcnow()}).where(Funnel.id == funnel_id)
 
 
-async def stop_for_archive(clients: ShopClients, shop_domain: str, funnel_id: int) -> None:
-    """Archiving a funnel ends its test without a winner: B's page goes offline with A's."""
+async def stop_for_archive(templates: TemplatesUser | None, funnel_id: int) -> None:
+    """Archiving a funnel ends its test without a winner: B's page goes offline with A's.
+
+    The page service's client is handed in, got before the funnel's lock is taken (getting it
+    may store a renewed token, which must not wait for that lock)."""
     test = await _current(funnel_id)
     if test is None:
         return
-    if test["b_site_id"]:
-        await (await clients.templates_for(shop_domain)).unpublish_site(str(test["b_site_id"]))
+    if test["b_site_id"] and templates is not None:
+        await templates.unpublish_site(str(test["b_site_id"]))
     a, b = await variant_figures(test)
     await SplitTest.update(
         {

@@ -36,7 +36,7 @@ class IamContext:
     # the sandbox's stand-ins in development and tests.
     app_bridge_url: str = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
     admin_origin: str = "https://admin.shopify.com"
-    # The app's handle in admin addresses (shopify.app.toml's `handle`).
+    # The app's handle in admin URLs (`/store/{store}/apps/{handle}`), as in shopify.app.toml.
     app_handle: str = "funnelsync"
     on_installed: tuple[ShopHook, ...] = ()
     on_crm_account_ready: tuple[ShopHook, ...] = ()

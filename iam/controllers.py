@@ -94,12 +94,14 @@ def redirect_out(
     return Redirect(url, status_code=status_code, headers=headers)
 
 
-def app_url_here(request: AnyRequest, iam: IamContext, shop_domain: str) -> str:
-    """Where a merchant who leaves for another site comes back to: the app inside the admin
-    when they left from its iframe (they have no cookie of ours outside it), else the app."""
+def app_address(request: AnyRequest, iam: IamContext) -> str:
+    """Where this merchant reaches the app, for URLs another site sends them back to (billing
+    return URLs). Inside the admin's iframe that is the app's page in the admin: Shopify opens
+    the path after it in the iframe with a fresh ID token, as the iframe has no cookie to come
+    back with. Standalone it is the app's own address (the session cookie comes back)."""
     visit = request.scope.get("state", {}).get(APP_HOME_STATE_KEY)
     if isinstance(visit, AppHomeVisit):
-        return iam.admin_app_url(shop_domain)
+        return iam.admin_app_url(visit.shop_domain)
     return iam.app_base_url
 
 

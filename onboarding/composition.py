@@ -172,11 +172,19 @@ def job_handlers(
         JOB_REFRESH_LIVE_PAGE: partial(refresh_live_page, clients, beacon_for=beacon_for),
         JOB_START_SPLIT_TEST: partial(run_start_split_test, clients, beacon_for=beacon_for),
         JOB_END_SPLIT_TEST: partial(run_end_split_test, clients),
-        JOB_IMPORT_CATALOG: partial(catalog_import.import_catalog, clients, refresh=catalog_refresh),
-        catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
-            catalog_import.import_catalog_bulk, clients, refresh=catalog_refresh
+        JOB_IMPORT_CATALOG: partial(
+            catalog_import.import_catalog,
+            clients,
+            refresh=catalog_refresh,
+            products_changed=sync.products_changed,
         ),
-        JOB_RECONCILE: partial(reconciliation.reconcile, clients),
+        catalog_import.JOB_IMPORT_CATALOG_BULK: partial(
+            catalog_import.import_catalog_bulk,
+            clients,
+            refresh=catalog_refresh,
+            products_changed=sync.products_changed,
+        ),
+        JOB_RECONCILE: partial(reconciliation.reconcile, clients, products_changed=sync.products_changed),
         subscriptions.JOB_CHECK_WEBHOOKS: partial(subscriptions.check_webhooks, clients),
         subscriptions.JOB_CHECK_ALL_WEBHOOKS: subscriptions.check_all_webhooks,
         JOB_SEND_DIGESTS: partial(send_digests, alerts or AlertConfig(Mailer("", ""), iam.app_base_url, "")),

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
     shopify_app_handle: str = Field(
         "funnelsync",
-        description="The app's handle in admin addresses: shopify.app.toml's `handle`",
+        description="The app's handle in admin URLs (shopify.app.toml `handle`); billing returns to it",
     )
     crm_base_url: str = Field("http://127.0.0.1:8102", description="The CRM's API and OAuth server")
     crm_client_id: str = Field("dev-crm-client", description="The app's OAuth client id at the CRM")

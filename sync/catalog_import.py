@@ -28,6 +28,7 @@ from jobqueue.jobs import JobContext, RetryLater, enqueue, schedule_once
 from jobqueue.tables import Job, JobStatus
 from lib.clock import utcnow
 from sync import activity, links
+from sync.context import ProductsChanged
 from sync.mappers import (
     GRAPHQL_PRODUCT_COLLECTIONS,
     GRAPHQL_PRODUCT_FIELDS,
@@ -101,6 +102,8 @@ class CatalogWriter:
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    # Variants synced before whose content changed (a price, a title): live pages may show them.
+    changed: set[str] = field(default_factory=set)
 
     async def add(self, body: dict[str, Any]) -> None:
         self.variants += 1
@@ -128,6 +131,7 @@ class CatalogWriter:
             if crm_id is None:
                 continue
             if body["external_id"] in synced:
+                self.changed.add(body["external_id"])
                 await links.save(
                     self.shop_domain,
                     SyncEntity.PRODUCT,
@@ -146,9 +150,14 @@ class CatalogWriter:
                 self.reasons.append(f"{name}: {activity.plain_reason(SyncEntity.PRODUCT, error)}")
 
 
-async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
+async def _finish(
+    writer: CatalogWriter, how: str, refresh: timedelta, products_changed: ProductsChanged | None
+) -> None:
     await writer.flush()
     shop_domain = writer.shop_domain
+    if products_changed is not None and writer.changed:
+        # As after a product webhook: the live pages selling them are rebuilt.
+        await products_changed(shop_domain, frozenset(writer.changed))
     summary = f"Catalog {how}: {writer.variants} variants read, {writer.written} written to the CRM."
     if writer.rejected:
         reasons = " ".join(writer.reasons)
@@ -160,7 +169,11 @@ async def _finish(writer: CatalogWriter, how: str, refresh: timedelta) -> None:
 
 
 async def import_catalog(
-    clients: ShopClients, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
+    clients: ShopClients,
+    job: JobContext,
+    *,
+    refresh: timedelta = DEFAULT_REFRESH,
+    products_changed: ProductsChanged | None = None,
 ) -> None:
     """Reads the catalog page by page (two products a page keeps each query under Shopify's
     1,000-point limit); past 500 variants hands over to a bulk operation."""
@@ -179,7 +192,7 @@ async def import_catalog(
             for variant in product["variants"]["nodes"]:
                 await writer.add(crm_product_from_graphql(product, variant, currency, store_url))
         if not page["pageInfo"]["hasNextPage"]:
-            await _finish(writer, "imported", refresh)
+            await _finish(writer, "imported", refresh, products_changed)
             return
         if writer.variants >= SYNCHRONOUS_VARIANT_LIMIT:
             await writer.flush()
@@ -260,7 +273,11 @@ async def write_bulk_records(
 
 
 async def import_catalog_bulk(
-    clients: ShopClients, job: JobContext, *, refresh: timedelta = DEFAULT_REFRESH
+    clients: ShopClients,
+    job: JobContext,
+    *,
+    refresh: timedelta = DEFAULT_REFRESH,
+    products_changed: ProductsChanged | None = None,
 ) -> None:
     """Waits for the bulk operation, then streams its JSONL into the CRM."""
     shop_domain = str(job.shop_domain)
@@ -287,7 +304,7 @@ async def import_catalog_bulk(
         store_url = shopify.shop_url("")
         records = jsonl_records(shopify.client.http, str(operation["url"]))
         await write_bulk_records(records, writer, currency, store_url)
-    await _finish(writer, "imported in bulk", refresh)
+    await _finish(writer, "imported in bulk", refresh, products_changed)
 
 
 async def schedule_catalog_import(shop_domain: str, *, delay: timedelta = timedelta(0)) -> None:

@@ -6,7 +6,10 @@ the last synced one and repairs what drifted:
 - one side changed since the last sync: the change is copied to the other side;
 - both changed: for products Shopify's version wins (it is the catalog's source), for
   customers the CRM's (merchants correct customer data there).
-What was repaired is kept with the run, for the sync health page.
+What was repaired is kept with the run, for the sync health page. Variants whose content
+changed on either side (or whose last sync was not recorded) are handed to
+`products_changed` at the end, as the product webhooks' are: a live page selling one of them
+is rebuilt (it shows the CRM's prices, which may just have changed).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from iam.clients import ShopClients
 from jobqueue.jobs import JobContext, schedule_once
 from lib.clock import utcnow
 from sync import links
+from sync.context import ProductsChanged
 from sync.customer_mapping import (
     crm_customer_body,
     customer_from_crm,
@@ -47,6 +51,7 @@ class Run:
         self.crm = crm
         self.checked = 0
         self.repairs: list[dict[str, str]] = []
+        self.changed_variants: set[str] = set()  # Shopify variant ids whose content moved
 
     def repaired(
         self, entity_type: str, entity_ref: str, what: str, *, shopify_id: str = "", crm_id: str = ""
@@ -103,6 +108,11 @@ async def _reconcile_products(run: Run) -> None:
             shopify_body = crm_product_from_graphql(variant["product"], variant, currency, store_url)
             shopify_body["currency"] = crm_product.get("currency") or currency
             from_shopify, from_crm = product_canonical(shopify_body), product_canonical(crm_product)
+            if (
+                content_hash(from_shopify) != row["content_hash"]
+                or content_hash(from_crm) != row["content_hash"]
+            ):
+                run.changed_variants.add(row["shopify_id"])
             if content_hash(from_shopify) == content_hash(from_crm):
                 if row["content_hash"] != content_hash(from_shopify):
                     await links.save(
@@ -192,7 +202,13 @@ async def _reconcile_customers(run: Run) -> None:
             )
 
 
-async def reconcile(clients: ShopClients, job: JobContext, *, interval: timedelta = DEFAULT_INTERVAL) -> None:
+async def reconcile(
+    clients: ShopClients,
+    job: JobContext,
+    *,
+    interval: timedelta = DEFAULT_INTERVAL,
+    products_changed: ProductsChanged | None = None,
+) -> None:
     shop_domain = str(job.shop_domain)
     rows = await Reconciliation.insert(
         Reconciliation(shop_domain=shop_domain, started_at=utcnow())
@@ -205,6 +221,8 @@ async def reconcile(clients: ShopClients, job: JobContext, *, interval: timedelt
         await _reconcile_customers(run)
     except ExternalServiceError as exc:
         error = f"{exc} — the next run picks up from here."
+    if products_changed is not None and run.changed_variants:
+        await products_changed(shop_domain, frozenset(run.changed_variants))
     await Reconciliation.update(
         {
             Reconciliation.finished_at: utcnow(),

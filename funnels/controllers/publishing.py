@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from billing.returns import outcome_message
 from connectors.crm import PaymentProcessor
 from connectors.errors import ExternalServiceError
 from connectors.templates import FunnelTemplate
@@ -154,8 +155,13 @@ class FunnelPublishingController(Controller):
 
     @get("/{funnel_id:int}/review")
     async def review(
-        self, shop_domain: ShopDomain, clients: Clients, funnel_id: FromPath[int]
+        self,
+        shop_domain: ShopDomain,
+        clients: Clients,
+        funnel_id: FromPath[int],
+        billing: FromQuery[str | None] = None,
     ) -> Template | Redirect:
+        """`billing`: back from a plan change started here (billing.returns), said on the page."""
         draft = await open_step(shop_domain, funnel_id, "review")
         if isinstance(draft, Redirect):
             return draft
@@ -167,6 +173,7 @@ class FunnelPublishingController(Controller):
             processor_error=problem,
             review=await review_of(clients, shop_domain, draft),
             address=await page_address(clients, shop_domain, draft.funnel),
+            billing_message=outcome_message(billing),
         )
 
     @post("/{funnel_id:int}/publish", status_code=303)

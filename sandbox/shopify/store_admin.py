@@ -138,13 +138,6 @@ async def store_home(store: FromPath[str]) -> Redirect:
     return Redirect(path=f"/admin/store/{store}/apps", status_code=302)
 
 
-@get("/store/{store:str}/apps/{handle:str}", status_code=302)
-async def open_app_admin_url(store: FromPath[str], handle: FromPath[str]) -> Redirect:
-    """Shopify's admin opens an app at https://admin.shopify.com/store/{store}/apps/{handle}
-    (the link apps send merchants to re-authorise); here that is the store admin's page."""
-    return Redirect(path=f"/admin/store/{store}/apps/{handle}", status_code=302)
-
-
 @get("/admin/store/{store:str}/apps", media_type=MediaType.HTML)
 async def installed_apps(store: FromPath[str], sandbox: SandboxDep) -> Template:
     shop = _shop_of(sandbox, store)
@@ -271,7 +264,6 @@ async def app_bridge_script() -> Response[bytes]:
 
 STORE_ADMIN_HANDLERS = [
     store_home,
-    open_app_admin_url,
     installed_apps,
     app_listing,
     install_from_listing,

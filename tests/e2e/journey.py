@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -51,6 +52,17 @@ def check_step(page: Page, screenshots: Screenshots, label: str, accessibility: 
         accessibility.extend(f"{label}: {problem}" for problem in serious_accessibility_violations(page))
 
 
+@dataclass(frozen=True)
+class UpsellChoice:
+    """An upsell as the merchant adds it: found by `search`, offered as `offer` (the variant's label)."""
+
+    search: str
+    offer: str
+    headline: str = "Add a cosy hoodie"
+    discount: str = "Percentage off"
+    value: str = "15"
+
+
 def run_wizard(
     page: Page,
     live_stack: LiveStack,
@@ -61,7 +73,35 @@ def run_wizard(
     upsell: tuple[str, str] = ("hoodie", "Organic Hoodie – M / Grey"),
     currency: str = "USD",  # the store's: a funnel sells at the store's own prices
 ) -> None:
+    """All six steps with one upsell, then publish and open the live page."""
     problems: list[str] | None = [] if js else None
+    build_funnel(
+        page,
+        screenshots,
+        subdomain=subdomain,
+        js=js,
+        upsells=[UpsellChoice(*upsell)],
+        currency=currency,
+        problems=problems,
+    )
+    page.get_by_role("button", name="Publish funnel").click()
+    see_it_live(page, screenshots, subdomain=subdomain, headlines=["Add a cosy hoodie"], problems=problems)
+    assert not problems, problems
+
+
+def build_funnel(
+    page: Page,
+    screenshots: Screenshots,
+    *,
+    subdomain: str,
+    js: bool,
+    upsells: list[UpsellChoice],
+    currency: str = "USD",
+    upsells_allowed: int = 1,
+    problems: list[str] | None,
+) -> None:
+    """Steps 1 to 6, from the dashboard to Check answers with a payment processor set up in the
+    CRM; `problems` collects axe's findings (None without JavaScript)."""
     screenshots.prefix += "-js" if js else "-nojs"
     page.get_by_role("button", name="Create a funnel").click()
 
@@ -96,19 +136,25 @@ def run_wizard(
     check_step(page, screenshots, "2-product", problems)
     page.get_by_role("button", name="Choose Classic Cotton T-Shirt – S / White").click()
 
-    # 3. Upsells: one offer.
+    # 3. Upsells, in order; the step says how many the plan publishes.
     expect(page.get_by_role("heading", level=1)).to_have_text("Upsells")
-    page.get_by_label("Headline").fill("Add a cosy hoodie")
-    page.get_by_label("Percentage off").check()
-    page.get_by_label("Discount value").fill("15")
-    page.get_by_label("Search products").fill(upsell[0])
-    if not js:
-        page.get_by_role("button", name="Search").click()
-        expect(page.get_by_label("Headline")).to_have_value("Add a cosy hoodie")  # kept across the search
-    page.get_by_label(f"Offer {upsell[1]}").check()
-    check_step(page, screenshots, "3-upsells", problems)
-    page.get_by_role("button", name="Add upsell").click()
-    expect(page.get_by_text("Add a cosy hoodie")).to_be_visible()
+    plural = "" if upsells_allowed == 1 else "s"
+    expect(page.locator("#plan-limit")).to_contain_text(f"up to {upsells_allowed} upsell{plural}.")
+    for number, upsell in enumerate(upsells, start=1):
+        page.get_by_label("Headline").fill(upsell.headline)
+        page.get_by_label(upsell.discount).check()
+        page.get_by_label("Discount value").fill(upsell.value)
+        page.get_by_label("Search products").fill(upsell.search)
+        if not js:
+            page.get_by_role("button", name="Search").click()
+            expect(page.get_by_label("Headline")).to_have_value(upsell.headline)  # kept across the search
+        page.get_by_label(f"Offer {upsell.offer}").check()
+        check_step(page, screenshots, "3-upsells" if number == 1 else f"3-upsells-{number}", problems)
+        page.get_by_role("button", name="Add upsell").click()
+        expect(page.locator(".upsell-list").get_by_text(upsell.headline)).to_be_visible()
+    if len(upsells) > upsells_allowed:  # warned while building, not only at publish
+        expect(page.get_by_text("more than your plan publishes")).to_be_visible()
+        check_step(page, screenshots, "3-upsells-over-the-limit", problems)
     page.get_by_role("button", name="Continue to templates").click()
 
     # 4. Template
@@ -150,14 +196,18 @@ def run_wizard(
         page.get_by_role("button", name="Add processor").click()
         page.goto(review_url)
     expect(page.get_by_text("Stripe")).to_be_visible()
-    page.get_by_role("button", name="Publish funnel").click()
 
+
+def see_it_live(
+    page: Page, screenshots: Screenshots, *, subdomain: str, headlines: list[str], problems: list[str] | None
+) -> None:
+    """After "Publish funnel": the publishing page says it is live; its link opens the page."""
     expect(page.get_by_text("Your funnel is live at")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("Summer launch is live")
     expect(page).to_have_title("Summer launch is live · FunnelSync")
     check_step(page, screenshots, "7-published", problems)
     page.locator(f'a[href$="/p/{subdomain}/"]').first.click()
     expect(page.get_by_text("Summer launch").first).to_be_visible()
-    expect(page.get_by_text("Add a cosy hoodie")).to_be_visible()
+    for headline in headlines:
+        expect(page.get_by_text(headline)).to_be_visible()
     screenshots.take(page, "8-live-page")
-    assert not problems, problems

@@ -47,7 +47,9 @@ class Screenshots:
     def take(self, page: Page, label: str) -> Path:
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS_DIR / f"{self.prefix}--{label}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": Playwright's default hides the caret with an injected style, which our
+        # CSP refuses, and htmx then copies that style into its next swap (a console error).
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
 

@@ -48,9 +48,9 @@ async def two_shops_signed_in(database_url: str) -> AsyncIterator[Stack]:
 
 
 @asynccontextmanager
-async def accounts_ready_and_signed_in(database_url: str) -> AsyncIterator[Stack]:
+async def accounts_ready_and_signed_in(database_url: str, **setting_overrides: Any) -> AsyncIterator[Stack]:
     """SHOP installed with its CRM and page builder accounts set up, its merchant signed in."""
-    async with running_stack(database_url) as running:
+    async with running_stack(database_url, **setting_overrides) as running:
         await installed(running, SHOP)
         await running.drain()  # CRM and page builder accounts
         await sign_in(running.client, SHOP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from jobqueue.tables import InboxEvent
@@ -195,3 +196,25 @@ async def hold_shopify_webhooks(stack: Stack) -> None:
         json={"kind": "webhook_out_of_order", "shop": SHOP, "path": "webhooks", "count": 1000},
     )
     assert held.status_code == 201, held.text
+
+
+LIVE_PAGE = "/p/summer-tees/"  # complete_wizard's subdomain, as the page service serves it
+
+
+async def live_page_prices(stack: Stack) -> list[str]:
+    """The prices the live page shows, in order (the page service's offer blocks)."""
+    answer = await stack.templates.get(LIVE_PAGE)
+    assert answer.status_code == 200, answer.text
+    return re.findall(r'class="offer-price">([^<]+)<', answer.text)
+
+
+async def change_price_unheard(stack: Stack, price: str) -> None:
+    """The T-shirt's price changes in Shopify and the app hears nothing of it (the webhook is
+    held back, as when Shopify gave up delivering)."""
+    await hold_shopify_webhooks(stack)
+    edited = await stack.shopify.put(
+        f"/_sandbox/shops/{SHOP}/products/{T_SHIRT_PRODUCT}/variants/{T_SHIRT_VARIANT}", json={"price": price}
+    )
+    assert edited.status_code == 200, edited.text
+    await settle(stack)
+    assert (await crm_product(stack))["price"] != price

@@ -21,8 +21,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (`dev` puts its sandboxes on a run)."""
+    for _ in range(50):
+        base = free_port()
+        sockets = [socket.socket() for _ in range(count)]
+        try:
+            for offset, sock in enumerate(sockets):
+                sock.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError("no run of free ports")
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, seconds: float = START_DEADLINE_SECONDS
+) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()}")
@@ -32,7 +51,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pat
         except httpx.TransportError:
             pass
         time.sleep(0.1)  # polling a child process's port with a deadline, not waiting blind
-    raise RuntimeError(f"{url} did not answer within {START_DEADLINE_SECONDS}s:\n{log_path.read_text()}")
+    raise RuntimeError(f"{url} did not answer within {seconds}s:\n{log_path.read_text()}")
 
 
 def stop_process(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:

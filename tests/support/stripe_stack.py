@@ -110,10 +110,15 @@ class StripeStack:
                 raise AssertionError(f"events not delivered in time: {sorted(emitted - delivered)}")
             await asyncio.sleep(0.01)
 
-    async def subscribe(self, plan: str, *, card: str = GOOD_CARD, follow_return: bool = True) -> str:
-        """Chooses the plan on the billing page and pays on Stripe's hosted checkout page.
-        Returns where the app sends the merchant afterwards (or the return URL, unfollowed)."""
-        started = await post_form(self.stack, "/billing/subscribe", {"plan": plan})
+    async def subscribe(
+        self, plan: str, *, card: str = GOOD_CARD, follow_return: bool = True, then: str | None = None
+    ) -> str:
+        """Chooses the plan on the billing page (come from `then`) and pays on Stripe's hosted
+        checkout page. Returns where the app sends the merchant afterwards (or the return URL,
+        unfollowed)."""
+        started = await post_form(
+            self.stack, "/billing/subscribe", {"plan": plan, **({"then": then} if then else {})}
+        )
         assert started.status_code == 303, started.text  # type: ignore[attr-defined]
         checkout = httpx.URL(started.headers["location"])  # type: ignore[attr-defined]
         assert str(checkout).startswith(f"{self.url}/checkout/cs_test_"), checkout
@@ -122,7 +127,8 @@ class StripeStack:
         paid = await self.http.post(f"{checkout.path}/pay", data={"card_number": card})
         assert paid.status_code == 303, paid.text
         back = httpx.URL(paid.headers["location"])
-        assert str(back).startswith(f"{APP_URL}/billing/checkout/return?session_id=cs_test_"), back
+        assert str(back).startswith(f"{APP_URL}/billing/checkout/return?"), back
+        assert back.params["session_id"].startswith("cs_test_"), back
         if not follow_return:
             return str(back)
         returned = await self.client.get(f"{back.path}?{back.query.decode()}")
@@ -207,9 +213,9 @@ async def installed_and_signed_in(stack: Stack, shop: str) -> None:
 
 
 @asynccontextmanager
-async def stripe_stack_with_plans(database_url: str) -> AsyncIterator[StripeStack]:
+async def stripe_stack_with_plans(database_url: str, **setting_overrides: Any) -> AsyncIterator[StripeStack]:
     """The Stripe stack with SHOP installed and signed in, and the Pro and Growth plans on offer."""
-    async with running_stripe_stack(database_url) as running:
+    async with running_stripe_stack(database_url, **setting_overrides) as running:
         await installed_and_signed_in(running.stack, SHOP)
         await create_plan(PRO)
         await create_plan(GROWTH)

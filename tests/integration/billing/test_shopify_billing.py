@@ -3,10 +3,13 @@ webhook order, cancelling, frozen subscriptions and their grace period, other sh
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
+import httpx
 import pytest
 import time_machine
 
@@ -243,3 +246,112 @@ async def test_a_charge_started_outside_the_admin_returns_to_the_app_itself(stac
     confirmation = urlsplit(started.headers["location"])  # type: ignore[attr-defined]
     decided = await stack.shopify.post(confirmation.path.replace("/confirm", "/approve"))
     assert decided.headers["location"].startswith(f"{APP_URL}/billing/return?charge_id=")
+
+
+async def refused_for_the_plan(stack: Stack) -> int:
+    """A second funnel the free plan (1 live funnel) refuses to publish; its review links to the
+    plans with `then` set to come back to it."""
+    await add_payment_processor(stack)
+    first = await complete_wizard(stack, subdomain="first-one")
+    await post_form(stack, f"/funnels/{first}/publish")
+    await stack.drain()
+    second = await complete_wizard(stack, subdomain="second-one")
+    refused = await post_form(stack, f"/funnels/{second}/publish")
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    link = f"/billing/?then=/funnels/{second}/review"
+    assert f'href="{link}"' in refused.text  # type: ignore[attr-defined]
+    billing = await stack.client.get(link)
+    assert f'<input type="hidden" name="then" value="/funnels/{second}/review">' in billing.text
+    assert f'<a href="/funnels/{second}/review">Go back without changing plan</a>' in billing.text
+    return second
+
+
+async def approve(stack: Stack, confirmation_url: str, decision: str = "approve") -> httpx.URL:
+    """The merchant's decision on Shopify's confirmation page: where Shopify sends them back."""
+    path = urlsplit(confirmation_url).path
+    decided = await stack.shopify.post(path.replace("/confirm", f"/{decision}"))
+    assert decided.status_code == 302, decided.text
+    return httpx.URL(decided.headers["location"])
+
+
+async def test_upgrading_from_a_refused_publish_comes_back_to_check_answers(stack: Stack) -> None:
+    funnel_id = await refused_for_the_plan(stack)
+    review = f"/funnels/{funnel_id}/review"
+    started = await post_form(stack, "/billing/subscribe", {"plan": "launch", "then": review})
+    back = await approve(stack, started.headers["location"])  # type: ignore[attr-defined]
+    assert (back.host, back.path) == ("app.test", "/billing/return")
+    assert back.params["then"] == review
+
+    returned = await stack.client.get(back.path, params=back.params)
+
+    assert returned.headers["location"] == f"{review}?billing=active"
+    page = await stack.client.get(returned.headers["location"])
+    assert "Your new plan is active. You can publish now." in page.text
+    published = await post_form(stack, f"/funnels/{funnel_id}/publish")
+    assert published.headers["location"] == f"/funnels/{funnel_id}/publishing"  # type: ignore[attr-defined]
+
+
+async def test_a_declined_upgrade_stays_on_billing_with_the_way_back(stack: Stack) -> None:
+    review = "/funnels/7/review"
+    started = await post_form(stack, "/billing/subscribe", {"plan": "launch", "then": review})
+    back = await approve(stack, started.headers["location"], "decline")  # type: ignore[attr-defined]
+    returned = await stack.client.get(back.path, params=back.params)
+    assert returned.headers["location"] == "/billing/?outcome=declined&then=%2Ffunnels%2F7%2Freview"
+    page = await stack.client.get(returned.headers["location"])
+    assert "You declined the charge" in page.text
+    assert f'<a href="{review}">Go back without changing plan</a>' in page.text
+
+
+@pytest.mark.parametrize(
+    "then",
+    [
+        "https://evil.test/phish",
+        "//evil.test/phish",
+        "/\\evil.test",
+        "javascript:alert(1)",
+        "/x\r\nLocation: //e",
+    ],
+)
+async def test_an_outside_address_in_then_is_ignored(stack: Stack, then: str) -> None:
+    started = await post_form(stack, "/billing/subscribe", {"plan": "launch", "then": then})
+    back = await approve(stack, started.headers["location"])  # type: ignore[attr-defined]
+    assert "then" not in back.params  # never handed to Shopify
+    assert "evil" not in (await stack.client.get(f"/billing/?then={quote(then)}")).text
+
+    # Nor followed when someone writes it into the return URL themselves.
+    returned = await stack.client.get(back.path, params={**back.params, "then": then})
+    assert returned.headers["location"] == "/billing/?outcome=active"
+
+
+async def test_inside_the_admin_the_upgrade_comes_back_to_check_answers_in_the_iframe(
+    database_url: str,
+) -> None:
+    async with accounts_ready_and_signed_in(database_url, shopify_admin_origin=SHOPIFY_URL) as stack:
+        stack.client.cookies.clear()  # the iframe has no cookie: only ID tokens
+        listed = await stack.shopify.post(f"/_sandbox/shops/{SHOP}/app-installation")  # in the admin's apps
+        assert listed.status_code == 200, listed.text
+        review = "/funnels/7/review"
+        started = await stack.client.post(
+            "/billing/subscribe", headers=bearer(id_token(SHOP)), data={"plan": "launch", "then": review}
+        )
+        assert started.status_code == 401, started.text  # the package's way out of the iframe
+        confirmation = started.headers["x-shopify-api-request-failure-reauthorize-url"]
+        back = await approve(stack, confirmation)
+        # Shopify sends the admin's window back to the app's page in the admin, not to the app.
+        store = SHOP.removesuffix(".myshopify.com")
+        assert (back.host, back.path) == ("shopify.test", f"/store/{store}/apps/funnelsync/billing/return")
+        assert back.params["then"] == review
+
+        admin = await stack.shopify.get(back.path, params=back.params, follow_redirects=True)
+        assert admin.status_code == 200, admin.text
+        found = re.search(r'id="app-frame"[^>]* src="([^"]+)"', admin.text)
+        assert found, admin.text
+        frame = httpx.URL(html.unescape(found[1]))
+        assert (frame.host, frame.path) == ("app.test", "/billing/return")
+        assert frame.params["id_token"]
+        assert frame.params["charge_id"]
+
+        returned = await stack.client.get(frame.path, params=frame.params)  # the iframe's page load
+
+        assert returned.headers["location"] == f"{review}?billing=active"
+        assert (await entitlements(SHOP)).plan_code == "launch"

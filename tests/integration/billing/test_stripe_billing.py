@@ -4,6 +4,8 @@ against the Stripe sandbox, its hosted checkout and portal pages and its signed 
 from __future__ import annotations
 
 import copy
+import html
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -16,8 +18,11 @@ from billing.services import entitlements
 from billing.tables import Plan, ProviderObject, Subscription
 from jobqueue.tables import Job
 from tests.support.funnel_wizard import post_form
+from tests.support.id_tokens import bearer, id_token
 from tests.support.shops import OTHER_SHOP, SHOP, sign_in
+from tests.support.stack import SHOPIFY_URL
 from tests.support.stripe_stack import (
+    GOOD_CARD,
     PRO,
     StripeStack,
     installed_and_signed_in,
@@ -410,3 +415,91 @@ async def test_renaming_a_plan_renames_its_stripe_product_for_the_portal(stripe_
     portal = await stripe_stack.client.get("/billing/manage")
     page = await stripe_stack.http.get(httpx.URL(portal.headers["location"]).path)
     assert "Pro plus: $29.00 per month" in page.text
+
+
+async def test_paying_at_the_checkout_comes_back_to_where_the_plan_stopped_the_merchant(
+    stripe_stack: StripeStack,
+) -> None:
+    review = "/funnels/7/review"
+    back = httpx.URL(await stripe_stack.subscribe("pro", then=review, follow_return=False))
+    assert back.path == "/billing/checkout/return"
+    assert back.params["then"] == review
+    assert back.params["session_id"].startswith("cs_test_")  # Stripe filled in its placeholder
+
+    returned = await stripe_stack.client.get(back.path, params=back.params)
+
+    assert returned.headers["location"] == f"{review}?billing=active"
+    assert (await entitlements(SHOP)).plan_code == "pro"
+
+
+async def test_leaving_the_checkout_keeps_the_way_back(stripe_stack: StripeStack) -> None:
+    await post_form(stripe_stack.stack, "/billing/subscribe", {"plan": "pro", "then": "/funnels/7/review"})
+    [session] = stripe_stack.objects("checkout.session")
+    back = httpx.URL(session["cancel_url"])
+    assert (back.path, back.params["outcome"], back.params["then"]) == (
+        "/billing/",
+        "checkout_left",
+        "/funnels/7/review",
+    )
+    page = await stripe_stack.client.get(back.path, params=back.params)
+    assert "You left the checkout" in page.text
+    assert '<a href="/funnels/7/review">Go back without changing plan</a>' in page.text
+
+
+async def test_an_outside_address_is_neither_given_to_stripe_nor_followed(stripe_stack: StripeStack) -> None:
+    back = httpx.URL(await stripe_stack.subscribe("pro", then="https://evil.test/", follow_return=False))
+    assert "then" not in back.params
+    [session] = stripe_stack.objects("checkout.session")
+    assert "evil" not in session["cancel_url"]
+    returned = await stripe_stack.client.get(back.path, params={**back.params, "then": "//evil.test/"})
+    assert returned.headers["location"] == "/billing/?outcome=active"
+
+
+@pytest.mark.postgres
+async def test_a_plan_change_made_at_once_goes_on_to_then(stripe_stack: StripeStack) -> None:
+    await stripe_stack.subscribe("pro")
+    await stripe_stack.settle()
+    subscription_id = str((await the_subscription())["external_id"])
+    changed = await post_form(
+        stripe_stack.stack,
+        "/billing/subscribe",
+        {"plan": "growth", "subscription": subscription_id, "then": "/funnels/7/review"},
+    )
+    assert changed.headers["location"] == "/funnels/7/review?billing=changed"  # type: ignore[attr-defined]
+    assert (await entitlements(SHOP)).plan_code == "growth"
+
+
+async def test_inside_the_admin_the_checkout_returns_through_the_apps_admin_page(database_url: str) -> None:
+    async with stripe_stack_with_plans(database_url, shopify_admin_origin=SHOPIFY_URL) as stack:
+        started = await stack.client.post(
+            "/billing/subscribe",
+            headers=bearer(id_token(SHOP)),
+            data={"plan": "pro", "then": "/funnels/7/review"},
+        )
+        assert started.status_code == 401, started.text  # out of the iframe, to Stripe
+        assert started.headers["x-shopify-api-request-failure-reauthorize-url"].startswith(
+            f"{stack.url}/checkout/"
+        )
+        [session] = stack.objects("checkout.session")
+        store = SHOP.removesuffix(".myshopify.com")
+        admin_app = f"{SHOPIFY_URL}/store/{store}/apps/funnelsync"
+        assert session["success_url"] == (
+            f"{admin_app}/billing/checkout/return?then=%2Ffunnels%2F7%2Freview&session_id={{CHECKOUT_SESSION_ID}}"
+        )
+        assert session["cancel_url"].startswith(f"{admin_app}/billing/?outcome=checkout_left&then=")
+
+        # Paid: Stripe sends the window to the app's page in the admin, which opens the return
+        # in its iframe with a fresh ID token (no cookie needed).
+        listed = await stack.stack.shopify.post(f"/_sandbox/shops/{SHOP}/app-installation")
+        assert listed.status_code == 200, listed.text
+        checkout = httpx.URL(session["url"])
+        paid = await stack.http.post(f"{checkout.path}/pay", data={"card_number": GOOD_CARD})
+        back = httpx.URL(paid.headers["location"])
+        admin = await stack.stack.shopify.get(back.path, params=back.params, follow_redirects=True)
+        found = re.search(r'id="app-frame"[^>]* src="([^"]+)"', admin.text)
+        assert found, admin.text
+        frame = httpx.URL(html.unescape(found[1]))
+        assert (frame.path, frame.params["then"]) == ("/billing/checkout/return", "/funnels/7/review")
+        stack.client.cookies.clear()
+        returned = await stack.client.get(frame.path, params=frame.params)
+        assert returned.headers["location"] == "/funnels/7/review?billing=active"

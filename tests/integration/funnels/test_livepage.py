@@ -3,7 +3,10 @@ the campaign's currency, and follows the store's products after publishing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import re
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -13,7 +16,11 @@ from babel.numbers import format_currency
 
 from billing.plans import FREE_PLAN
 from billing.tables import Plan
+from connectors.templates import TemplatesUser
+from funnels import livepage
+from funnels.livepage import JOB_REFRESH_LIVE_PAGE
 from funnels.tables import Funnel
+from jobqueue.tables import Job
 from tests.support.funnel_wizard import (
     CAMPAIGN,
     HOODIE,
@@ -146,7 +153,8 @@ async def test_a_price_edited_in_shopify_reaches_the_crm_offer_and_the_live_page
     later_match = (await funnel_row(Funnel.page_synced_at))["page_synced_at"]
     assert later_match > first_match
     dashboard = await stack.client.get("/app/")
-    assert f"Page matched your store {later_match:%d %b %H:%M} UTC" in dashboard.text
+    matched = f'<time datetime="{later_match.isoformat()}">{later_match:%d %b %H:%M} UTC</time>'
+    assert f"Page matched your store {matched}" in dashboard.text
     review = await stack.client.get(f"/funnels/{stack.funnel_id}/review")  # type: ignore[attr-defined]
     assert "$24.99" in review.text
     assert "$19.99" not in review.text
@@ -212,3 +220,86 @@ async def test_a_funnel_saved_in_another_currency_before_is_not_published(stack:
     assert refused.status_code == 400  # type: ignore[attr-defined]
     assert "Your store&#39;s prices are in USD" in refused.text  # type: ignore[attr-defined]
     assert (await stack.crm.get("/_sandbox/campaigns")).json()["data"] == []
+
+
+# -- a live-page refresh and an archive of the same funnel, interleaved -----------------------------
+
+
+async def archive(stack: Stack) -> None:
+    archived = await post_form(stack, f"/funnels/{stack.funnel_id}/archive")  # type: ignore[attr-defined]
+    assert archived.status_code == 303, archived.text  # type: ignore[attr-defined]
+
+
+async def stays_archived(stack: Stack) -> None:
+    assert (await funnel_row(Funnel.status))["status"] == "archived"
+    assert (await stack.templates.get(PAGE)).status_code == 404
+    campaigns = (await stack.crm.get("/_sandbox/campaigns")).json()["data"]
+    assert [campaign["status"] for campaign in campaigns] == ["inactive"]
+
+
+async def test_a_refresh_that_built_its_page_before_an_archive_does_not_republish_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publish(stack)
+    build = livepage.page_content
+
+    async def archived_while_building(*args: Any, **kwargs: Any) -> Any:
+        content = await build(*args, **kwargs)  # the refresh read the funnel as live ...
+        await archive(stack)  # ... and the merchant archives it before the page is written
+        return content
+
+    monkeypatch.setattr(livepage, "page_content", archived_while_building)
+
+    await edit_variant(stack, T_SHIRT, price="24.99")  # the product webhook queues the refresh
+
+    assert await Job.count().where((Job.kind == JOB_REFRESH_LIVE_PAGE) & (Job.status == "done")) == 1
+    await stays_archived(stack)
+
+
+async def lock_waiters() -> int:
+    rows = await Funnel.raw(
+        "SELECT count(*) AS n FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(rows[0]["n"])
+
+
+async def waiting_or_done(task: asyncio.Task[None]) -> str:
+    """Polls (deadline 10 s) until the archive waits for a lock or has finished."""
+    deadline = time.monotonic() + 10
+    while True:
+        if task.done():
+            return "finished first"
+        if await lock_waiters():
+            return "waited"
+        if time.monotonic() > deadline:
+            return "stuck"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.postgres
+async def test_an_archive_asked_for_while_a_refresh_writes_the_page_waits_then_takes_it_offline(
+    stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("whether the archive waits is seen in PostgreSQL's pg_stat_activity")
+    await publish(stack)
+    write = TemplatesUser.update_site
+    archiving: list[asyncio.Task[None]] = []
+    seen: list[str] = []
+
+    async def archive_asked_for_mid_write(self: TemplatesUser, *args: Any, **kwargs: Any) -> Any:
+        if not archiving:
+            # Outside the refresh's transaction, as the merchant's request is.
+            task = asyncio.create_task(archive(stack), context=contextvars.Context())
+            archiving.append(task)
+            seen.append(await waiting_or_done(task))
+        return await write(self, *args, **kwargs)
+
+    monkeypatch.setattr(TemplatesUser, "update_site", archive_asked_for_mid_write)
+
+    await edit_variant(stack, T_SHIRT, price="24.99")
+    await archiving[0]
+
+    assert seen == ["waited"]  # for the refresh's write, which went through
+    await stays_archived(stack)

@@ -34,5 +34,5 @@ async def test_free_plan_limits_publish_and_say_how_to_upgrade(stack: Stack) -> 
     refused = await post_form(stack, f"/funnels/{second}/publish")
     assert refused.status_code == 400  # type: ignore[attr-defined]
     assert "allows 1 live funnel" in refused.text  # type: ignore[attr-defined]
-    assert 'href="/billing/"' in refused.text  # type: ignore[attr-defined]
+    assert f'href="/billing/?then=/funnels/{second}/review"' in refused.text  # type: ignore[attr-defined]
     assert await Funnel.count().where(Funnel.status == "publishing") == 0

@@ -11,7 +11,16 @@ from sync.catalog_import import JOB_IMPORT_CATALOG_BULK
 from sync.tables import SyncLink
 from sync.topics import JOB_IMPORT_CATALOG
 from tests.support.funnel_wizard import post_form
-from tests.support.live_funnel import T_SHIRT_PRODUCT, T_SHIRT_VARIANT, crm_writes, settle, shopify_graphql
+from tests.support.live_funnel import (
+    T_SHIRT_PRODUCT,
+    T_SHIRT_VARIANT,
+    change_price_unheard,
+    crm_product,
+    crm_writes,
+    live_page_prices,
+    settle,
+    shopify_graphql,
+)
 from tests.support.shops import SHOP
 from tests.support.stack import Stack
 
@@ -134,6 +143,17 @@ async def test_a_refresh_writes_only_what_changed(stack: Stack) -> None:
     # The webhook or the refresh wrote the one changed variant; nothing else was rewritten.
     assert after.get("products.update", 0) - writes.get("products.update", 0) == 1
     assert after.get("products.create", 0) == writes.get("products.create", 0)
+
+
+async def test_a_price_change_the_refresh_finds_reaches_the_live_page(stack: Stack) -> None:
+    await change_price_unheard(stack, "24.99")
+    assert (await live_page_prices(stack))[0] == "$19.99"
+
+    await post_form(stack, f"/funnels/{stack.funnel_id}/sync/catalog")  # type: ignore[attr-defined]
+    await settle(stack)
+
+    assert (await crm_product(stack))["price"] == "24.99"
+    assert (await live_page_prices(stack))[0] == "$24.99"
 
 
 async def test_asking_twice_queues_one_import(stack: Stack) -> None:

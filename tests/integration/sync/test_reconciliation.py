@@ -9,8 +9,10 @@ from tests.support.funnel_wizard import post_form
 from tests.support.live_funnel import (
     T_SHIRT_COLLECTIONS,
     T_SHIRT_PRODUCT,
+    change_price_unheard,
     crm_product,
     edit_in_crm,
+    live_page_prices,
     settle,
     shopify_price,
 )
@@ -60,3 +62,17 @@ async def test_reconciliation_repairs_a_collection_change_whose_event_was_lost(s
     assert (await crm_product(stack))["collections"] == sorted([*T_SHIRT_COLLECTIONS, "Summer"])
     page = await stack.client.get(f"/funnels/{funnel_id}/sync/")
     assert "CRM product updated from Shopify" in page.text
+
+
+async def test_a_price_change_whose_webhook_was_lost_reaches_the_live_page_at_reconciliation(
+    stack: Stack,
+) -> None:
+    funnel_id = stack.funnel_id  # type: ignore[attr-defined]
+    await change_price_unheard(stack, "24.99")
+    assert (await live_page_prices(stack))[0] == "$19.99"
+
+    await post_form(stack, f"/funnels/{funnel_id}/sync/reconcile")
+    await settle(stack)
+
+    assert (await crm_product(stack))["price"] == "24.99"
+    assert (await live_page_prices(stack))[0] == "$24.99"

@@ -163,6 +163,24 @@ async def test_shopifys_admin_address_of_the_app_leads_to_the_same_page_of_the_a
     assert params_of(src)["charge_id"] == "7"
 
 
+async def test_shopifys_own_admin_url_of_an_app_page_opens_it_like_the_sandbox_admin_path(
+    served: Served,
+) -> None:
+    """Apps give `https://admin.shopify.com/store/{store}/apps/{handle}/…` as a billing returnUrl."""
+    await install_from_listing(served)
+    moved = await served.http.get(
+        "/store/demo-store/apps/funnelsync/billing/return",
+        params={"then": "/funnels/3/review", "charge_id": "9"},
+    )
+    assert moved.status_code == 302
+    assert moved.headers["location"] == f"{APP}/billing/return?then=%2Ffunnels%2F3%2Freview&charge_id=9"
+    src = frame_src(await served.http.get(moved.headers["location"]))
+    assert urlsplit(src).path == "/billing/return"
+    assert (params_of(src)["then"], params_of(src)["charge_id"]) == ("/funnels/3/review", "9")
+    home = await served.http.get("/store/demo-store/apps/funnelsync")
+    assert home.headers["location"] == APP
+
+
 async def test_the_admin_mints_fresh_id_tokens_for_app_bridge_only_for_an_installed_app(
     served: Served,
 ) -> None:

@@ -167,7 +167,7 @@ async def test_upsells_step_shows_the_plan_limit_and_warns_once_past_it(stack: S
 
     page = await stack.client.get(f"/funnels/{funnel_id}/upsells")
     assert "This funnel has 2 upsells, more than your plan publishes. Remove 1" in page.text
-    assert 'href="/billing/">choose a bigger plan</a>' in page.text
+    assert f'href="/billing/?then=/funnels/{funnel_id}/upsells">choose a bigger plan</a>' in page.text
 
 
 async def test_another_shops_funnel_cannot_be_read_or_changed(stack: Stack) -> None:
