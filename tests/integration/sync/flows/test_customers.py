@@ -4,6 +4,7 @@ no call, a refusal is explained and retried, a customer with a pending CRM order
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -238,8 +239,9 @@ async def test_a_crm_refusal_is_explained_and_retried_after_the_fix(stack: Stack
     # The merchant removes the duplicate in the CRM and presses Retry.
     removed = await stack.crm.delete(f"/_sandbox/users/{crm_user}/customers/{duplicate.json()['id']}")
     assert removed.status_code in (200, 204), removed.text
-    retry_path = page.text.split('action="/funnels/')[1].split('"')[0]
-    retried = await post_form(stack, f"/funnels/{retry_path}")
+    retry_path = re.search(r'action="(/funnels/\d+/sync/failures/\d+/retry)"', page.text)
+    assert retry_path, page.text
+    retried = await post_form(stack, retry_path[1])
     assert retried.status_code == 303  # type: ignore[attr-defined]
     await settle(stack)
 
