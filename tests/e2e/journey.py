@@ -170,11 +170,14 @@ def build_funnel(
 
     # 5. Hosting: a taken name first, then a free one.
     expect(page.get_by_role("heading", level=1)).to_have_text("Hosting")
+    # htmx binds the inline check once the page has loaded: typing before that checks nothing.
+    page.wait_for_load_state("load")
     page.get_by_label("Subdomain", exact=True).fill("taken-shop")
     if js:
         expect(page.get_by_text("taken-shop is already taken")).to_be_visible()
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_role("link", name=re.compile("already taken"))).to_be_visible()
+    page.wait_for_load_state("load")
     page.get_by_label("Subdomain", exact=True).fill(subdomain)
     if js:  # the inline check finds the new name free: the summary no longer says it is taken
         expect(page.get_by_text(f"{subdomain} is available")).to_be_visible()

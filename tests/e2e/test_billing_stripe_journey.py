@@ -198,7 +198,7 @@ def test_merchant_subscribes_with_stripe_keeps_the_price_and_sees_a_failed_payme
         assert serious_accessibility_violations(merchant) == []
         screenshots.take(merchant, "5-billing-payment-failed")
 
-        merchant.get_by_role("link", name="Dashboard").click()
+        merchant.get_by_role("link", name="Dashboard").first.click()
         expect(merchant.get_by_role("heading", name="Your last payment failed")).to_be_visible()
         screenshots.take(merchant, "6-dashboard-payment-failed")
         merchant.get_by_role("link", name="Update your payment method with Stripe").click()
