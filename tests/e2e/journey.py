@@ -46,6 +46,14 @@ def admin_creates_plan(page: Page, live_stack: LiveStack) -> None:
     expect(page.get_by_text("59.00 USD / month")).to_be_visible()
 
 
+def subdomain_checked_as_typed(page: Page) -> None:
+    """Waits until htmx has bound the subdomain's inline check (on load, or after a swap): a
+    value filled in before that in one go is never checked (a person typing goes on typing)."""
+    page.wait_for_function(
+        "() => !window.htmx || !!document.getElementById('subdomain')?.['htmx-internal-data']"
+    )
+
+
 def check_step(page: Page, screenshots: Screenshots, label: str, accessibility: list[str] | None) -> None:
     screenshots.take(page, label)
     if accessibility is not None:  # axe runs as script in the page, so only where script runs
@@ -170,14 +178,13 @@ def build_funnel(
 
     # 5. Hosting: a taken name first, then a free one.
     expect(page.get_by_role("heading", level=1)).to_have_text("Hosting")
-    # htmx binds the inline check once the page has loaded: typing before that checks nothing.
-    page.wait_for_load_state("load")
+    subdomain_checked_as_typed(page)
     page.get_by_label("Subdomain", exact=True).fill("taken-shop")
     if js:
         expect(page.get_by_text("taken-shop is already taken")).to_be_visible()
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_role("link", name=re.compile("already taken"))).to_be_visible()
-    page.wait_for_load_state("load")
+    subdomain_checked_as_typed(page)
     page.get_by_label("Subdomain", exact=True).fill(subdomain)
     if js:  # the inline check finds the new name free: the summary no longer says it is taken
         expect(page.get_by_text(f"{subdomain} is available")).to_be_visible()

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 
@@ -42,4 +43,7 @@ async def _postgres_execute(sql: str) -> None:
 
 
 def postgres_execute(sql: str) -> None:
-    asyncio.run(_postgres_execute(sql))
+    """Runs `sql` from synchronous code, also where an event loop already runs on this thread
+    (Playwright's sync API keeps one while the browser tests' package is open)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, _postgres_execute(sql)).result()

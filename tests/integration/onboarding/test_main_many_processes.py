@@ -1,4 +1,6 @@
 """The production topology under load: two app processes, two worker processes, one PostgreSQL.
+(Here and not in tests/e2e: it is asyncio throughout, and the browser tests' package keeps
+Playwright's event loop running on the main thread.)
 
 Everything the load touches is a real process on 127.0.0.1: the sandboxes (launcher), two
 `python -m onboarding serve` with RUN_WORKER=false behind no balancer (the test sends each
