@@ -7,7 +7,7 @@ process of its own, over keep-alive HTTP/1.1 connections from a lean client that
 prepared requests. Each beacon is a page view of a new visitor (one INSERT each), signed for a
 live funnel. The pages are timed in-process (as tests/bench/test_bench_pages.py does) after the
 rollups are written straight to the tables: a year of days for each of a shop's 1,000 funnels,
-with two offer rows a day each.
+with two offer rows a day each, and the shop's daily rollup summed from them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from piccolo.engine.sqlite import SQLiteEngine
 
 from analytics.beacon import beacon_key, sign_token
-from analytics.tables import FunnelDay, OfferDay, TrafficEvent
+from analytics.tables import FunnelDay, OfferDay, ShopDay, TrafficEvent
 from funnels.tables import Funnel, FunnelStatus, PublishStep
 from iam.tables import Shop
 from lib.clock import utcnow
@@ -175,6 +175,13 @@ async def year_of_rollups() -> int:
         " FROM funnel f CROSS JOIN d WHERE f.shop_domain = {}",
         SHOP,
         start,
+        SHOP,
+    )
+    # The shop's daily rollup, as the rollup job keeps it: the sum of its funnels' days.
+    await ShopDay.raw(
+        "INSERT INTO shop_day (shop_domain, day, rollup_key, visits, page_views, orders, revenue_cents)"
+        " SELECT shop_domain, day, shop_domain || ':' || CAST(day AS TEXT), SUM(visits), SUM(page_views),"
+        " SUM(orders), SUM(revenue_cents) FROM funnel_day WHERE shop_domain = {} GROUP BY shop_domain, day",
         SHOP,
     )
     for offer, product, counts in (
