@@ -262,13 +262,18 @@ async def _shop_days(shop_domain: str, rng: DateRange) -> list[DayPoint]:
 
 
 async def shop_overview(shop_domain: str, funnels: list[FunnelInfo], rng: DateRange) -> Overview:
-    """The shop's funnels side by side over `rng`, and the shop's totals.
+    """`funnels` (a page of the shop's funnels) side by side over `rng`, and the shop's totals.
 
-    The totals, series and previous period read the shop's daily rollup (a row a day); only
-    the per funnel table sums the funnels' days."""
+    The totals, series and previous period are the whole shop's and read its daily rollup (a
+    row a day); only the rows of `funnels` sum funnel days."""
+    # Only the funnels asked for (a page of them) are summed: by the funnel and day index.
     rows = (
         await FunnelDay.select(FunnelDay.funnel_id, *SUMS)
-        .where((FunnelDay.shop_domain == shop_domain) & _in_range(rng))
+        .where(
+            FunnelDay.funnel_id.is_in([funnel.funnel_id for funnel in funnels] or [-1])
+            & (FunnelDay.shop_domain == shop_domain)
+            & _in_range(rng)
+        )
         .group_by(FunnelDay.funnel_id)
     )
     by_funnel = {row["funnel_id"]: _totals(row) for row in rows}
