@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import secrets
 
-from analytics.tables import FunnelDay, OfferDay, OrderFact, RollupCursor, TrafficEvent
+from analytics.tables import FunnelDay, OfferDay, OrderFact, RollupCursor, ShopDay, TrafficEvent
 
-SHOP_TABLES_FORGOTTEN = (TrafficEvent, OrderFact, FunnelDay, OfferDay)
+SHOP_TABLES_FORGOTTEN = (TrafficEvent, OrderFact, FunnelDay, ShopDay, OfferDay)
 NO_SHOP_DATA = (RollupCursor,)
 
 

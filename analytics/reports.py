@@ -1,4 +1,4 @@
-"""What the analytics pages show, read from the rollups only (FunnelDay, OfferDay).
+"""What the analytics pages show, read from the rollups only (FunnelDay, ShopDay, OfferDay).
 
 A range is whole UTC days, `start` to `end` inclusive, compared with the range of the same
 length just before it. "Visits" are distinct visitors per day, summed over the days. Conversion
@@ -18,7 +18,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from analytics.offers import FunnelInfo, Offer
-from analytics.tables import FunnelDay, OfferDay
+from analytics.tables import FunnelDay, OfferDay, ShopDay
 
 RANGES = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 RANGE_LABELS = {
@@ -249,20 +249,40 @@ async def funnel_report(
     return FunnelReport(funnel, rng, totals, previous, series, offers, variant)
 
 
+SHOP_DAY_FIGURES = (ShopDay.visits, ShopDay.page_views, ShopDay.orders, ShopDay.revenue_cents)
+
+
+async def _shop_days(shop_domain: str, rng: DateRange) -> list[DayPoint]:
+    """The shop's days of `rng`, one ShopDay row each (the sum of its funnels' that day)."""
+    rows = await ShopDay.select(ShopDay.day, *SHOP_DAY_FIGURES).where(
+        (ShopDay.shop_domain == shop_domain) & (ShopDay.day >= rng.start) & (ShopDay.day <= rng.end)
+    )
+    by_day = {_as_date(row["day"]): _totals(row) for row in rows}
+    return [DayPoint(day, by_day.get(day, Totals())) for day in rng.each_day()]
+
+
 async def shop_overview(shop_domain: str, funnels: list[FunnelInfo], rng: DateRange) -> Overview:
-    """The shop's funnels side by side over `rng`, and the shop's totals."""
-    where = FunnelDay.shop_domain == shop_domain
+    """`funnels` (a page of the shop's funnels) side by side over `rng`, and the shop's totals.
+
+    The totals, series and previous period are the whole shop's and read its daily rollup (a
+    row a day); only the rows of `funnels` sum funnel days."""
+    # Only the funnels asked for (a page of them) are summed: by the funnel and day index.
     rows = (
         await FunnelDay.select(FunnelDay.funnel_id, *SUMS)
-        .where(where & _in_range(rng))
+        .where(
+            FunnelDay.funnel_id.is_in([funnel.funnel_id for funnel in funnels] or [-1])
+            & (FunnelDay.shop_domain == shop_domain)
+            & _in_range(rng)
+        )
         .group_by(FunnelDay.funnel_id)
     )
     by_funnel = {row["funnel_id"]: _totals(row) for row in rows}
-    series = await _series(where, rng)
+    series = await _shop_days(shop_domain, rng)
+    previous = sum((point.totals for point in await _shop_days(shop_domain, rng.previous())), Totals())
     return Overview(
         range=rng,
         totals=sum((point.totals for point in series), Totals()),
-        previous=await _sum(where, rng.previous()),
+        previous=previous,
         series=series,
         rows=[OverviewRow(funnel, by_funnel.get(funnel.funnel_id, Totals())) for funnel in funnels],
     )

@@ -1,11 +1,16 @@
 """Rolls the append-only events and the order facts up per funnel, UTC day and variant.
 
-The pages read only the rollups (FunnelDay, OfferDay). A day is always rolled up whole from
+The pages read only the rollups (FunnelDay, ShopDay, OfferDay). A day is always rolled up whole from
 its events and orders (delete, then insert), so rolling it up again is harmless. The job
 `analytics.roll_up` reads the events added since its cursor, rolls up each funnel-day they
 touch, moves the cursor and comes back every ROLL_UP_INTERVAL. It reads only events older
 than SETTLE: ids are handed out before commit, so a slow insert can commit after a higher id;
 within SETTLE every insert (a single-row statement) has committed.
+
+ShopDay (the shop overview's rollup) is the sum of the shop's FunnelDay rows of a day. Rebuilding
+a funnel day adds that funnel day's change to it in the same transaction, as one atomic upsert
+(`visits = visits + change`): funnels of a shop rolled up at once then never lose each other's
+figures, which re-summing the shop's funnel days could under PostgreSQL's read committed.
 """
 
 from __future__ import annotations
@@ -15,8 +20,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import structlog
+from piccolo.engine.sqlite import SQLiteEngine
 
-from analytics.tables import EventKind, FunnelDay, OfferDay, OrderFact, RollupCursor, TrafficEvent
+from analytics.tables import (
+    EventKind,
+    FunnelDay,
+    OfferDay,
+    OrderFact,
+    RollupCursor,
+    ShopDay,
+    TrafficEvent,
+)
 from jobqueue.jobs import JobContext, schedule_once
 from lib.clock import utcnow
 from lib.db import write_transaction
@@ -33,6 +47,13 @@ OFFER_COUNTERS = {
     EventKind.OFFER_ACCEPT: "accepts",
     EventKind.OFFER_DECLINE: "declines",
 }
+FIGURES = ("visits", "page_views", "orders", "revenue_cents")
+# Only these constants go into the statement's text; values are parameters.
+ADD_TO_SHOP_DAY = (
+    "INSERT INTO shop_day (shop_domain, day, rollup_key, visits, page_views, orders, revenue_cents)"  # noqa: S608
+    " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (rollup_key) DO UPDATE SET "
+    + ", ".join(f"{figure} = shop_day.{figure} + excluded.{figure}" for figure in FIGURES)
+)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -86,8 +107,18 @@ async def roll_up_day(shop_domain: str, funnel_id: int, day: date) -> None:
             bought["revenue_cents"] += sum(
                 int(line.get("cents") or 0) for line in lines if line.get("product") == product
             )
+    new = {
+        "visits": sum(len(row["visitors"]) for row in funnel_rows.values()),
+        **{figure: sum(row[figure] for row in funnel_rows.values()) for figure in FIGURES[1:]},
+    }
     async with write_transaction():
-        await FunnelDay.delete().where((FunnelDay.funnel_id == funnel_id) & (FunnelDay.day == day))
+        # The rows deleted are the funnel day's figures the shop day holds now.
+        old = await (
+            FunnelDay.delete()
+            .where((FunnelDay.funnel_id == funnel_id) & (FunnelDay.day == day))
+            .returning(FunnelDay.shop_domain, *(getattr(FunnelDay, figure) for figure in FIGURES))
+        )
+        await _add_to_shop_days(shop_domain, day, new, old)
         await OfferDay.delete().where((OfferDay.funnel_id == funnel_id) & (OfferDay.day == day))
         if funnel_rows:
             await FunnelDay.insert(
@@ -126,6 +157,29 @@ async def roll_up_day(shop_domain: str, funnel_id: int, day: date) -> None:
                     for (variant, offer, product), counts in offer_rows.items()
                 )
             )
+
+
+async def _add_to_shop_days(
+    shop_domain: str, day: date, new: dict[str, int], old: list[dict[str, Any]]
+) -> None:
+    """Moves the shop day by the funnel day's change (old rows of another shop, should a funnel
+    id ever have changed shops, are taken off that shop's day)."""
+    changes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
+    changes[shop_domain] = dict(new)
+    for row in old:
+        for figure in FIGURES:
+            changes[row["shop_domain"]][figure] -= int(row[figure] or 0)
+    sqlite = isinstance(ShopDay._meta.db, SQLiteEngine)
+    for shop, change in changes.items():
+        if not any(change.values()):
+            continue
+        await ShopDay.raw(
+            ADD_TO_SHOP_DAY,
+            shop,
+            day.isoformat() if sqlite else day,
+            f"{shop}:{day.isoformat()}",
+            *(change[figure] for figure in FIGURES),
+        )
 
 
 async def roll_up_new_events(now: datetime | None = None) -> int:

@@ -84,6 +84,23 @@ class FunnelDay(Table):
     revenue_cents = BigInt(null=False, default=0)
 
 
+class ShopDay(Table):
+    """Rollup: a shop's funnels summed on one UTC day (every variant), so the shop overview's
+    totals, series and previous period read one row a day instead of one per funnel. The rollup
+    job keeps it equal to the sum of the shop's FunnelDay rows of that day: it adds each funnel
+    day's change in the transaction that rewrites that funnel day (analytics/rollup.py)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
+    shop_domain = Varchar(length=255, null=False)
+    day = Date(null=False)
+    # "{shop}:{day}"
+    rollup_key = Varchar(length=280, null=False, unique=True)
+    visits = Integer(null=False, default=0)
+    page_views = Integer(null=False, default=0)
+    orders = Integer(null=False, default=0)
+    revenue_cents = BigInt(null=False, default=0)
+
+
 class OfferDay(Table):
     """Rollup: one offer of a funnel on one UTC day, per variant. Traffic rows are keyed by the
     CRM offer id the page shows (`offer`); order rows by the CRM product bought (`product`)."""
@@ -113,4 +130,4 @@ class RollupCursor(Table):
     updated_at = Timestamptz(null=False, default=TimestamptzNow())
 
 
-TABLES: list[type[Table]] = [TrafficEvent, OrderFact, FunnelDay, OfferDay, RollupCursor]
+TABLES: list[type[Table]] = [TrafficEvent, OrderFact, FunnelDay, ShopDay, OfferDay, RollupCursor]

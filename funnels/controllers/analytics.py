@@ -37,6 +37,7 @@ from lib.clock import utcnow
 
 # The form's field is `range`; the name is a builtin in Python.
 RangeChoice = Annotated[str | None, QueryParameter(name="range")]
+FUNNELS_PER_PAGE = 50
 
 
 @lru_cache(maxsize=64)
@@ -267,6 +268,7 @@ class ShopAnalyticsController(Controller):
         range_choice: RangeChoice = None,
         start: FromQuery[str | None] = None,
         end: FromQuery[str | None] = None,
+        page: Annotated[int, QueryParameter(ge=1)] = 1,
     ) -> Template:
         form = range_form(range_choice, start, end)
         try:
@@ -274,7 +276,11 @@ class ShopAnalyticsController(Controller):
         except BadRange as error:
             return _bad_range("analytics/overview.html", error, form)
         funnels = await funnels_of_shop(shop_domain, with_offers=False)
-        overview = await shop_overview(shop_domain, funnels, rng)
+        # A page of funnels at a time: a shop may have a thousand, and each row sums its days.
+        pages = max(1, -(-len(funnels) // FUNNELS_PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = funnels[(page - 1) * FUNNELS_PER_PAGE : page * FUNNELS_PER_PAGE]
+        overview = await shop_overview(shop_domain, shown, rng)
         currency = next((f.currency for f in funnels if f.currency), "")
         form["choice"] = rng.choice
         form["start"], form["end"] = rng.start.isoformat(), rng.end.isoformat()
@@ -297,6 +303,13 @@ class ShopAnalyticsController(Controller):
                 "report": overview,
                 "kpis": kpis(overview.totals, overview.previous, currency),
                 "rows": rows,
+                "pager": {
+                    "page": page,
+                    "pages": pages,
+                    "first": (page - 1) * FUNNELS_PER_PAGE + 1,
+                    "last": (page - 1) * FUNNELS_PER_PAGE + len(shown),
+                    "count": len(funnels),
+                },
                 **time_charts(overview.series, rng, currency),
             },
         )

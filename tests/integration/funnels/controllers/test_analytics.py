@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -189,3 +190,29 @@ async def test_the_overview_lists_the_shops_funnels(stack: Stack) -> None:
     assert page.status_code == 200
     assert f'href="/funnels/{funnel_of(stack)}/analytics/' in page.text
     assert "Conversion over time" in page.text
+
+
+async def test_the_overview_shows_a_page_of_funnels_and_the_whole_shops_totals(stack: Stack) -> None:
+    await Funnel.insert(
+        *(Funnel(shop_domain=SHOP, name=f"Extra {n:03d}", status=FunnelStatus.LIVE) for n in range(60))
+    )
+    await visit(stack, "visitor-0001", k="page_view")
+    await roll_up_new_events(utcnow() + SETTLE * 2)
+
+    first = await stack.client.get("/analytics/?range=7d")
+    second = await stack.client.get("/analytics/?range=7d&page=2")
+    beyond = await stack.client.get("/analytics/?range=7d&page=9")
+
+    assert first.status_code == second.status_code == beyond.status_code == 200
+    assert "Funnels 1–50 of 61" in first.text
+    assert 'rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    assert "Funnels 51–61 of 61" in second.text
+    assert 'rel="prev"' in second.text
+    assert "range=7d&amp;start=" in first.text
+    assert "page=2" in first.text
+    assert "Funnels 51–61 of 61" in beyond.text  # past the last page: the last page
+    funnel_link = re.compile(r'href="/funnels/\d+/analytics/')
+    assert len(funnel_link.findall(first.text)) == 50
+    assert len(funnel_link.findall(second.text)) == 11  # every funnel is on one of the two pages
+    assert (await stack.client.get("/analytics/?page=0")).status_code == 400
