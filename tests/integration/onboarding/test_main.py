@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import select
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +19,7 @@ import pytest
 
 from onboarding.__main__ import SANDBOX_NAMES
 from tests.support.environment import PROJECT_DIR
+from tests.support.processes import free_port_run
 
 
 def run_command(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -113,30 +112,13 @@ def test_commands_print_their_answer_and_no_log_lines(sqlite_template: Path, tmp
     assert (listed.stdout, listed.stderr) == ("no dead letters\n", "")
 
 
-def _free_port_run(count: int) -> int:
-    """The first of `count` consecutive free loopback ports (the sandboxes take four in a row)."""
-    for _ in range(50):
-        base = random.randint(20_000, 60_000)
-        sockets = [socket.socket() for _ in range(count)]
-        try:
-            for offset, sock in enumerate(sockets):
-                sock.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return base
-    raise RuntimeError("no run of free ports")
-
-
 class DevRun:
     """`make run` or `python -m onboarding dev` on free ports, a database and state of its own."""
 
     def __init__(self, tmp_path: Path, through_make: bool) -> None:
-        self.app_port = _free_port_run(1)
+        self.app_port = free_port_run(1)
         # Every sandbox's page, then the mail sandbox's SMTP port.
-        self.sandbox_base_port = _free_port_run(len(SANDBOX_NAMES) + 1)
+        self.sandbox_base_port = free_port_run(len(SANDBOX_NAMES) + 1)
         dev_args = [
             "--port",
             str(self.app_port),
